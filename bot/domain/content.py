@@ -1,0 +1,148 @@
+"""The question bank: decks of questions with model answers.
+
+These pydantic models are both the schema of the YAML files in ``content/``
+(``extra="forbid"`` makes unknown keys an error) and the immutable objects the
+rest of the bot works with. ``Bank`` indexes every deck and question by id.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, min_length=1, max_length=80)]
+Difficulty = Literal["easy", "medium", "hard"]
+DIFFICULTIES: tuple[Difficulty, ...] = ("easy", "medium", "hard")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
+
+
+class Source(_Frozen):
+    """Where a deck's material comes from; shown to users with the deck."""
+
+    name: str = Field(min_length=1)
+    url: str | None = None
+    attribution: str = Field(min_length=1)
+
+
+class Question(_Frozen):
+    """One interview question and its model answer (a small Markdown subset)."""
+
+    id: Slug
+    question: str
+    answer: str
+    tags: tuple[Slug, ...] = ()
+    difficulty: Difficulty | None = None
+
+    @field_validator("question", "answer")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+
+class Deck(_Frozen):
+    """A themed list of questions from one source (one YAML file)."""
+
+    id: Slug
+    title: str = Field(min_length=1, max_length=64)
+    description: str = Field(min_length=1)
+    source: Source
+    notes: str | None = None
+    questions: tuple[Question, ...] = Field(min_length=1)
+
+
+class DeckFile(_Frozen):
+    """The top level of one ``content/*.yaml`` file."""
+
+    deck: DeckHeader
+    questions: tuple[Question, ...] = Field(min_length=1)
+
+    def to_deck(self) -> Deck:
+        return Deck(**self.deck.model_dump(), questions=self.questions)
+
+
+class DeckHeader(_Frozen):
+    """The ``deck:`` mapping of a YAML file: everything but the questions."""
+
+    id: Slug
+    title: str = Field(min_length=1, max_length=64)
+    description: str = Field(min_length=1)
+    source: Source
+    notes: str | None = None
+
+
+DeckFile.model_rebuild()
+
+
+@dataclass(frozen=True)
+class Bank:
+    """All decks, in a stable order, with id lookups.
+
+    Deck order is the order given (the loader sorts by file name); question
+    order inside a deck is file order. Both orders matter: new questions are
+    introduced round-robin across decks in this order.
+    """
+
+    decks: tuple[Deck, ...]
+    _questions: dict[str, Question] = field(init=False, repr=False, compare=False)
+    _deck_of: dict[str, Deck] = field(init=False, repr=False, compare=False)
+    _decks: dict[str, Deck] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        questions: dict[str, Question] = {}
+        deck_of: dict[str, Deck] = {}
+        for deck in self.decks:
+            for question in deck.questions:
+                if question.id in questions:
+                    raise ValueError(f"duplicate question id {question.id!r}")
+                questions[question.id] = question
+                deck_of[question.id] = deck
+        object.__setattr__(self, "_questions", questions)
+        object.__setattr__(self, "_deck_of", deck_of)
+        object.__setattr__(self, "_decks", {deck.id: deck for deck in self.decks})
+
+    def __len__(self) -> int:
+        return len(self._questions)
+
+    def __iter__(self) -> Iterator[Question]:
+        for deck in self.decks:
+            yield from deck.questions
+
+    @property
+    def deck_ids(self) -> tuple[str, ...]:
+        return tuple(deck.id for deck in self.decks)
+
+    def deck(self, deck_id: str) -> Deck | None:
+        return self._decks.get(deck_id)
+
+    def question(self, question_id: str) -> Question | None:
+        """The question with this id, or None if it was removed from the bank."""
+        return self._questions.get(question_id)
+
+    def deck_of(self, question_id: str) -> Deck | None:
+        return self._deck_of.get(question_id)
+
+    def questions_in(self, deck_ids: Sequence[str]) -> list[Question]:
+        return [q for deck in self.decks if deck.id in deck_ids for q in deck.questions]
+
+
+_SLUG_STRIP = re.compile(r"[^a-z0-9]+")
+
+
+def slugify(text: str, max_length: int = 60) -> str:
+    """A stable, readable id from text: lowercase ASCII words joined by dashes."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = _SLUG_STRIP.sub("-", ascii_text.lower()).strip("-")
+    if len(slug) > max_length:
+        slug = slug[:max_length].rsplit("-", 1)[0] or slug[:max_length]
+    return slug or "q"
