@@ -1,0 +1,57 @@
+"""Logging configuration, including the filter that keeps the bot token out of logs.
+
+The token is part of every Bot API URL. httpx logs request URLs at INFO and
+python-telegram-bot logs the API URL at DEBUG, and exceptions may quote URLs
+too, so every record is redacted in one place: a filter on the root handler.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from urllib.parse import quote
+
+REDACTED = "<BOT_TOKEN>"
+
+
+class TokenRedactingFilter(logging.Filter):
+    """Replace the token (plain or URL-encoded) in a record's message and traceback."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        variants = {s for secret in secrets if secret for s in (secret, quote(secret, safe=""))}
+        self._secrets = sorted(variants, key=len, reverse=True)
+        self._plain = logging.Formatter()
+
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, REDACTED)
+        return text
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = self.redact(record.getMessage())
+        record.args = None
+        if record.exc_info:
+            record.exc_text = self.redact(self._plain.formatException(record.exc_info))
+            record.exc_info = None
+        elif record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
+        return True
+
+
+def configure_logging(level: str, *, secrets: list[str]) -> logging.Handler:
+    """Log to stderr at ``level`` with the token redacted; returns the handler."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(TokenRedactingFilter(secrets))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    # At INFO httpx logs one line per Bot API call (long polling included): noise.
+    if logging.getLevelName(level) > logging.DEBUG:
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+    return handler

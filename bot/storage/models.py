@@ -1,0 +1,149 @@
+"""ORM models: rows for chats, people, deliveries, cards and reviews.
+
+Chats (private or group) own a schedule and settings; people (Telegram users)
+own cards, reviews and streaks. A delivery is one question sent to one chat;
+the daily one is unique per (chat, local date), which is what makes delivery
+exactly-once even when several dispatchers or a restarted process race.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from bot.storage.types import UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # SQLAlchemy reads this class attribute once; it is never mutated.
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}  # noqa: RUF012
+
+
+class ChatRow(Base):
+    """A chat that receives questions: its settings and its next due instant."""
+
+    __tablename__ = "chats"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(16))  # private | group | supergroup
+    title: Mapped[str | None] = mapped_column(String(255))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    timezone: Mapped[str] = mapped_column(String(64))
+    delivery_time: Mapped[str] = mapped_column(String(5))  # HH:MM, local wall time
+    days: Mapped[int] = mapped_column(SmallInteger)  # bit i set = weekday i (Mon=0)
+    decks: Mapped[str] = mapped_column(Text)  # comma-separated deck ids, in bank order
+    next_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    last_delivered_on: Mapped[date | None] = mapped_column(Date)
+    migrated_to: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class PersonRow(Base):
+    """A Telegram user: owns cards, reviews and streaks in any chat."""
+
+    __tablename__ = "people"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    first_name: Mapped[str] = mapped_column(String(255), default="")
+    username: Mapped[str | None] = mapped_column(String(64))
+    timezone: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+
+
+class DeliveryRow(Base):
+    """One question sent (or being sent) to one chat.
+
+    ``daily_on`` is the chat's local date for the scheduled daily question and
+    NULL for extra questions (/next, quizzes); NULLs never collide in a unique
+    constraint, so the constraint guards exactly the daily ones.
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("chat_id", "daily_on", name="uq_deliveries_chat_daily_on"),
+        Index("ix_deliveries_status_lease", "status", "lease_until"),
+        Index("ix_deliveries_chat_created", "chat_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("chats.id", ondelete="CASCADE", onupdate="CASCADE")
+    )
+    question_id: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(16))  # daily | extra
+    daily_on: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16))  # pending | sent | failed | expired
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    lease_until: Mapped[datetime | None]
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    answer_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    revealed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class CardRow(Base):
+    """A person's FSRS memory state for one question."""
+
+    __tablename__ = "cards"
+    __table_args__ = (Index("ix_cards_person_due", "person_id", "due"),)
+
+    person_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+    question_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    due: Mapped[datetime]
+    state: Mapped[dict[str, Any]]
+    reps: Mapped[int] = mapped_column(Integer, default=0)
+    lapses: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime]
+
+
+class ReviewRow(Base):
+    """One grade by one person, with the local date it counts for in streaks."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (
+        UniqueConstraint("person_id", "delivery_id", name="uq_reviews_person_delivery"),
+        Index("ix_reviews_person_at", "person_id", "reviewed_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("people.id", ondelete="CASCADE"))
+    question_id: Mapped[str] = mapped_column(String(80))
+    delivery_id: Mapped[int | None] = mapped_column(
+        ForeignKey("deliveries.id", ondelete="SET NULL")
+    )
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    rating: Mapped[int] = mapped_column(SmallInteger)
+    source: Mapped[str] = mapped_column(String(16))  # daily | extra | quiz | group
+    reviewed_at: Mapped[datetime]
+    local_date: Mapped[date] = mapped_column(Date)
+    utc_offset_minutes: Mapped[int] = mapped_column(SmallInteger)
