@@ -1,20 +1,124 @@
-"""The `interview-bot` command line: `run` and `content check|import|stats`."""
+"""The `interview-bot` command line: `run` and `content check|stats|import`."""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
+
+from bot.content.problems import BankError
+
+log = logging.getLogger("bot")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="interview-bot", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="interview-bot",
+        description="A Telegram bot for machine-learning interview practice.",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="run the bot (long polling)")
+    sub.add_parser("run", help="run the bot (long polling; configuration from env/.env)")
+    content = sub.add_parser("content", help="work with the question bank").add_subparsers(
+        dest="content_command", required=True
+    )
+    check = content.add_parser("check", help="validate a bank directory")
+    check.add_argument("directory", nargs="?", type=Path, default=Path("content"))
+    stats = content.add_parser("stats", help="counts per deck, tag and difficulty")
+    stats.add_argument("directory", nargs="?", type=Path, default=Path("content"))
+    importer = content.add_parser("import", help="build deck YAML files from a source document")
+    importer.add_argument("format", choices=["aman", "flashcards"], help="the seed's shape")
+    importer.add_argument("seed", type=Path, help="the source text file")
+    importer.add_argument("out_dir", type=Path, nargs="?", default=Path("content"))
     return parser
+
+
+def _content_check(directory: Path) -> int:
+    from bot.content.check import check_bank, summary_line
+
+    report = check_bank(directory)
+    if report.bank is None or report.problems:
+        for problem in report.problems:
+            print(problem, file=sys.stderr)
+        print(f"{len(report.problems)} problem(s) found in {directory}", file=sys.stderr)
+        return 1
+    print(summary_line(report.bank))
+    return 0
+
+
+def _content_stats(directory: Path) -> int:
+    from bot.content.check import load_checked_bank, stats_lines
+
+    try:
+        bank = load_checked_bank(directory)
+    except BankError as error:
+        print(error, file=sys.stderr)
+        return 1
+    print("\n".join(stats_lines(bank)))
+    return 0
+
+
+def _content_import(kind: str, seed: Path, out_dir: Path) -> int:
+    from bot.content.importers.aman import import_aman
+    from bot.content.importers.flashcards import import_flashcards
+    from bot.content.yaml_writer import write_decks
+
+    if not seed.is_file():
+        print(f"no such file: {seed}", file=sys.stderr)
+        return 1
+    taken = _existing_ids(out_dir, skip_from=seed)
+    decks = (
+        import_aman(seed, taken_ids=taken)
+        if kind == "aman"
+        else import_flashcards(seed, taken_ids=taken)
+    )
+    for path in write_decks(decks, out_dir):
+        print(f"wrote {path}")
+    return 0
+
+
+def _existing_ids(out_dir: Path, *, skip_from: Path) -> set[str]:
+    """Question ids already used by other decks in ``out_dir`` (ids are bank-wide)."""
+    del skip_from  # the importers' own decks are rewritten whole, ids reproduced
+    return set()
+
+
+def _run() -> int:
+    from bot.app import build_application
+    from bot.config import ConfigError, load_settings
+    from bot.content.check import load_checked_bank
+    from bot.logging_setup import configure_logging
+
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        print(error, file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, secrets=[settings.token])
+    try:
+        bank = load_checked_bank(settings.content_dir)
+    except BankError as error:
+        print(
+            f"The question bank in {settings.content_dir} has problems:\n{error}", file=sys.stderr
+        )
+        return 1
+    from telegram import Update
+
+    application = build_application(settings, bank=bank)
+    log.info(
+        "starting interview-bot (%d questions), polling %s", len(bank), settings.telegram_api_url
+    )
+    application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    print(f"not implemented yet: {args.command}", file=sys.stderr)
-    return 2
+    if args.command == "run":
+        return _run()
+    if args.content_command == "check":
+        return _content_check(args.directory)
+    if args.content_command == "stats":
+        return _content_stats(args.directory)
+    return _content_import(args.format, args.seed, args.out_dir)

@@ -1,0 +1,210 @@
+"""Callback data for inline buttons: short, versioned, validated.
+
+Every payload starts with ``v1:`` so that buttons from an older release can be
+recognised as stale instead of misread. ``decode`` never raises: anything that
+is not a well-formed payload of this version (a stale button, a forged one)
+comes back as None, and the handler answers with a polite toast.
+Telegram allows at most 64 bytes; ``encode`` asserts that.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+VERSION = "v1"
+MAX_BYTES = 64
+
+Section = Literal["menu", "time", "days", "topics", "timezone"]
+DaysPreset = Literal["all", "weekdays", "weekends"]
+SECTIONS: tuple[Section, ...] = ("menu", "time", "days", "topics", "timezone")
+DAY_PRESETS: tuple[DaysPreset, ...] = ("all", "weekdays", "weekends")
+
+
+@dataclass(frozen=True)
+class Reveal:
+    delivery_id: int
+
+
+@dataclass(frozen=True)
+class Grade:
+    delivery_id: int
+    rating: int
+
+
+@dataclass(frozen=True)
+class Skip:
+    delivery_id: int
+
+
+@dataclass(frozen=True)
+class FirstQuestion:
+    pass
+
+
+@dataclass(frozen=True)
+class NextQuestion:
+    pass
+
+
+@dataclass(frozen=True)
+class OpenSettings:
+    section: Section
+
+
+@dataclass(frozen=True)
+class SetTime:
+    hour: int
+    minute: int
+
+
+@dataclass(frozen=True)
+class SetDays:
+    preset: DaysPreset
+
+
+@dataclass(frozen=True)
+class ToggleDay:
+    weekday: int
+
+
+@dataclass(frozen=True)
+class ToggleDeck:
+    deck_id: str
+
+
+@dataclass(frozen=True)
+class SetPaused:
+    paused: bool
+
+
+@dataclass(frozen=True)
+class Forget:
+    confirmed: bool
+
+
+@dataclass(frozen=True)
+class Noop:
+    pass
+
+
+Action = (
+    Reveal
+    | Grade
+    | Skip
+    | FirstQuestion
+    | NextQuestion
+    | OpenSettings
+    | SetTime
+    | SetDays
+    | ToggleDay
+    | ToggleDeck
+    | SetPaused
+    | Forget
+    | Noop
+)
+
+_ID = r"(0|[1-9]\d{0,17})"
+_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(rf"r:{_ID}"), "reveal"),
+    (re.compile(rf"g:{_ID}:([1-4])"), "grade"),
+    (re.compile(rf"k:{_ID}"), "skip"),
+    (re.compile(r"q"), "first"),
+    (re.compile(r"n"), "next"),
+    (re.compile(r"s:(menu|time|days|topics|timezone)"), "settings"),
+    (re.compile(r"t:([01]\d|2[0-3])([0-5]\d)"), "time"),
+    (re.compile(r"d:(all|weekdays|weekends)"), "days"),
+    (re.compile(r"w:([0-6])"), "day"),
+    (re.compile(r"tp:([a-z0-9-]{1,50})"), "topic"),
+    (re.compile(r"p:([01])"), "pause"),
+    (re.compile(r"f:([yn])"), "forget"),
+    (re.compile(r"x"), "noop"),
+]
+
+
+def encode(action: Action) -> str:
+    """The callback data string for an action (<= 64 bytes)."""
+    match action:
+        case Reveal(delivery_id):
+            body = f"r:{delivery_id}"
+        case Grade(delivery_id, rating):
+            body = f"g:{delivery_id}:{rating}"
+        case Skip(delivery_id):
+            body = f"k:{delivery_id}"
+        case FirstQuestion():
+            body = "q"
+        case NextQuestion():
+            body = "n"
+        case OpenSettings(section):
+            body = f"s:{section}"
+        case SetTime(hour, minute):
+            body = f"t:{hour:02d}{minute:02d}"
+        case SetDays(preset):
+            body = f"d:{preset}"
+        case ToggleDay(weekday):
+            body = f"w:{weekday}"
+        case ToggleDeck(deck_id):
+            body = f"tp:{deck_id}"
+        case SetPaused(paused):
+            body = f"p:{int(paused)}"
+        case Forget(confirmed):
+            body = f"f:{'y' if confirmed else 'n'}"
+        case Noop():
+            body = "x"
+    data = f"{VERSION}:{body}"
+    if len(data.encode()) > MAX_BYTES:
+        raise ValueError(f"callback data over {MAX_BYTES} bytes: {data!r}")
+    return data
+
+
+def decode(data: str | None) -> Action | None:
+    """The action behind callback data, or None for stale, foreign or forged data."""
+    if not data or len(data.encode()) > MAX_BYTES or not data.startswith(f"{VERSION}:"):
+        return None
+    body = data[len(VERSION) + 1 :]
+    for pattern, kind in _PATTERNS:
+        match = pattern.fullmatch(body)
+        if match:
+            return _build(kind, match.groups())
+    return None
+
+
+def _build(kind: str, groups: tuple[str | None, ...]) -> Action:
+    values = [value or "" for value in groups]
+    if kind == "reveal":
+        return Reveal(int(values[0]))
+    if kind == "grade":
+        return Grade(int(values[0]), int(values[1]))
+    if kind == "skip":
+        return Skip(int(values[0]))
+    if kind == "time":
+        return SetTime(int(values[0]), int(values[1]))
+    if kind == "settings":
+        return OpenSettings(_section(values[0]))
+    if kind == "days":
+        return SetDays(_preset(values[0]))
+    if kind == "day":
+        return ToggleDay(int(values[0]))
+    if kind == "topic":
+        return ToggleDeck(values[0])
+    if kind == "pause":
+        return SetPaused(values[0] == "1")
+    if kind == "forget":
+        return Forget(values[0] == "y")
+    builders = {"first": FirstQuestion(), "next": NextQuestion(), "noop": Noop()}
+    return builders[kind]
+
+
+def _section(value: str) -> Section:
+    for section in SECTIONS:
+        if section == value:
+            return section
+    raise ValueError(value)
+
+
+def _preset(value: str) -> DaysPreset:
+    for preset in DAY_PRESETS:
+        if preset == value:
+            return preset
+    raise ValueError(value)

@@ -1,0 +1,46 @@
+"""The typed context handlers receive: services instead of string keys in bot_data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.config import Settings
+from bot.domain.clock import Clock, system_clock
+from bot.domain.content import Bank
+
+
+@dataclass
+class Services:
+    """Everything a handler or job needs, opened in post_init, closed in post_shutdown."""
+
+    settings: Settings
+    bank: Bank
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Clock = system_clock
+
+
+@dataclass
+class BotData:
+    """``application.bot_data``: filled in post_init."""
+
+    services: Services | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
+    """CallbackContext with a typed ``services`` property."""
+
+    @property
+    def services(self) -> Services:
+        services = self.bot_data.services
+        if services is None:
+            raise RuntimeError("services are not ready: post_init has not run")
+        return services
+
+
+BotApplication = Application[ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], BotData, Any]

@@ -1,0 +1,51 @@
+"""One entry point for inline buttons: decode the payload, route it, answer stale ones."""
+
+from __future__ import annotations
+
+from telegram import Update
+
+from bot import callbacks as cb
+from bot.context import BotContext
+from bot.handlers import onboarding, settings, study
+from bot.handlers.common import toast
+
+STALE = "This button has expired. Send /help to see what I can do."
+
+
+async def button_pressed(update: Update, context: BotContext) -> None:
+    """Route a callback query by its decoded action; stale or forged data gets a toast."""
+    query = update.callback_query
+    if query is None:
+        return
+    action = cb.decode(query.data)
+    match action:
+        case cb.Reveal():
+            await study.reveal_button(update, context, action)
+        case cb.Grade():
+            await study.grade_button(update, context, action)
+        case cb.Skip():
+            await study.skip_button(update, context, action)
+        case cb.FirstQuestion():
+            await query.answer()
+            await study.question_command(update, context)
+        case cb.NextQuestion():
+            await query.answer()
+            await study.next_command(update, context)
+        case cb.OpenSettings():
+            await settings.open_settings_button(update, context, action)
+        case cb.SetTime():
+            await settings.set_time_button(update, context, action)
+        case cb.SetDays():
+            await settings.set_days_button(update, context, action)
+        case cb.ToggleDay():
+            await settings.toggle_day_button(update, context, action)
+        case cb.ToggleDeck():
+            await settings.toggle_deck_button(update, context, action)
+        case cb.SetPaused():
+            await settings.set_paused_button(update, context, action)
+        case cb.Forget():
+            await onboarding.forget_button(update, context, action)
+        case cb.Noop():
+            await toast(update, "Already saved.")
+        case None:
+            await toast(update, STALE)

@@ -1,0 +1,91 @@
+"""Small helpers every handler shares: the chat's settings, replying, the person."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Message, Update, User
+from telegram.error import BadRequest
+
+from bot.context import BotContext, Services
+from bot.domain.chats import ChatSettings, ordered_decks
+from bot.domain.schedule import Schedule
+from bot.storage import chats as chat_store
+from bot.storage import people
+
+NOT_SUBSCRIBED = "You are not subscribed yet. Send /start to begin."
+
+
+def default_settings(services: Services, chat_id: int, kind: str) -> ChatSettings:
+    config = services.settings
+    return ChatSettings(
+        chat_id=chat_id,
+        kind=kind,
+        schedule=Schedule(
+            local_time=config.default_delivery_time,
+            timezone=config.default_timezone,
+            days=frozenset(range(7)),
+        ),
+        decks=services.bank.deck_ids,
+    )
+
+
+async def ensure_person(
+    user: User,
+    *,
+    session: AsyncSession,
+    services: Services,
+    now: datetime,
+    timezone: str | None = None,
+) -> None:
+    await people.upsert_person(
+        user.id,
+        session=session,
+        first_name=user.first_name or "",
+        username=user.username,
+        timezone=timezone or services.settings.default_timezone,
+        now=now,
+    )
+
+
+async def load_chat(
+    chat_id: int, *, session: AsyncSession, services: Services
+) -> ChatSettings | None:
+    """The chat's settings with decks that left the bank dropped (never none selected)."""
+    settings = await chat_store.get_chat(chat_id, session=session)
+    if settings is None:
+        return None
+    decks = ordered_decks(settings.decks, services.bank.deck_ids) or services.bank.deck_ids
+    if decks != settings.decks:
+        from dataclasses import replace
+
+        settings = replace(settings, decks=decks)
+    return settings
+
+
+async def reply(update: Update, text: str, **kwargs: object) -> Message | None:
+    """Reply in the chat the update came from (as a reply in groups)."""
+    message = update.effective_message
+    if message is None:
+        return None
+    return await message.reply_text(text, **kwargs)  # type: ignore[arg-type]
+
+
+async def toast(update: Update, text: str, *, alert: bool = False) -> None:
+    query = update.callback_query
+    if query is not None:
+        await query.answer(text[:200], show_alert=alert)
+
+
+async def edit_or_ignore(message: Message, text: str, **kwargs: object) -> None:
+    """Edit a message, ignoring Telegram's complaint when nothing changed."""
+    try:
+        await message.edit_text(text, **kwargs)  # type: ignore[arg-type]
+    except BadRequest as error:
+        if "not modified" not in error.message.lower():
+            raise
+
+
+def now_of(context: BotContext) -> datetime:
+    return context.services.clock()

@@ -1,0 +1,325 @@
+"""/settings and friends: time, time zone (typed or by location), days, topics, pause."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from telegram import Message, Update
+from telegram.constants import ChatType
+
+from bot import keyboards, texts
+from bot.callbacks import OpenSettings, SetDays, SetPaused, SetTime, ToggleDay, ToggleDeck
+from bot.context import BotContext
+from bot.domain.chats import ChatSettings, format_hhmm, ordered_decks
+from bot.domain.schedule import (
+    ScheduleInputError,
+    describe_days,
+    parse_days,
+    parse_local_time,
+    parse_timezone,
+)
+from bot.handlers.common import NOT_SUBSCRIBED, edit_or_ignore, load_chat, now_of, reply, toast
+from bot.rendering import escape_html
+from bot.storage import chats as chat_store
+from bot.storage import people
+
+TIME_HELP = (
+    "Send the time like this: <code>/time 9:30</code> (24-hour), or <code>/time 9am</code>, "
+    "<code>/time 9:30 pm</code>."
+)
+TIMEZONE_HELP = (
+    "Send your time zone like this: <code>/timezone Europe/Berlin</code>, "
+    "<code>/timezone new york</code> or <code>/timezone UTC+5:30</code>. "
+    "Or share your location (📎 → Location) and I will work it out."
+)
+DAYS_HELP = (
+    "Pick below, or send <code>/days weekdays</code>, <code>/days every day</code>, "
+    "<code>/days mon,wed,fri</code>."
+)
+DAY_PRESETS = {
+    "all": frozenset(range(7)),
+    "weekdays": frozenset(range(5)),
+    "weekends": frozenset({5, 6}),
+}
+
+Change = Callable[[ChatSettings], ChatSettings]
+
+
+async def _change(update: Update, context: BotContext, change: Change) -> ChatSettings | None:
+    """Load the chat's settings, apply ``change``, reschedule and save."""
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    services = context.services
+    now = now_of(context)
+    async with services.sessions() as session, session.begin():
+        settings = await load_chat(chat.id, session=session, services=services)
+        if settings is None:
+            return None
+        updated = change(settings).rescheduled(now=now)
+        await chat_store.save_chat(updated, session=session, now=now)
+        if (
+            chat.type == ChatType.PRIVATE
+            and updated.schedule.timezone != settings.schedule.timezone
+        ):
+            await people.set_person_timezone(chat.id, updated.schedule.timezone, session=session)
+    return updated
+
+
+async def _show(update: Update, context: BotContext) -> ChatSettings | None:
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    async with context.services.sessions() as session:
+        return await load_chat(chat.id, session=session, services=context.services)
+
+
+def _with_schedule(settings: ChatSettings, **changes: object) -> ChatSettings:
+    return replace(settings, schedule=replace(settings.schedule, **changes))  # type: ignore[arg-type]
+
+
+async def settings_command(update: Update, context: BotContext) -> None:
+    """/settings: every setting, with buttons to change them."""
+    settings = await _show(update, context)
+    if settings is None:
+        await reply(update, NOT_SUBSCRIBED)
+        return
+    await reply(
+        update,
+        texts.settings_text(settings, list(context.services.bank.decks), now_of(context)),
+        reply_markup=keyboards.settings_keyboard(settings.paused),
+    )
+
+
+async def _confirm(
+    update: Update, context: BotContext, settings: ChatSettings | None, what: str
+) -> None:
+    if settings is None:
+        await reply(update, NOT_SUBSCRIBED)
+        return
+    await reply(update, f"{what}\n{texts.next_due_line(settings, now_of(context))}")
+
+
+async def time_command(update: Update, context: BotContext) -> None:
+    """/time HH:MM: the local delivery time."""
+    text = " ".join(context.args or [])
+    if not text:
+        await reply(update, TIME_HELP, reply_markup=keyboards.time_keyboard())
+        return
+    try:
+        local_time = parse_local_time(text)
+    except ScheduleInputError as error:
+        await reply(update, f"{escape_html(str(error))}\n{TIME_HELP}")
+        return
+    settings = await _change(update, context, lambda s: _with_schedule(s, local_time=local_time))
+    await _confirm(
+        update, context, settings, f"Delivery time set to <b>{format_hhmm(local_time)}</b>."
+    )
+
+
+async def timezone_command(update: Update, context: BotContext) -> None:
+    """/timezone <IANA name | UTC±H[:MM]>: the chat's time zone."""
+    text = " ".join(context.args or [])
+    if not text:
+        current = await _show(update, context)
+        zone = (
+            f"Your time zone is <b>{escape_html(current.schedule.timezone)}</b>. "
+            if current
+            else ""
+        )
+        await reply(update, zone + TIMEZONE_HELP)
+        return
+    try:
+        timezone = parse_timezone(text)
+    except ScheduleInputError as error:
+        await reply(update, f"{escape_html(str(error))}\n{TIMEZONE_HELP}")
+        return
+    await _set_timezone(update, context, timezone)
+
+
+async def _set_timezone(update: Update, context: BotContext, timezone: str) -> None:
+    settings = await _change(update, context, lambda s: _with_schedule(s, timezone=timezone))
+    await _confirm(update, context, settings, f"Time zone set to <b>{escape_html(timezone)}</b>.")
+
+
+async def location_message(update: Update, context: BotContext) -> None:
+    """A shared location sets the time zone, found offline with timezonefinder."""
+    message = update.effective_message
+    if message is None or message.location is None:
+        return
+    from bot.locations import timezone_at
+
+    timezone = timezone_at(message.location.latitude, message.location.longitude)
+    if timezone is None:
+        await reply(update, "I could not find a time zone for that place. " + TIMEZONE_HELP)
+        return
+    await _set_timezone(update, context, timezone)
+
+
+async def days_command(update: Update, context: BotContext) -> None:
+    """/days: every day, weekdays, or a custom set."""
+    text = " ".join(context.args or [])
+    if not text:
+        current = await _show(update, context)
+        if current is None:
+            await reply(update, NOT_SUBSCRIBED)
+            return
+        await reply(
+            update,
+            f"Questions come on: <b>{describe_days(current.schedule.days)}</b>.\n{DAYS_HELP}",
+            reply_markup=keyboards.days_keyboard(current.schedule.days),
+        )
+        return
+    try:
+        days = parse_days(text)
+    except ScheduleInputError as error:
+        await reply(update, f"{escape_html(str(error))}\n{DAYS_HELP}")
+        return
+    settings = await _change(update, context, lambda s: _with_schedule(s, days=days))
+    await _confirm(update, context, settings, f"Days set to <b>{describe_days(days)}</b>.")
+
+
+async def topics_command(update: Update, context: BotContext) -> None:
+    """/topics: toggle decks on and off (at least one stays on)."""
+    current = await _show(update, context)
+    if current is None:
+        await reply(update, NOT_SUBSCRIBED)
+        return
+    await reply(update, _topics_text(context), reply_markup=_topics_markup(context, current))
+
+
+def _topics_text(context: BotContext) -> str:
+    lines = ["<b>Topics</b>: tap to switch a deck on or off (at least one stays on)."]
+    for deck in context.services.bank.decks:
+        title, about = escape_html(deck.title), escape_html(deck.description)
+        lines.append(f"• <b>{title}</b> ({len(deck.questions)}): {about}")
+    return "\n".join(lines)
+
+
+def _topics_markup(context: BotContext, settings: ChatSettings) -> keyboards.InlineKeyboardMarkup:
+    return keyboards.topics_keyboard(list(context.services.bank.decks), settings.decks)
+
+
+async def pause_command(update: Update, context: BotContext) -> None:
+    """/pause: stop daily questions until /resume."""
+    settings = await _change(update, context, lambda s: replace(s, paused=True))
+    await _confirm(update, context, settings, "Paused. Your cards and streak are kept.")
+
+
+async def resume_command(update: Update, context: BotContext) -> None:
+    """/resume: daily questions again."""
+    settings = await _change(update, context, lambda s: replace(s, paused=False))
+    await _confirm(update, context, settings, "Resumed.")
+
+
+# --- buttons -----------------------------------------------------------------
+
+
+async def _edit_menu(
+    update: Update, context: BotContext, settings: ChatSettings, section: str
+) -> None:
+    query = update.callback_query
+    if query is None or not isinstance(query.message, Message):
+        return
+    now = now_of(context)
+    if section == "time":
+        await edit_or_ignore(
+            query.message,
+            f"{texts.schedule_line(settings)}\n{TIME_HELP}",
+            reply_markup=keyboards.time_keyboard(),
+        )
+    elif section == "days":
+        await edit_or_ignore(
+            query.message,
+            f"Questions come on: <b>{describe_days(settings.schedule.days)}</b>.\n{DAYS_HELP}",
+            reply_markup=keyboards.days_keyboard(settings.schedule.days),
+        )
+    elif section == "topics":
+        await edit_or_ignore(
+            query.message, _topics_text(context), reply_markup=_topics_markup(context, settings)
+        )
+    elif section == "timezone":
+        await edit_or_ignore(
+            query.message,
+            f"Your time zone is <b>{escape_html(settings.schedule.timezone)}</b>.\n{TIMEZONE_HELP}",
+            reply_markup=keyboards.timezone_keyboard(),
+        )
+    else:
+        await edit_or_ignore(
+            query.message,
+            texts.settings_text(settings, list(context.services.bank.decks), now),
+            reply_markup=keyboards.settings_keyboard(settings.paused),
+        )
+
+
+async def open_settings_button(update: Update, context: BotContext, action: OpenSettings) -> None:
+    settings = await _show(update, context)
+    if settings is None:
+        await toast(update, NOT_SUBSCRIBED, alert=True)
+        return
+    await toast(update, "")
+    await _edit_menu(update, context, settings, action.section)
+
+
+async def _button_change(
+    update: Update, context: BotContext, change: Change, section: str, note: str
+) -> None:
+    settings = await _change(update, context, change)
+    if settings is None:
+        await toast(update, NOT_SUBSCRIBED, alert=True)
+        return
+    await toast(update, note)
+    await _edit_menu(update, context, settings, section)
+
+
+async def set_time_button(update: Update, context: BotContext, action: SetTime) -> None:
+    from datetime import time
+
+    local_time = time(action.hour, action.minute)
+    await _button_change(
+        update,
+        context,
+        lambda s: _with_schedule(s, local_time=local_time),
+        "menu",
+        f"Time set to {format_hhmm(local_time)}",
+    )
+
+
+async def set_days_button(update: Update, context: BotContext, action: SetDays) -> None:
+    days = DAY_PRESETS[action.preset]
+    await _button_change(
+        update, context, lambda s: _with_schedule(s, days=days), "days", describe_days(days)
+    )
+
+
+def _toggle_day(settings: ChatSettings, weekday: int) -> ChatSettings:
+    days = settings.schedule.days ^ {weekday}
+    return _with_schedule(settings, days=days) if days else settings
+
+
+async def toggle_day_button(update: Update, context: BotContext, action: ToggleDay) -> None:
+    await _button_change(
+        update, context, lambda s: _toggle_day(s, action.weekday), "days", "Updated"
+    )
+
+
+def _toggle_deck(settings: ChatSettings, deck_id: str, bank_order: tuple[str, ...]) -> ChatSettings:
+    selected = set(settings.decks) ^ {deck_id}
+    decks = ordered_decks(selected, bank_order)
+    return replace(settings, decks=decks) if decks else settings
+
+
+async def toggle_deck_button(update: Update, context: BotContext, action: ToggleDeck) -> None:
+    order = context.services.bank.deck_ids
+    if action.deck_id not in order:
+        await toast(update, "That topic no longer exists.")
+        return
+    await _button_change(
+        update, context, lambda s: _toggle_deck(s, action.deck_id, order), "topics", "Updated"
+    )
+
+
+async def set_paused_button(update: Update, context: BotContext, action: SetPaused) -> None:
+    note = "Paused" if action.paused else "Resumed"
+    await _button_change(update, context, lambda s: replace(s, paused=action.paused), "menu", note)

@@ -1,0 +1,320 @@
+"""Questions and answers: /question, /next, /answer, Show answer, Skip, grades."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from telegram import Message, ReplyParameters, Update
+from telegram.constants import ChatType
+
+from bot import keyboards, texts
+from bot.callbacks import Grade, Reveal, Skip
+from bot.context import BotContext
+from bot.domain.schedule import local_date_of
+from bot.domain.srs import Rating, review
+from bot.handlers.common import NOT_SUBSCRIBED, edit_or_ignore, load_chat, now_of, reply, toast
+from bot.questions import (
+    PreparedSend,
+    create_daily,
+    pick_question,
+    prepare,
+    record_outcome,
+    send_prepared,
+)
+from bot.rendering import render_answer
+from bot.sending import Sent, call_with_retries
+from bot.storage import deliveries as delivery_store
+from bot.storage import learning, people
+from bot.storage.models import DeliveryRow, ReviewRow
+
+log = logging.getLogger(__name__)
+
+NO_QUESTION = "I have no question for your topics right now. Try /topics to pick more decks."
+GONE = "This question is no longer available."
+NOT_YOURS = "This card belongs to someone else."
+SEND_FAILED = "Telegram did not accept the message just now. Please try again in a minute."
+
+
+async def _send_and_record(context: BotContext, item: PreparedSend) -> bool:
+    services = context.services
+    outcome = await send_prepared(context.bot, services.bank, item)
+    async with services.sessions() as session, session.begin():
+        await record_outcome(item, outcome, session=session, now=services.clock())
+    return isinstance(outcome, Sent)
+
+
+async def question_command(update: Update, context: BotContext) -> None:
+    """/question: today's question now, or the same one again if it already went out."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    services = context.services
+    now = now_of(context)
+    async with services.sessions() as session, session.begin():
+        settings = await load_chat(chat.id, session=session, services=services)
+        if settings is None:
+            await reply(update, NOT_SUBSCRIBED)
+            return
+        today = local_date_of(now, settings.schedule.timezone)
+        existing = await delivery_store.daily_delivery(chat.id, today, session=session)
+        if existing is None:
+            question_id = pick_question(
+                services.bank,
+                settings,
+                cards=await learning.cards_of(chat.id, session=session),
+                delivered=await delivery_store.delivered_question_ids(chat.id, session=session),
+                now=now,
+            )
+            if question_id is None:
+                await reply(update, NO_QUESTION)
+                return
+            existing = await create_daily(
+                settings, session=session, question_id=question_id, local_date=today, now=now
+            )
+        item = prepare(existing) if existing is not None else None
+    if item is None or not await _send_and_record(context, item):
+        await reply(update, SEND_FAILED)
+
+
+async def next_command(update: Update, context: BotContext) -> None:
+    """/next: an extra question now, on top of the daily one."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    services = context.services
+    now = now_of(context)
+    async with services.sessions() as session, session.begin():
+        settings = await load_chat(chat.id, session=session, services=services)
+        if settings is None:
+            await reply(update, NOT_SUBSCRIBED)
+            return
+        latest = await delivery_store.latest_sent_delivery(chat.id, session=session)
+        question_id = pick_question(
+            services.bank,
+            settings,
+            cards=await learning.cards_of(chat.id, session=session),
+            delivered=await delivery_store.delivered_question_ids(chat.id, session=session),
+            now=now,
+            exclude=frozenset({latest.question_id}) if latest else frozenset(),
+        )
+        if question_id is None:
+            await reply(update, NO_QUESTION)
+            return
+        delivery = await delivery_store.create_delivery(
+            session=session, chat_id=chat.id, question_id=question_id, now=now, daily_on=None
+        )
+        item = prepare(delivery) if delivery is not None else None
+    if item is None or not await _send_and_record(context, item):
+        await reply(update, SEND_FAILED)
+
+
+async def answer_command(update: Update, context: BotContext) -> None:
+    """/answer: reveal the answer to the last question sent here."""
+    chat = update.effective_chat
+    if chat is None:
+        return
+    async with context.services.sessions() as session:
+        latest = await delivery_store.latest_sent_delivery(chat.id, session=session)
+    if latest is None:
+        await reply(update, "There is no question to answer yet. /question sends today's.")
+        return
+    await _reveal(update, context, latest.id, from_button=False)
+
+
+async def reveal_button(update: Update, context: BotContext, action: Reveal) -> None:
+    """Show answer: post the model answer once, with grade buttons under it."""
+    await _reveal(update, context, action.delivery_id, from_button=True)
+
+
+async def _reveal(
+    update: Update, context: BotContext, delivery_id: int, *, from_button: bool
+) -> None:
+    chat = update.effective_chat
+    if chat is None:
+        return
+    services = context.services
+    now = now_of(context)
+    async with services.sessions() as session, session.begin():
+        delivery = await delivery_store.get_delivery(delivery_id, session=session)
+        if delivery is None or delivery.chat_id != chat.id:
+            await _tell(update, GONE, from_button)
+            return
+        question = services.bank.question(delivery.question_id)
+        if question is None:
+            await _tell(update, GONE, from_button)
+            return
+        first = await delivery_store.try_begin_reveal(delivery.id, session=session, now=now)
+        answer_message_id = delivery.answer_message_id
+    if not first:
+        await _already_revealed(update, context, answer_message_id, from_button)
+        return
+    parts = render_answer(question.answer, header="<b>Model answer</b>")
+    sent = await _send_answer(context, chat.id, delivery, parts)
+    async with services.sessions() as session, session.begin():
+        row = await delivery_store.get_delivery(delivery.id, session=session)
+        if row is not None:
+            if sent is None:
+                row.revealed_at = None  # let the person try again
+            else:
+                row.answer_message_id = sent.message_id
+    if sent is None:
+        await _tell(update, SEND_FAILED, from_button)
+        return
+    if from_button:
+        await toast(update, "Answer below. How well did you know it?")
+        message = update.callback_query.message if update.callback_query else None
+        if isinstance(message, Message) and message.text_html:
+            await _mark_question(message, texts.REVEALED_FOOTER)
+
+
+async def _send_answer(
+    context: BotContext, chat_id: int, delivery: DeliveryRow, parts: list[str]
+) -> Message | None:
+    last: Message | None = None
+    try:
+        for index, part in enumerate(parts):
+            is_last = index == len(parts) - 1
+            reply_to = (
+                ReplyParameters(delivery.message_id, allow_sending_without_reply=True)
+                if index == 0 and delivery.message_id
+                else None
+            )
+            markup = keyboards.grade_keyboard(delivery.id) if is_last else None
+
+            async def call(
+                part: str = part,
+                reply_to: ReplyParameters | None = reply_to,
+                markup: object = markup,
+            ) -> Message:
+                return await context.bot.send_message(
+                    chat_id,
+                    part,
+                    reply_parameters=reply_to,
+                    reply_markup=markup,  # type: ignore[arg-type]
+                )
+
+            last = await call_with_retries(call)
+    except Exception:
+        log.exception("could not send the answer of delivery %s", delivery.id)
+        return None
+    return last
+
+
+async def _mark_question(message: Message, footer: str) -> None:
+    """Edit the question message: keep the text, add a footer, drop the buttons."""
+    await edit_or_ignore(message, f"{message.text_html}\n\n{footer}", reply_markup=None)
+
+
+async def _already_revealed(
+    update: Update, context: BotContext, answer_message_id: int | None, from_button: bool
+) -> None:
+    if from_button:
+        await toast(update, "The answer is already above ⬆️")
+        return
+    chat = update.effective_chat
+    if chat is not None and answer_message_id is not None:
+        await context.bot.send_message(
+            chat.id,
+            "The answer is right here ⬆️",
+            reply_parameters=ReplyParameters(answer_message_id, allow_sending_without_reply=True),
+        )
+    else:
+        await reply(update, "The answer is on its way; give it a second.")
+
+
+async def _tell(update: Update, text: str, from_button: bool) -> None:
+    if from_button:
+        await toast(update, text, alert=True)
+    else:
+        await reply(update, text)
+
+
+async def skip_button(update: Update, context: BotContext, action: Skip) -> None:
+    """Skip: set the question aside without grading it."""
+    chat = update.effective_chat
+    query = update.callback_query
+    if chat is None or query is None:
+        return
+    async with context.services.sessions() as session:
+        delivery = await delivery_store.get_delivery(action.delivery_id, session=session)
+    if delivery is None or delivery.chat_id != chat.id:
+        await toast(update, GONE, alert=True)
+        return
+    if delivery.revealed_at is not None:
+        await toast(update, "The answer is already shown; grade it below.")
+        return
+    await toast(update, "Skipped.")
+    if isinstance(query.message, Message) and query.message.text_html:
+        await _mark_question(query.message, texts.SKIPPED_FOOTER)
+
+
+def _local_parts(now: datetime, timezone: str) -> tuple[datetime, int]:
+    local = now.astimezone(ZoneInfo(timezone))
+    offset = local.utcoffset() or timedelta(0)
+    return local, int(offset.total_seconds() // 60)
+
+
+async def grade_button(update: Update, context: BotContext, action: Grade) -> None:
+    """A grade: update the person's FSRS card once per delivery, record the review."""
+    chat = update.effective_chat
+    user = update.effective_user
+    query = update.callback_query
+    if chat is None or user is None or query is None:
+        return
+    services = context.services
+    now = now_of(context)
+    rating = Rating(action.rating)
+    async with services.sessions() as session, session.begin():
+        delivery = await delivery_store.get_delivery(action.delivery_id, session=session)
+        if delivery is None or delivery.chat_id != chat.id:
+            await toast(update, GONE, alert=True)
+            return
+        if chat.type == ChatType.PRIVATE and user.id != chat.id:
+            await toast(update, NOT_YOURS, alert=True)
+            return
+        if delivery.revealed_at is None:
+            await toast(update, "Reveal the answer first.")
+            return
+        if services.bank.question(delivery.question_id) is None:
+            await toast(update, GONE, alert=True)
+            return
+        person = await people.get_person(user.id, session=session)
+        if person is None:
+            await toast(update, "Send /start first, then grade.", alert=True)
+            return
+        previous = await learning.review_for_delivery(user.id, delivery.id, session=session)
+        if previous is not None:
+            await toast(
+                update, f"Already graded: {keyboards.GRADE_LABELS[Rating(previous.rating)]}."
+            )
+            return
+        cards = await learning.cards_of(user.id, session=session)
+        card = review(cards.get(delivery.question_id), rating, now)
+        local, offset = _local_parts(now, person.timezone)
+        recorded = await learning.record_review(
+            ReviewRow(
+                person_id=user.id,
+                question_id=delivery.question_id,
+                delivery_id=delivery.id,
+                chat_id=chat.id,
+                rating=int(rating),
+                source=delivery.kind,
+                reviewed_at=now,
+                local_date=local.date(),
+                utc_offset_minutes=offset,
+            ),
+            session=session,
+        )
+        if recorded:
+            await learning.save_card(
+                user.id, delivery.question_id, card, rating, session=session, now=now
+            )
+    if not recorded:
+        await toast(update, "Already graded.")
+        return
+    phrase = texts.next_review_phrase(card.due, now)
+    await toast(update, f"Saved: {keyboards.GRADE_LABELS[rating]}. This one comes back {phrase}.")
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(keyboards.graded_keyboard(rating, phrase))

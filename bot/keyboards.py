@@ -1,0 +1,123 @@
+"""Inline keyboards: the buttons under questions, answers and settings."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot import callbacks as cb
+from bot.domain.content import Deck
+from bot.domain.srs import Rating
+
+GRADE_LABELS: dict[Rating, str] = {
+    Rating.AGAIN: "Again",
+    Rating.HARD: "Hard",
+    Rating.GOOD: "Good",
+    Rating.EASY: "Easy",
+}
+WEEKDAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+TIME_PRESETS = ((7, 0), (8, 0), (9, 0), (10, 0), (12, 0), (13, 0), (18, 0), (20, 0), (21, 0))
+
+
+def _button(text: str, action: cb.Action) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text, callback_data=cb.encode(action))
+
+
+def question_keyboard(delivery_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[_button("Show answer", cb.Reveal(delivery_id)), _button("Skip", cb.Skip(delivery_id))]]
+    )
+
+
+def grade_keyboard(delivery_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                _button(label, cb.Grade(delivery_id, int(rating)))
+                for rating, label in GRADE_LABELS.items()
+            ]
+        ]
+    )
+
+
+def graded_keyboard(rating: Rating, next_review: str) -> InlineKeyboardMarkup:
+    """What replaces the grade buttons once graded: the choice, and when it comes back."""
+    return InlineKeyboardMarkup(
+        [
+            [_button(f"✓ {GRADE_LABELS[rating]} · back {next_review}", cb.Noop())],
+            [_button("Another question", cb.NextQuestion())],
+        ]
+    )
+
+
+def first_question_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [_button("Send my first question now", cb.FirstQuestion())],
+            [_button("Settings", cb.OpenSettings("menu"))],
+        ]
+    )
+
+
+def next_question_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[_button("Another question", cb.NextQuestion())]])
+
+
+def settings_keyboard(paused: bool) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                _button("Time", cb.OpenSettings("time")),
+                _button("Time zone", cb.OpenSettings("timezone")),
+            ],
+            [
+                _button("Days", cb.OpenSettings("days")),
+                _button("Topics", cb.OpenSettings("topics")),
+            ],
+            [_button("Resume" if paused else "Pause", cb.SetPaused(not paused))],
+        ]
+    )
+
+
+def _back_row() -> list[InlineKeyboardButton]:
+    return [_button("« Back", cb.OpenSettings("menu"))]
+
+
+def time_keyboard() -> InlineKeyboardMarkup:
+    rows = [
+        [_button(f"{h:02d}:{m:02d}", cb.SetTime(h, m)) for h, m in TIME_PRESETS[i : i + 3]]
+        for i in range(0, len(TIME_PRESETS), 3)
+    ]
+    return InlineKeyboardMarkup([*rows, _back_row()])
+
+
+def days_keyboard(days: frozenset[int]) -> InlineKeyboardMarkup:
+    presets = [
+        _button("Every day", cb.SetDays("all")),
+        _button("Weekdays", cb.SetDays("weekdays")),
+        _button("Weekends", cb.SetDays("weekends")),
+    ]
+    toggles = [
+        _button(("✅ " if day in days else "▫️ ") + name, cb.ToggleDay(day))
+        for day, name in enumerate(WEEKDAY_NAMES)
+    ]
+    return InlineKeyboardMarkup([presets, toggles[:4], toggles[4:], _back_row()])
+
+
+def topics_keyboard(decks: Sequence[Deck], selected: Sequence[str]) -> InlineKeyboardMarkup:
+    rows = [
+        [_button(("✅ " if deck.id in selected else "▫️ ") + deck.title, cb.ToggleDeck(deck.id))]
+        for deck in decks
+    ]
+    return InlineKeyboardMarkup([*rows, _back_row()])
+
+
+def timezone_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([_back_row()])
+
+
+def forget_keyboard() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[_button("Yes, delete everything", cb.Forget(True)), _button("Cancel", cb.Forget(False))]]
+    )

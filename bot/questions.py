@@ -1,0 +1,131 @@
+"""Picking and sending a question to a chat: shared by the dispatcher and commands."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Bot
+
+from bot import keyboards, texts
+from bot.domain.chats import ChatSettings
+from bot.domain.content import Bank
+from bot.domain.selection import choose_question
+from bot.domain.srs import CardState
+from bot.sending import Blocked, Migrated, Outcome, Rejected, Sent, Transient, deliver
+from bot.storage import chats as chat_store
+from bot.storage import deliveries as delivery_store
+from bot.storage.models import DeliveryRow
+
+log = logging.getLogger(__name__)
+RETRY_DELAY = timedelta(seconds=30)
+
+
+def pick_question(
+    bank: Bank,
+    settings: ChatSettings,
+    *,
+    cards: dict[str, CardState],
+    delivered: set[str],
+    now: datetime,
+    exclude: frozenset[str] = frozenset(),
+) -> str | None:
+    """The question a private chat should get next (FSRS due first, then new)."""
+    decks = [deck for deck in settings.decks if bank.deck(deck) is not None] or list(bank.deck_ids)
+    return choose_question(bank, decks=decks, cards=cards, seen=delivered, now=now, exclude=exclude)
+
+
+def label_for(delivery: DeliveryRow) -> str:
+    if delivery.daily_on is not None:
+        return f"Question of the day · {delivery.daily_on:%a %d %b}"
+    return "Extra question"
+
+
+@dataclass(frozen=True)
+class PreparedSend:
+    delivery_id: int
+    chat_id: int
+    question_id: str
+    label: str
+
+
+def prepare(delivery: DeliveryRow) -> PreparedSend:
+    return PreparedSend(delivery.id, delivery.chat_id, delivery.question_id, label_for(delivery))
+
+
+async def send_prepared(bot: Bot, bank: Bank, item: PreparedSend) -> Outcome:
+    """Send the question message of a recorded delivery."""
+    question = bank.question(item.question_id)
+    deck = bank.deck_of(item.question_id)
+    if question is None or deck is None:
+        return Rejected(f"question {item.question_id!r} is no longer in the bank")
+    text = texts.question_card(deck, question, label=item.label)
+    markup = keyboards.question_keyboard(item.delivery_id)
+
+    async def call() -> int:
+        message = await bot.send_message(item.chat_id, text, reply_markup=markup)
+        return message.message_id
+
+    return await deliver(call)
+
+
+async def record_outcome(
+    item: PreparedSend, outcome: Outcome, *, session: AsyncSession, now: datetime
+) -> None:
+    """Store what happened to a send: sent, retry later, or a chat to deactivate."""
+    match outcome:
+        case Sent(message_id):
+            await delivery_store.mark_sent(item.delivery_id, message_id, session=session, now=now)
+        case Transient(reason):
+            log.warning(
+                "delivery %s to chat %s will be retried: %s", item.delivery_id, item.chat_id, reason
+            )
+            await delivery_store.release_for_retry(
+                item.delivery_id, session=session, now=now, delay=RETRY_DELAY
+            )
+        case Blocked(reason):
+            log.info("chat %s is unreachable (%s): deactivated", item.chat_id, reason)
+            await delivery_store.mark_failed(item.delivery_id, session=session)
+            await chat_store.set_active(item.chat_id, False, session=session, now=now)
+        case Migrated(new_chat_id):
+            log.info("chat %s migrated to %s", item.chat_id, new_chat_id)
+            await chat_store.migrate_chat(item.chat_id, new_chat_id, session=session, now=now)
+            await delivery_store.release_for_retry(
+                item.delivery_id, session=session, now=now, delay=timedelta(0)
+            )
+        case Rejected(reason):
+            log.error("delivery %s to chat %s rejected: %s", item.delivery_id, item.chat_id, reason)
+            await delivery_store.mark_failed(item.delivery_id, session=session)
+
+
+async def create_daily(
+    settings: ChatSettings,
+    *,
+    session: AsyncSession,
+    question_id: str,
+    local_date: date,
+    now: datetime,
+) -> DeliveryRow | None:
+    """Record today's daily delivery and move the chat's next due past today."""
+    delivery = await delivery_store.create_delivery(
+        session=session,
+        chat_id=settings.chat_id,
+        question_id=question_id,
+        now=now,
+        daily_on=local_date,
+    )
+    last = max(filter(None, (settings.last_delivered_on, local_date)))
+    updated = ChatSettings(
+        chat_id=settings.chat_id,
+        kind=settings.kind,
+        schedule=settings.schedule,
+        decks=settings.decks,
+        paused=settings.paused,
+        active=settings.active,
+        next_due_at=settings.next_due_at,
+        last_delivered_on=last,
+    ).rescheduled(now=now)
+    await chat_store.save_chat(updated, session=session, now=now)
+    return delivery

@@ -1,0 +1,63 @@
+"""Person rows: Telegram users, who own cards, reviews and streaks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.storage.models import ChatRow, PersonRow
+
+
+async def upsert_person(
+    person_id: int,
+    *,
+    session: AsyncSession,
+    first_name: str,
+    username: str | None,
+    timezone: str,
+    now: datetime,
+) -> PersonRow:
+    """The person's row, created on first sight; names refreshed on every visit."""
+    row = await session.get(PersonRow, person_id)
+    if row is None:
+        row = PersonRow(
+            id=person_id,
+            first_name=first_name[:255],
+            username=username,
+            timezone=timezone,
+            created_at=now,
+        )
+        session.add(row)
+    else:
+        row.first_name = first_name[:255]
+        row.username = username
+    await session.flush()
+    return row
+
+
+async def get_person(person_id: int, *, session: AsyncSession) -> PersonRow | None:
+    return await session.get(PersonRow, person_id)
+
+
+async def set_person_timezone(person_id: int, timezone: str, *, session: AsyncSession) -> None:
+    row = await session.get(PersonRow, person_id)
+    if row is not None:
+        row.timezone = timezone
+
+
+async def forget_person(person_id: int, *, session: AsyncSession) -> None:
+    """Delete everything stored about a person and their private chat.
+
+    Cards and reviews go with the person (ON DELETE CASCADE), deliveries with
+    the chat. Done with explicit statements so SQLite without foreign keys
+    enforced by an old file would still be cleaned.
+    """
+    from bot.storage.models import CardRow, DeliveryRow, ReviewRow
+
+    await session.execute(delete(ReviewRow).where(ReviewRow.person_id == person_id))
+    await session.execute(delete(CardRow).where(CardRow.person_id == person_id))
+    await session.execute(delete(DeliveryRow).where(DeliveryRow.chat_id == person_id))
+    await session.execute(delete(ChatRow).where(ChatRow.id == person_id))
+    await session.execute(delete(PersonRow).where(PersonRow.id == person_id))
