@@ -79,9 +79,13 @@ def _validation_problems(
     error: ValidationError, source_map: SourceMap, display: str
 ) -> list[Problem]:
     problems = []
-    for item in error.errors():
+    errors = error.errors()
+    child_locs = {tuple(item["loc"])[:-1] for item in errors if item["loc"]}
+    for item in errors:
         loc = tuple(item["loc"])
         kind = item["type"]
+        if kind == "too_short" and any(c[: len(loc)] == loc for c in child_locs if len(c) >= len(loc)):
+            continue  # pydantic's echo of an invalid item, not a problem of its own
         message = str(item["msg"]).removeprefix("Value error, ")
         if kind == "extra_forbidden":
             key = str(loc[-1])

@@ -1,0 +1,53 @@
+"""The bot token never reaches the logs, at any level, in messages or tracebacks."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from bot.logging_setup import REDACTED, configure_logging
+
+TOKEN = "987654:SECRET-token_value-XYZ"
+
+
+@pytest.fixture
+def log_stream() -> Iterator[io.StringIO]:
+    root = logging.getLogger()
+    saved = (list(root.handlers), root.level)
+    handler = configure_logging("DEBUG", secrets=[TOKEN])
+    stream = io.StringIO()
+    assert isinstance(handler, logging.StreamHandler)
+    handler.setStream(stream)
+    yield stream
+    root.handlers[:] = saved[0]
+    root.setLevel(saved[1])
+
+
+def test_token_in_message_args_and_traceback_is_redacted(log_stream: io.StringIO) -> None:
+    log = logging.getLogger("telegram.ext.ExtBot")
+    log.debug("Calling Bot API endpoint `%s`", f"https://api.telegram.org/bot{TOKEN}/getMe")
+    logging.getLogger("httpx").info("HTTP Request: POST https://x/bot%s/getUpdates", TOKEN)
+    logging.getLogger("any").warning("encoded form %s", TOKEN.replace(":", "%3A"))
+    try:
+        raise RuntimeError(f"failed https://api.telegram.org/bot{TOKEN}/sendMessage")
+    except RuntimeError:
+        logging.getLogger("bot").exception("send failed")
+    output = log_stream.getvalue()
+    assert TOKEN not in output
+    assert TOKEN.replace(":", "%3A") not in output
+    assert output.count(REDACTED) == 4
+    assert "RuntimeError" in output
+
+
+async def test_real_httpx_request_log_is_redacted(log_stream: io.StringIO) -> None:
+    """httpx itself logs the request URL (with the token) at INFO and DEBUG."""
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json={"ok": True}))
+    async with httpx.AsyncClient(transport=transport) as client:
+        await client.post(f"http://127.0.0.1/bot{TOKEN}/getMe")
+    output = log_stream.getvalue()
+    assert "HTTP Request" in output
+    assert TOKEN not in output
