@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     send_rate_limit: Annotated[float, Field(ge=0)] = 30.0
     log_level: str = "INFO"
     dispatch_interval_seconds: Annotated[float, Field(gt=0, le=60)] = 10.0
+    delivery_lease_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0
 
     @field_validator("bot_token")
     @classmethod

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from telegram import Bot
 
@@ -37,6 +37,10 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 200
 CONCURRENCY = 64
+
+
+def _lease(services: Services) -> timedelta:
+    return timedelta(seconds=services.settings.delivery_lease_seconds)
 
 
 @dataclass
@@ -108,7 +112,12 @@ async def _claim_batch(
                 await chat_store.save_chat(settings.rescheduled(now=now), session=session, now=now)
                 continue
             delivery = await create_daily(
-                settings, session=session, question_id=question_id, local_date=local_date, now=now
+                settings,
+                session=session,
+                question_id=question_id,
+                local_date=local_date,
+                now=now,
+                lease=_lease(services),
             )
             if delivery is not None:
                 prepared.append(prepare(delivery))
@@ -123,7 +132,7 @@ async def _resend_stale(
         items: list[PreparedSend] = []
         async with services.sessions() as session, session.begin():
             rows = await delivery_store.claim_stale_pending(
-                session=session, now=now, limit=BATCH_SIZE
+                session=session, now=now, limit=BATCH_SIZE, lease=_lease(services)
             )
             if not rows:
                 return

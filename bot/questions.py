@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -107,6 +107,7 @@ async def create_daily(
     question_id: str,
     local_date: date,
     now: datetime,
+    lease: timedelta = delivery_store.LEASE,
 ) -> DeliveryRow | None:
     """Record today's daily delivery and move the chat's next due past today."""
     delivery = await delivery_store.create_delivery(
@@ -115,17 +116,9 @@ async def create_daily(
         question_id=question_id,
         now=now,
         daily_on=local_date,
+        lease=lease,
     )
-    last = max(filter(None, (settings.last_delivered_on, local_date)))
-    updated = ChatSettings(
-        chat_id=settings.chat_id,
-        kind=settings.kind,
-        schedule=settings.schedule,
-        decks=settings.decks,
-        paused=settings.paused,
-        active=settings.active,
-        next_due_at=settings.next_due_at,
-        last_delivered_on=last,
-    ).rescheduled(now=now)
+    last = max(day for day in (settings.last_delivered_on, local_date) if day is not None)
+    updated = replace(settings, last_delivered_on=last).rescheduled(now=now)
     await chat_store.save_chat(updated, session=session, now=now)
     return delivery

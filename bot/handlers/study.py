@@ -18,6 +18,7 @@ from bot.handlers.common import NOT_SUBSCRIBED, edit_or_ignore, load_chat, now_o
 from bot.questions import (
     PreparedSend,
     create_daily,
+    label_for,
     pick_question,
     prepare,
     record_outcome,
@@ -165,8 +166,8 @@ async def _reveal(
     if from_button:
         await toast(update, "Answer below. How well did you know it?")
         message = update.callback_query.message if update.callback_query else None
-        if isinstance(message, Message) and message.text_html:
-            await _mark_question(message, texts.REVEALED_FOOTER)
+        if isinstance(message, Message):
+            await _mark_question(context, message, delivery, texts.REVEALED_FOOTER)
 
 
 async def _send_answer(
@@ -202,9 +203,20 @@ async def _send_answer(
     return last
 
 
-async def _mark_question(message: Message, footer: str) -> None:
-    """Edit the question message: keep the text, add a footer, drop the buttons."""
-    await edit_or_ignore(message, f"{message.text_html}\n\n{footer}", reply_markup=None)
+async def _mark_question(
+    context: BotContext, message: Message, delivery: DeliveryRow, footer: str
+) -> None:
+    """Edit the question message: the same card with a footer, and no buttons.
+
+    The card is rendered again from the bank rather than from the message's
+    entities, so the edit looks exactly like the original.
+    """
+    bank = context.services.bank
+    question, deck = bank.question(delivery.question_id), bank.deck_of(delivery.question_id)
+    if question is None or deck is None:
+        return
+    text = texts.question_card(deck, question, label=label_for(delivery), footer=footer)
+    await edit_or_ignore(message, text, reply_markup=None)
 
 
 async def _already_revealed(
@@ -246,8 +258,8 @@ async def skip_button(update: Update, context: BotContext, action: Skip) -> None
         await toast(update, "The answer is already shown; grade it below.")
         return
     await toast(update, "Skipped.")
-    if isinstance(query.message, Message) and query.message.text_html:
-        await _mark_question(query.message, texts.SKIPPED_FOOTER)
+    if isinstance(query.message, Message):
+        await _mark_question(context, query.message, delivery, texts.SKIPPED_FOOTER)
 
 
 def _local_parts(now: datetime, timezone: str) -> tuple[datetime, int]:

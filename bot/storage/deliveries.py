@@ -22,6 +22,7 @@ async def create_delivery(
     question_id: str,
     now: datetime,
     daily_on: date | None,
+    lease: timedelta = LEASE,
 ) -> DeliveryRow | None:
     """Record a delivery as pending, leased to the caller, before sending it.
 
@@ -35,7 +36,7 @@ async def create_delivery(
         daily_on=daily_on,
         status="pending",
         attempts=0,
-        lease_until=now + LEASE,
+        lease_until=now + lease,
         created_at=now,
     )
     try:
@@ -122,7 +123,7 @@ async def release_for_retry(
 
 
 async def claim_stale_pending(
-    *, session: AsyncSession, now: datetime, limit: int
+    *, session: AsyncSession, now: datetime, limit: int, lease: timedelta = LEASE
 ) -> Sequence[DeliveryRow]:
     """Pending deliveries whose lease ran out (a crash, a failed send): lease them anew."""
     query = (
@@ -137,7 +138,7 @@ async def claim_stale_pending(
         query = query.with_for_update(of=DeliveryRow, skip_locked=True)
     rows = (await session.scalars(query)).all()
     for row in rows:
-        row.lease_until = now + LEASE
+        row.lease_until = now + lease
     return rows
 
 

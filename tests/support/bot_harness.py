@@ -1,0 +1,136 @@
+"""Run the real Application against the fake Bot API, with a clock tests can move."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.app import build_application
+from bot.config import Settings
+from bot.context import BotApplication, Services
+from bot.domain.content import Bank, Deck, Question, Source
+
+TOKEN = "123456:TEST-token-for-the-fake-api"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+class FakeClock:
+    """The bot's idea of now; tests set and advance it instead of sleeping."""
+
+    def __init__(self, start: datetime) -> None:
+        if start.tzinfo is None:
+            raise ValueError("FakeClock needs an aware datetime")
+        self.now = start.astimezone(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def set(self, moment: datetime) -> None:
+        self.now = moment.astimezone(UTC)
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
+def _question(qid: str, text: str, answer: str, tags: tuple[str, ...] = ()) -> Question:
+    return Question(id=qid, question=text, answer=answer, tags=tags, difficulty="medium")
+
+
+def small_bank() -> Bank:
+    """Two tiny decks: predictable question order, one answer long enough to split."""
+    source = Source(name="Test source", attribution="Written for the tests.")
+    long_answer = "\n\n".join(f"Paragraph {i}: " + "gradient " * 60 for i in range(12))
+    ml = Deck(
+        id="ml",
+        title="Machine Learning",
+        description="Classic ML.",
+        source=source,
+        questions=(
+            _question(
+                "bias-variance",
+                "What is the bias-variance trade-off?",
+                "- **Bias**: error from wrong assumptions\n- *Variance*: sensitivity to noise",
+                ("statistics",),
+            ),
+            _question(
+                "l1-vs-l2",
+                "L1 vs L2 regularization?",
+                "L1 gives sparsity; L2 shrinks: \\(\\lambda \\|w\\|_2^2\\).",
+                ("regularization",),
+            ),
+            _question("long-one", "Explain gradient descent at length.", long_answer),
+        ),
+    )
+    nlp = Deck(
+        id="nlp",
+        title="NLP",
+        description="Language models.",
+        source=source,
+        questions=(
+            _question(
+                "attention",
+                "What is attention?",
+                "```python\nsoftmax(q @ k.T) @ v\n```",
+                ("attention",),
+            ),
+            _question("bpe", "What is BPE?", "Byte-pair encoding <merges> frequent pairs & more."),
+        ),
+    )
+    return Bank((ml, nlp))
+
+
+def test_settings(api_root: str, database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "bot_token": TOKEN,
+        "telegram_api_url": api_root,
+        "database_url": database_url,
+        "content_dir": REPO_ROOT / "content",
+        "send_rate_limit": 0,
+        "dispatch_interval_seconds": 0.05,
+        "default_timezone": "UTC",
+        "default_delivery_time": "09:00",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
+
+
+test_settings.__test__ = False  # type: ignore[attr-defined]
+
+
+@dataclass
+class RunningBot:
+    application: BotApplication
+    clock: FakeClock
+
+    @property
+    def services(self) -> Services:
+        services = self.application.bot_data.services
+        assert services is not None
+        return services
+
+
+@asynccontextmanager
+async def running_bot(
+    settings: Settings, clock: FakeClock, *, bank: Bank | None = None
+) -> AsyncIterator[RunningBot]:
+    """Start the Application the way run_polling does, and stop it cleanly."""
+    application = build_application(settings, clock=clock, bank=bank or small_bank())
+    await application.initialize()
+    assert application.post_init is not None
+    await application.post_init(application)
+    assert application.updater is not None
+    await application.updater.start_polling(
+        poll_interval=0.0, timeout=1, drop_pending_updates=False
+    )
+    await application.start()
+    try:
+        yield RunningBot(application, clock)
+    finally:
+        await application.updater.stop()
+        await application.stop()
+        if application.post_shutdown is not None:
+            await application.post_shutdown(application)
+        await application.shutdown()
