@@ -27,6 +27,8 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-async def bot(tg: FakeTelegram, database: TestDatabase, clock: FakeClock) -> AsyncIterator[RunningBot]:
+async def bot(
+    tg: FakeTelegram, database: TestDatabase, clock: FakeClock
+) -> AsyncIterator[RunningBot]:
     async with running_bot(test_settings(tg.api_root, database.url), clock) as running:
         yield running

@@ -33,7 +33,9 @@ def questions_in(tg: FakeTelegram, chat_id: int) -> list[str]:
     return [m.plain_text or "" for m in tg.sent(chat_id) if (m.plain_text or "").startswith(labels)]
 
 
-async def test_start_deliver_reveal_grade_stats(tg: FakeTelegram, bot: RunningBot, clock: FakeClock) -> None:
+async def test_start_deliver_reveal_grade_stats(
+    tg: FakeTelegram, bot: RunningBot, clock: FakeClock
+) -> None:
     await start(tg)
     welcome = tg.sent(ADA)[0]
     assert "09:00" in (welcome.plain_text or "")
@@ -60,7 +62,9 @@ async def test_start_deliver_reveal_grade_stats(tg: FakeTelegram, bot: RunningBo
 
     reveal = next(data for _, data in question.buttons if data and data.startswith("v1:r:"))
     await tg.press(ADA, ADA, question.message_id, reveal)
-    await tg.wait_for(lambda: any(b[0] == "Good" for m in tg.sent(ADA) for b in m.buttons), what="grade buttons")
+    await tg.wait_for(
+        lambda: any(b[0] == "Good" for m in tg.sent(ADA) for b in m.buttons), what="grade buttons"
+    )
     answer = tg.sent(ADA)[-1]
     assert answer.reply_to_message_id == question.message_id
     assert "Model answer" in (answer.plain_text or "")
@@ -80,7 +84,9 @@ async def test_start_deliver_reveal_grade_stats(tg: FakeTelegram, bot: RunningBo
     assert good is not None
     await tg.press(ADA, ADA, answer.message_id, good)
     await tg.wait_for(lambda: any("Saved: Good" in (a.text or "") for a in tg.callback_answers))
-    await tg.wait_for(lambda: answer.buttons[0][0].startswith("✓ Good"), what="grade recorded on the buttons")
+    await tg.wait_for(
+        lambda: answer.buttons[0][0].startswith("✓ Good"), what="grade recorded on the buttons"
+    )
     # Grading the same delivery twice counts once.
     await tg.press(ADA, ADA, answer.message_id, good)
     await tg.wait_for(lambda: any("Already graded" in (a.text or "") for a in tg.callback_answers))
@@ -101,7 +107,9 @@ async def test_start_deliver_reveal_grade_stats(tg: FakeTelegram, bot: RunningBo
     assert "What is attention?" in questions_in(tg, ADA)[-1]
 
 
-async def test_time_change_moves_todays_delivery(tg: FakeTelegram, bot: RunningBot, clock: FakeClock) -> None:
+async def test_time_change_moves_todays_delivery(
+    tg: FakeTelegram, bot: RunningBot, clock: FakeClock
+) -> None:
     await start(tg)
     await tg.send_text(ADA, ADA, "/time 10:30")
     await tg.wait_for(lambda: "Delivery time set to 10:30" in (tg.sent(ADA)[-1].plain_text or ""))
@@ -117,7 +125,9 @@ async def test_time_change_moves_todays_delivery(tg: FakeTelegram, bot: RunningB
     assert len(questions_in(tg, ADA)) == 1
 
 
-async def test_question_command_counts_as_today(tg: FakeTelegram, bot: RunningBot, clock: FakeClock) -> None:
+async def test_question_command_counts_as_today(
+    tg: FakeTelegram, bot: RunningBot, clock: FakeClock
+) -> None:
     await start(tg)
     await tg.send_text(ADA, ADA, "/question")
     await tg.wait_for(lambda: len(questions_in(tg, ADA)) == 1)
@@ -245,7 +255,9 @@ async def test_forget_deletes_everything(tg: FakeTelegram, bot: RunningBot) -> N
     await tg.wait_for(lambda: "Are you sure" in (tg.sent(ADA)[-1].plain_text or ""))
     confirm = tg.sent(ADA)[-1]
     await tg.press(ADA, ADA, confirm.message_id, "v1:f:y")
-    await tg.wait_for(lambda: "everything stored about you is deleted" in (confirm.plain_text or ""))
+    await tg.wait_for(
+        lambda: "everything stored about you is deleted" in (confirm.plain_text or "")
+    )
     async with bot.services.sessions() as session:
         assert await session.get(ChatRow, ADA) is None
         assert await session.scalar(select(func.count()).select_from(DeliveryRow)) == 0

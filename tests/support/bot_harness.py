@@ -134,3 +134,18 @@ async def running_bot(
         if application.post_shutdown is not None:
             await application.post_shutdown(application)
         await application.shutdown()
+
+
+def write_bank(bank: Bank, directory: Path) -> Path:
+    """Write a bank as deck YAML files (for a bot started as a separate process)."""
+    import yaml
+
+    directory.mkdir(parents=True, exist_ok=True)
+    for deck in bank.decks:
+        data = deck.model_dump(mode="json", exclude_none=True)
+        questions = data.pop("questions")
+        text = yaml.safe_dump(
+            {"deck": data, "questions": questions}, allow_unicode=True, sort_keys=False
+        )
+        (directory / f"{deck.id}.yaml").write_text(text, encoding="utf-8")
+    return directory

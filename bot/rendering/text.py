@@ -1,0 +1,27 @@
+"""Small text helpers shared by the renderer and the tests.
+
+Telegram measures message length in UTF-16 code units (the unit of
+``MessageEntity.offset``), not in Python code points, so every limit check in
+this package goes through :func:`utf16_len`.
+"""
+
+from __future__ import annotations
+
+
+def utf16_len(s: str) -> int:
+    """Length of ``s`` in UTF-16 code units: astral characters (emoji) count twice."""
+    return len(s) + sum(1 for ch in s if ord(ch) > 0xFFFF)
+
+
+def escape_html(s: str) -> str:
+    """Escape ``&``, ``<`` and ``>`` for Telegram HTML text content.
+
+    Quotes are left alone: they are only special inside attribute values,
+    which the renderer escapes separately (see ``escape_attr``).
+    """
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def escape_attr(s: str) -> str:
+    """Escape a value for a double-quoted HTML attribute (``href``)."""
+    return escape_html(s).replace('"', "&quot;")
