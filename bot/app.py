@@ -76,12 +76,12 @@ def build_application(
         .post_shutdown(post_shutdown)
     )
     if config.send_rate_limit > 0:
-        builder = builder.rate_limiter(
-            AIORateLimiter(
-                overall_max_rate=config.send_rate_limit, overall_time_period=1, max_retries=3
-            )
+        # PTB's default max_retries is 0: RetryAfter would reach the caller at once.
+        limiter = AIORateLimiter(
+            overall_max_rate=config.send_rate_limit, overall_time_period=1, max_retries=3
         )
-    application: BotApplication = builder.build()  # type: ignore[assignment]
+        builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
+    application: BotApplication = builder.build()
     register_handlers(application)
     return application
 

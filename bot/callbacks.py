@@ -192,7 +192,7 @@ def _build(kind: str, groups: tuple[str | None, ...]) -> Action:
         return SetPaused(values[0] == "1")
     if kind == "forget":
         return Forget(values[0] == "y")
-    builders = {"first": FirstQuestion(), "next": NextQuestion(), "noop": Noop()}
+    builders: dict[str, Action] = {"first": FirstQuestion(), "next": NextQuestion(), "noop": Noop()}
     return builders[kind]
 
 

@@ -4,43 +4,37 @@ The database holds each chat's next due instant (UTC, indexed). Each tick
 claims due chats in batches, records a delivery row that is unique per (chat,
 local date) in the same transaction that moves the chat's next due instant
 past that date, commits, and only then sends. A crash after the commit leaves
-a pending delivery whose lease runs out and which the next tick re-sends (if
-it is still that local day); a crash before it leaves the chat due, and the
-next tick claims it again. No job per user, nothing per user in memory.
+a pending delivery whose lease runs out and which a later tick re-sends (if it
+is still that local day); a crash before it leaves the chat due, and the next
+tick claims it again. No job per user, nothing per user in memory.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
 
 from bot.context import Services
 from bot.domain.schedule import is_still_due, local_date_of
-from bot.questions import (
-    PreparedSend,
-    create_daily,
-    pick_question,
-    prepare,
-    record_outcome,
-    send_prepared,
-)
-from bot.sending import Outcome, Sent
+from bot.questions import PreparedSend, create_daily, pick_question, prepare, send_prepared
+from bot.recorder import OutcomeRecorder
+from bot.sending import Sent
 from bot.storage import chats as chat_store
 from bot.storage import deliveries as delivery_store
 from bot.storage import learning
+from bot.storage.models import ChatRow, DeliveryRow
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 200
-CONCURRENCY = 64
-
-
-def _lease(services: Services) -> timedelta:
-    return timedelta(seconds=services.settings.delivery_lease_seconds)
+BATCH_SIZE = 500
+CONCURRENCY = 16
 
 
 @dataclass
@@ -52,7 +46,10 @@ class DispatchReport:
     skipped_missed_day: int = 0
     retried: int = 0
     failed: int = 0
-    outcomes: list[Outcome] = field(default_factory=list)
+
+
+def _lease(services: Services) -> timedelta:
+    return timedelta(seconds=services.settings.delivery_lease_seconds)
 
 
 async def dispatch_due(
@@ -61,12 +58,16 @@ async def dispatch_due(
     """Deliver everything due at ``now`` (default: the services' clock)."""
     report = DispatchReport()
     moment = now or services.clock()
-    await _resend_stale(bot, services, moment, report)
-    while True:
-        batch = await _claim_batch(services, moment, report)
-        if batch is None:
-            break
-        await _send_all(bot, services, batch, moment, report)
+    recorder = OutcomeRecorder(services)
+    try:
+        await _resend_stale(bot, services, moment, report, recorder)
+        while True:
+            batch = await _claim_batch(services, moment, report)
+            if batch is None:
+                break
+            await _send_all(bot, services, batch, report, recorder)
+    finally:
+        await recorder.close()
     if report.claimed or report.retried:
         log.info(
             "dispatch: %d claimed, %d sent, %d retried, %d missed days skipped, %d failed",
@@ -83,49 +84,102 @@ async def _claim_batch(
     services: Services, now: datetime, report: DispatchReport
 ) -> list[PreparedSend] | None:
     """Claim one batch of due chats; None when nothing is due any more."""
-    prepared: list[PreparedSend] = []
-    async with services.sessions() as session, session.begin():
-        rows = await chat_store.claim_due_chats(session=session, now=now, limit=BATCH_SIZE)
-        if not rows:
-            return None
-        report.claimed += len(rows)
-        chat_ids = [row.id for row in rows]
-        cards = await learning.cards_for_people(chat_ids, session=session)
-        delivered = await delivery_store.delivered_ids_for_chats(chat_ids, session=session)
-        for row in rows:
-            settings = chat_store.to_settings(row)
-            due = row.next_due_at
-            assert due is not None  # claim_due_chats only returns chats with a due instant
-            if not is_still_due(settings.schedule, due=due, now=now):
-                report.skipped_missed_day += 1
-                await chat_store.save_chat(settings.rescheduled(now=now), session=session, now=now)
-                continue
-            local_date = local_date_of(due, settings.schedule.timezone)
-            question_id = pick_question(
-                services.bank,
-                settings,
-                cards=cards.get(row.id, {}),
-                delivered=delivered.get(row.id, set()),
-                now=now,
+    try:
+        async with services.sessions() as session, session.begin():
+            rows = await chat_store.claim_due_chats(session=session, now=now, limit=BATCH_SIZE)
+            if not rows:
+                return None
+            report.claimed += len(rows)
+            return await _plan_batch(services, session, list(rows), now, report)
+    except IntegrityError:
+        # A /question raced us to one of these chats' daily row: redo the
+        # batch one chat at a time, where the unique constraint decides.
+        log.info("daily delivery race in a batch; claiming one by one")
+        async with services.sessions() as session, session.begin():
+            rows = await chat_store.claim_due_chats(session=session, now=now, limit=BATCH_SIZE)
+            return await _plan_batch(services, session, list(rows), now, report, one_by_one=True)
+
+
+async def _plan_batch(
+    services: Services,
+    session: AsyncSession,
+    rows: list[ChatRow],
+    now: datetime,
+    report: DispatchReport,
+    *,
+    one_by_one: bool = False,
+) -> list[PreparedSend]:
+    """Choose a question for each due chat, insert the deliveries, move next due."""
+    chat_ids = [row.id for row in rows]
+    cards = await learning.cards_for_people(chat_ids, session=session)
+    delivered = await delivery_store.delivered_ids_for_chats(chat_ids, session=session)
+    existing = await _existing_daily(session, chat_ids)
+    lease = _lease(services)
+    created: list[DeliveryRow] = []
+    for row in rows:
+        settings = chat_store.to_settings(row)
+        due = row.next_due_at
+        assert due is not None  # claim_due_chats only returns chats with a due instant
+        if not is_still_due(settings.schedule, due=due, now=now):
+            report.skipped_missed_day += 1
+            chat_store.apply_settings(row, settings.rescheduled(now=now), now=now)
+            continue
+        local_date = local_date_of(due, settings.schedule.timezone)
+        question_id = pick_question(
+            services.bank,
+            settings,
+            cards=cards.get(row.id, {}),
+            delivered=delivered.get(row.id, set()),
+            now=now,
+        )
+        if question_id is None or (row.id, local_date) in existing:
+            last = local_date if (row.id, local_date) in existing else settings.last_delivered_on
+            chat_store.apply_settings(
+                row, replace(settings, last_delivered_on=last).rescheduled(now=now), now=now
             )
-            if question_id is None:
-                await chat_store.save_chat(settings.rescheduled(now=now), session=session, now=now)
-                continue
+            continue
+        if one_by_one:
             delivery = await create_daily(
                 settings,
                 session=session,
                 question_id=question_id,
                 local_date=local_date,
                 now=now,
-                lease=_lease(services),
+                lease=lease,
             )
             if delivery is not None:
-                prepared.append(prepare(delivery))
-    return prepared
+                created.append(delivery)
+            continue
+        created.append(
+            delivery_store.new_delivery(
+                chat_id=row.id, question_id=question_id, now=now, daily_on=local_date, lease=lease
+            )
+        )
+        updated = replace(settings, last_delivered_on=local_date).rescheduled(now=now)
+        chat_store.apply_settings(row, updated, now=now)
+    session.add_all(created)
+    await session.flush()
+    return [prepare(delivery) for delivery in created]
+
+
+async def _existing_daily(session: AsyncSession, chat_ids: list[int]) -> set[tuple[int, date]]:
+    """(chat, local date) pairs that already have their daily delivery (e.g. via /question)."""
+    recent = await session.execute(
+        select(DeliveryRow.chat_id, DeliveryRow.daily_on).where(
+            DeliveryRow.chat_id.in_(chat_ids),
+            DeliveryRow.daily_on.is_not(None),
+            DeliveryRow.status != "expired",
+        )
+    )
+    return {(chat_id, day) for chat_id, day in recent if day is not None}
 
 
 async def _resend_stale(
-    bot: Bot, services: Services, now: datetime, report: DispatchReport
+    bot: Bot,
+    services: Services,
+    now: datetime,
+    report: DispatchReport,
+    recorder: OutcomeRecorder,
 ) -> None:
     """Re-send pending deliveries whose lease expired, if their day is not over."""
     while True:
@@ -139,37 +193,34 @@ async def _resend_stale(
             for row in rows:
                 chat = await chat_store.get_chat(row.chat_id, session=session)
                 too_late = row.attempts >= delivery_store.MAX_ATTEMPTS
-                if (
-                    chat is None
-                    or too_late
-                    or (
-                        row.daily_on is not None
-                        and local_date_of(now, chat.schedule.timezone) != row.daily_on
-                    )
-                ):
+                day_over = row.daily_on is not None and (
+                    chat is None or local_date_of(now, chat.schedule.timezone) != row.daily_on
+                )
+                if chat is None or too_late or day_over:
                     await delivery_store.mark_failed(row.id, session=session, status="expired")
                     continue
                 items.append(prepare(row))
         report.retried += len(items)
-        await _send_all(bot, services, items, now, report)
+        await _send_all(bot, services, items, report, recorder)
 
 
 async def _send_all(
-    bot: Bot, services: Services, items: list[PreparedSend], now: datetime, report: DispatchReport
+    bot: Bot,
+    services: Services,
+    items: list[PreparedSend],
+    report: DispatchReport,
+    recorder: OutcomeRecorder,
 ) -> None:
     semaphore = asyncio.Semaphore(CONCURRENCY)
 
     async def one(item: PreparedSend) -> None:
         async with semaphore:
             outcome = await send_prepared(bot, services.bank, item)
-            # Record each outcome at once: a crash must not forget a message
-            # Telegram already accepted (it would be sent again on restart).
-            async with services.sessions() as session, session.begin():
-                await record_outcome(item, outcome, session=session, now=services.clock())
-        report.outcomes.append(outcome)
+        recorder.add(item, outcome)
         if isinstance(outcome, Sent):
             report.sent += 1
         else:
             report.failed += 1
 
     await asyncio.gather(*(one(item) for item in items))
+    await recorder.drain()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
@@ -55,13 +56,21 @@ def prepare(delivery: DeliveryRow) -> PreparedSend:
     return PreparedSend(delivery.id, delivery.chat_id, delivery.question_id, label_for(delivery))
 
 
+@lru_cache(maxsize=4096)
+def _card(bank: Bank, question_id: str, label: str) -> str | None:
+    """The rendered question card; cached, since thousands of chats get the same one."""
+    question = bank.question(question_id)
+    deck = bank.deck_of(question_id)
+    if question is None or deck is None:
+        return None
+    return texts.question_card(deck, question, label=label)
+
+
 async def send_prepared(bot: Bot, bank: Bank, item: PreparedSend) -> Outcome:
     """Send the question message of a recorded delivery."""
-    question = bank.question(item.question_id)
-    deck = bank.deck_of(item.question_id)
-    if question is None or deck is None:
+    text = _card(bank, item.question_id, item.label)
+    if text is None:
         return Rejected(f"question {item.question_id!r} is no longer in the bank")
-    text = texts.question_card(deck, question, label=item.label)
     markup = keyboards.question_keyboard(item.delivery_id)
 
     async def call() -> int:

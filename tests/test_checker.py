@@ -55,11 +55,15 @@ def test_yaml_syntax_error_has_position(tmp_path: Path) -> None:
 
 
 def test_unknown_key_suggests_the_right_one(tmp_path: Path) -> None:
-    text = GOOD_DECK.format(deck_id="a", question_id="q-one").replace("    answer: |", "    anwser: |")
+    text = GOOD_DECK.format(deck_id="a", question_id="q-one").replace(
+        "    answer: |", "    anwser: |"
+    )
     write(tmp_path, "a.yaml", text)
     found = problems_of(tmp_path)
     assert len(found) == 2, found
-    assert any(p.startswith("a.yaml:11:5: unknown key 'anwser' (did you mean 'answer'?)") for p in found)
+    assert any(
+        p.startswith("a.yaml:11:5: unknown key 'anwser' (did you mean 'answer'?)") for p in found
+    )
     assert any("missing required key 'answer'" in p and p.startswith("a.yaml:9:") for p in found)
 
 
@@ -71,9 +75,8 @@ def test_wrong_type_points_at_the_value(tmp_path: Path) -> None:
 
 
 def test_bad_difficulty_and_bad_id(tmp_path: Path) -> None:
-    text = (
-        GOOD_DECK.format(deck_id="a", question_id="Not A Slug")
-        .replace("difficulty: easy", "difficulty: brutal")
+    text = GOOD_DECK.format(deck_id="a", question_id="Not A Slug").replace(
+        "difficulty: easy", "difficulty: brutal"
     )
     write(tmp_path, "a.yaml", text)
     found = problems_of(tmp_path)
@@ -123,7 +126,9 @@ def test_not_a_mapping_and_empty_directory(tmp_path: Path) -> None:
     assert problems_of(tmp_path) == ["a.yaml:1:1: expected a mapping with 'deck' and 'questions'"]
 
 
-def test_cli_check_exit_codes_and_output(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_check_exit_codes_and_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     write(tmp_path, "a.yaml", GOOD_DECK.format(deck_id="a", question_id="q-one"))
     assert main(["content", "check", str(tmp_path)]) == 0
     assert capsys.readouterr().out.strip() == "OK: 1 decks, 1 questions (a 1)"

@@ -14,7 +14,13 @@ TOKEN = "123456:ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ["BOT_TOKEN", "DATABASE_URL", "DEFAULT_TIMEZONE", "DEFAULT_DELIVERY_TIME", "LOG_LEVEL"]:
+    for name in [
+        "BOT_TOKEN",
+        "DATABASE_URL",
+        "DEFAULT_TIMEZONE",
+        "DEFAULT_DELIVERY_TIME",
+        "LOG_LEVEL",
+    ]:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)  # no .env from the developer's checkout
 

@@ -32,7 +32,9 @@ async def test_database_is_at_head_and_migrate_is_idempotent(engine: AsyncEngine
     await migrate(engine)  # a second run must be a no-op
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     async with engine.connect() as connection:
-        version = (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+        version = (
+            await connection.execute(text("SELECT version_num FROM alembic_version"))
+        ).scalar()
     assert version == head
 
 

@@ -10,7 +10,9 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 from bot.sending import Blocked, Migrated, Rejected, Sent, Transient, deliver
 
 
-def failing(errors: list[Exception], result: int = 42) -> tuple[Callable[[], Awaitable[int]], list[int]]:
+def failing(
+    errors: list[Exception], result: int = 42
+) -> tuple[Callable[[], Awaitable[int]], list[int]]:
     calls: list[int] = []
 
     async def call() -> int:
@@ -56,7 +58,10 @@ async def test_gives_up_after_the_backoff_schedule() -> None:
 @pytest.mark.parametrize(
     ("error", "expected"),
     [
-        (Forbidden("Forbidden: bot was blocked by the user"), Blocked("Forbidden: bot was blocked by the user")),
+        (
+            Forbidden("Forbidden: bot was blocked by the user"),
+            Blocked("Forbidden: bot was blocked by the user"),
+        ),
         (ChatMigrated(-100123), Migrated(-100123)),
         (BadRequest("Bad Request: chat not found"), Rejected("Chat not found")),
     ],

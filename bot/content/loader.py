@@ -84,7 +84,9 @@ def _validation_problems(
     for item in errors:
         loc = tuple(item["loc"])
         kind = item["type"]
-        if kind == "too_short" and any(c[: len(loc)] == loc for c in child_locs if len(c) >= len(loc)):
+        if kind == "too_short" and any(
+            c[: len(loc)] == loc for c in child_locs if len(c) >= len(loc)
+        ):
             continue  # pydantic's echo of an invalid item, not a problem of its own
         message = str(item["msg"]).removeprefix("Value error, ")
         if kind == "extra_forbidden":

@@ -84,9 +84,12 @@ class DeckHeader(_Frozen):
 DeckFile.model_rebuild()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Bank:
     """All decks, in a stable order, with id lookups.
+
+    Compared and hashed by identity: a process loads one bank, and caches of
+    rendered questions are keyed by it.
 
     Deck order is the order given (the loader sorts by file name); question
     order inside a deck is file order. Both orders matter: new questions are

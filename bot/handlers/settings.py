@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
-from telegram import Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 
 from bot import keyboards, texts
@@ -197,7 +197,7 @@ def _topics_text(context: BotContext) -> str:
     return "\n".join(lines)
 
 
-def _topics_markup(context: BotContext, settings: ChatSettings) -> keyboards.InlineKeyboardMarkup:
+def _topics_markup(context: BotContext, settings: ChatSettings) -> InlineKeyboardMarkup:
     return keyboards.topics_keyboard(list(context.services.bank.decks), settings.decks)
 
 

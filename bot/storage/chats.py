@@ -36,7 +36,8 @@ def to_settings(row: ChatRow) -> ChatSettings:
     )
 
 
-def _apply(row: ChatRow, settings: ChatSettings, now: datetime) -> None:
+def apply_settings(row: ChatRow, settings: ChatSettings, *, now: datetime) -> None:
+    """Copy settings onto a loaded row (flushed with the session)."""
     row.kind = settings.kind
     row.timezone = settings.schedule.timezone
     row.delivery_time = format_hhmm(settings.schedule.local_time)
@@ -64,7 +65,7 @@ async def save_chat(
         session.add(row)
     elif title is not None:
         row.title = title
-    _apply(row, settings, now)
+    apply_settings(row, settings, now=now)
     await session.flush()
 
 

@@ -29,7 +29,22 @@ async def create_delivery(
     For a daily delivery this returns None when the chat already has one for
     that local date: the unique constraint is what makes delivery exactly-once.
     """
-    row = DeliveryRow(
+    row = new_delivery(
+        chat_id=chat_id, question_id=question_id, now=now, daily_on=daily_on, lease=lease
+    )
+    try:
+        async with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        return None
+    return row
+
+
+def new_delivery(
+    *, chat_id: int, question_id: str, now: datetime, daily_on: date | None, lease: timedelta
+) -> DeliveryRow:
+    """A pending delivery row, leased until ``now + lease``; not yet added to a session."""
+    return DeliveryRow(
         chat_id=chat_id,
         question_id=question_id,
         kind="daily" if daily_on is not None else "extra",
@@ -39,12 +54,6 @@ async def create_delivery(
         lease_until=now + lease,
         created_at=now,
     )
-    try:
-        async with session.begin_nested():
-            session.add(row)
-    except IntegrityError:
-        return None
-    return row
 
 
 async def daily_delivery(

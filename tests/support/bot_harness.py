@@ -94,7 +94,7 @@ def test_settings(api_root: str, database_url: str, **overrides: object) -> Sett
         "default_delivery_time": "09:00",
     }
     values.update(overrides)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
+    return Settings(_env_file=None, **values)  # type: ignore[arg-type]
 
 
 test_settings.__test__ = False  # type: ignore[attr-defined]

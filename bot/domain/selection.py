@@ -1,0 +1,169 @@
+"""Which question a chat gets next.
+
+Deterministic given the stored state: the same bank, decks, cards and
+``now`` always give the same question, so a retried delivery sends the same
+thing and tests can pin exact ids. Order of preference for a person:
+
+1. a review that is due (the most overdue first): forgetting is the enemy;
+2. a new question, introduced round-robin across the selected decks so that
+   one huge deck does not crowd out the others;
+3. when everything has been seen and nothing is due, the card due soonest
+   (studying a little early beats sending nothing).
+
+Cards and ``seen`` ids are matched against the *current* bank: a card whose
+question was removed, or moved to a deck the chat did not select, is ignored.
+Ties are always broken by bank order (deck order, then file order).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence, Set
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.domain.clock import require_utc
+from bot.domain.content import Bank
+from bot.domain.srs import CardState
+
+
+@dataclass(frozen=True)
+class _Pool:
+    """The selected decks' question ids, grouped by deck, in bank order."""
+
+    decks: tuple[tuple[str, ...], ...]
+
+    @classmethod
+    def of(cls, bank: Bank, decks: Collection[str]) -> _Pool:
+        wanted = set(decks)
+        return cls(
+            tuple(
+                tuple(question.id for question in deck.questions)
+                for deck in bank.decks
+                if deck.id in wanted
+            )
+        )
+
+    def ids(self) -> list[str]:
+        return [question_id for deck in self.decks for question_id in deck]
+
+    def next_new(self, introduced: Set[str], exclude: Set[str]) -> str | None:
+        """Round-robin: the deck with the fewest introduced questions wins.
+
+        Only decks with an unintroduced, unexcluded question compete; ties go
+        to the earlier deck; within the deck, the first such question in file
+        order.
+        """
+        best: tuple[int, str] | None = None
+        for deck in self.decks:
+            fresh = [q for q in deck if q not in introduced and q not in exclude]
+            if not fresh:
+                continue
+            count = sum(1 for q in deck if q in introduced)
+            if best is None or count < best[0]:
+                best = (count, fresh[0])
+        return None if best is None else best[1]
+
+
+def _earliest(ids: Sequence[str], when: Mapping[str, datetime]) -> str | None:
+    """The id with the smallest ``when`` value; ties go to the earlier id."""
+    best: str | None = None
+    for question_id in ids:
+        if best is None or when[question_id] < when[best]:
+            best = question_id
+    return best
+
+
+def choose_question(
+    bank: Bank,
+    *,
+    decks: Sequence[str],
+    cards: Mapping[str, CardState],
+    seen: Set[str] | None = None,
+    now: datetime,
+    exclude: Set[str] = frozenset(),
+) -> str | None:
+    """The id of the question to send next, or None if there is none.
+
+    ``cards`` maps question ids to FSRS state (graded questions); ``seen``
+    holds ids already shown but possibly never graded; ``exclude`` ids are
+    never returned (at any step). Steps, see the module docstring:
+
+    1. the most overdue card (smallest ``due <= now``);
+    2. the next new question (neither carded nor seen), round-robin;
+    3. the card due soonest;
+    4. if there are no cards at all but everything was seen (shown, never
+       graded), the first seen question in bank order.
+
+    None only when the selected decks hold no question outside ``exclude``.
+    """
+    now = require_utc(now, "now")
+    pool = _Pool.of(bank, decks)
+    candidates = [q for q in pool.ids() if q not in exclude]
+    carded = [q for q in candidates if q in cards]
+    due_map = {q: cards[q].due for q in carded}
+
+    overdue = _earliest([q for q in carded if due_map[q] <= now], due_map)
+    if overdue is not None:
+        return overdue
+
+    introduced = set(cards) | set(seen or ())
+    fresh = pool.next_new(introduced, exclude)
+    if fresh is not None:
+        return fresh
+
+    soonest = _earliest(carded, due_map)
+    if soonest is not None:
+        return soonest
+    return candidates[0] if candidates else None
+
+
+def group_rotation_pick(
+    bank: Bank,
+    *,
+    decks: Sequence[str],
+    delivered: Mapping[str, datetime],
+) -> str | None:
+    """The next question to post in a group chat (no per-person FSRS there).
+
+    New questions first, round-robin across decks as in
+    :func:`choose_question` (``delivered`` = already posted to the group);
+    once every question was posted, the least recently posted one (ties: bank
+    order). None only if the selected decks are empty.
+    """
+    pool = _Pool.of(bank, decks)
+    fresh = pool.next_new(set(delivered), frozenset())
+    if fresh is not None:
+        return fresh
+    ids = pool.ids()
+    last_posted = {q: require_utc(delivered[q], f"delivered[{q!r}]") for q in ids}
+    return _earliest(ids, last_posted)
+
+
+def quiz_picks(
+    bank: Bank,
+    *,
+    decks: Sequence[str],
+    cards: Mapping[str, CardState],
+    now: datetime,
+    count: int,
+    seen: Set[str] | None = None,
+) -> list[str]:
+    """Up to ``count`` distinct ids for /quiz: due first, then new, then soonest.
+
+    Exactly the sequence :func:`choose_question` would produce if each pick
+    were shown (counted as seen) before the next one was chosen, so new
+    questions keep rotating across decks.
+    """
+    if count < 0:
+        raise ValueError(f"count must not be negative, got {count}")
+    picked: list[str] = []
+    shown = set(seen or ())
+    while len(picked) < count:
+        chosen = set(picked)
+        question_id = choose_question(
+            bank, decks=decks, cards=cards, seen=shown | chosen, now=now, exclude=chosen
+        )
+        if question_id is None:
+            break
+        picked.append(question_id)
+    return picked

@@ -1,0 +1,172 @@
+"""Study days and streaks, counted in the person's own time zone.
+
+A *study day* is a local date (in the user's zone at grading time) on which
+the user graded at least one question. Streaks count consecutive study days.
+Rules, in the order :func:`compute_streak` applies them:
+
+* **Set of dates.** Marks are reduced to distinct local dates, so a date seen
+  twice (grading in Berlin in the evening, flying west, grading again the same
+  local date in Los Angeles) counts once.
+* **Consecutive.** The next study day is the day after the previous one.
+* **Moved east.** A local date that was skipped only because the user moved
+  east also counts as consecutive: the local dates are exactly 2 apart, the
+  UTC offsets differ, and the two study days would have been consecutive
+  measured in either offset alone (the later day's first mark read in the
+  earlier day's offset, or the earlier day's last mark read in the later
+  day's offset). That implies the UTC gap is under 48 hours and the move was
+  eastward; a real missed day is never forgiven this way.
+* **Freezes.** A freeze is earned each time the running streak reaches a
+  multiple of 7 days; at most 2 are held. One missed day between two study
+  days spends a held freeze automatically: the streak survives but the
+  frozen day does not add to its length. Two or more missed days in a row
+  break the streak; held freezes are kept for the next one.
+* **Today.** ``current`` counts the streak ending today, or ending yesterday
+  while today is still open. It also stays alive when the only missed day is
+  yesterday and a freeze is held: the freeze is spent (and reported in
+  ``freezes_used``) only once the user studies today, so until then
+  ``freezes_held`` still includes it. Otherwise ``current`` is 0.
+* **Travel west past "today".** A study date later than ``today`` (possible
+  right after flying west) is treated as today, so it is never in the future
+  and ``studied_today`` is true.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from bot.domain.clock import require_utc
+from bot.domain.schedule import zone
+
+FREEZE_EVERY = 7
+MAX_FREEZES = 2
+_MAX_OFFSET_MINUTES = 24 * 60
+
+
+@dataclass(frozen=True)
+class StudyMark:
+    """One graded review: when (UTC) and the local date/offset at that time.
+
+    ``local_date`` must be the date of ``at`` shifted by
+    ``utc_offset_minutes``; a mismatch raises ``ValueError`` because it means
+    the caller mixed up zones.
+    """
+
+    at: datetime
+    local_date: date
+    utc_offset_minutes: int
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "at", require_utc(self.at, "at"))
+        if abs(self.utc_offset_minutes) >= _MAX_OFFSET_MINUTES:
+            raise ValueError(f"utc_offset_minutes out of range: {self.utc_offset_minutes}")
+        expected = _date_at_offset(self.at, self.utc_offset_minutes)
+        if self.local_date != expected:
+            raise ValueError(
+                f"local_date {self.local_date} does not match {self.at.isoformat()} "
+                f"at offset {self.utc_offset_minutes:+d} min ({expected})"
+            )
+
+    @classmethod
+    def at_zone(cls, at: datetime, timezone: str) -> StudyMark:
+        """The mark for a review graded at ``at`` by someone in ``timezone``."""
+        local = require_utc(at, "at").astimezone(zone(timezone))
+        offset = local.utcoffset()
+        assert offset is not None  # aware datetime from a ZoneInfo
+        return cls(
+            at=at, local_date=local.date(), utc_offset_minutes=int(offset.total_seconds() // 60)
+        )
+
+
+@dataclass(frozen=True)
+class Streak:
+    """The streak summary shown to the user (see the module docstring)."""
+
+    current: int
+    longest: int
+    freezes_held: int
+    freezes_used: int
+    studied_today: bool
+    days: int
+
+
+@dataclass(frozen=True)
+class _Day:
+    """One study day: its date and its first and last marks."""
+
+    local_date: date
+    first: StudyMark
+    last: StudyMark
+
+
+def _date_at_offset(at: datetime, offset_minutes: int) -> date:
+    return (at + timedelta(minutes=offset_minutes)).date()
+
+
+def _study_days(marks: Iterable[StudyMark]) -> list[_Day]:
+    days: dict[date, _Day] = {}
+    for mark in marks:
+        day = days.get(mark.local_date)
+        if day is None:
+            days[mark.local_date] = _Day(mark.local_date, mark, mark)
+            continue
+        key = (mark.at, mark.utc_offset_minutes)
+        first = mark if key < (day.first.at, day.first.utc_offset_minutes) else day.first
+        last = mark if key > (day.last.at, day.last.utc_offset_minutes) else day.last
+        days[mark.local_date] = _Day(mark.local_date, first, last)
+    return [days[key] for key in sorted(days)]
+
+
+def _moved_east(earlier: _Day, later: _Day) -> bool:
+    """Whether the one-date gap between two study days is an artefact of travel."""
+    before, after = earlier.last, later.first
+    if (later.local_date - earlier.local_date).days != 2:
+        return False
+    if before.utc_offset_minutes == after.utc_offset_minutes:
+        return False
+    next_day = earlier.local_date + timedelta(days=1)
+    return (
+        _date_at_offset(after.at, before.utc_offset_minutes) == next_day
+        or _date_at_offset(before.at, after.utc_offset_minutes) == next_day
+    )
+
+
+def compute_streak(marks: Iterable[StudyMark], *, today: date) -> Streak:
+    """Summarize study marks as of the local date ``today`` (user's zone now)."""
+    days = _study_days(marks)
+    if not days:
+        return Streak(0, 0, 0, 0, studied_today=False, days=0)
+
+    run = longest = held = used = 0
+    previous: _Day | None = None
+    for day in days:
+        if previous is None:
+            run = 0
+        else:
+            gap = (day.local_date - previous.local_date).days
+            if gap == 1 or _moved_east(previous, day):
+                pass
+            elif gap == 2 and held:
+                held -= 1
+                used += 1
+            else:
+                run = 0
+        run += 1
+        if run % FREEZE_EVERY == 0:
+            held = min(MAX_FREEZES, held + 1)
+        longest = max(longest, run)
+        previous = day
+
+    last = days[-1].local_date
+    today = max(today, last)
+    open_gap = (today - last).days
+    alive = open_gap <= 1 or (open_gap == 2 and held > 0)
+    return Streak(
+        current=run if alive else 0,
+        longest=longest,
+        freezes_held=held,
+        freezes_used=used,
+        studied_today=open_gap == 0,
+        days=len(days),
+    )

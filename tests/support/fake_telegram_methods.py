@@ -1,0 +1,395 @@
+"""Bot API method handlers of the fake server, one small function per method.
+
+``HANDLERS`` maps the spec's method name to a coroutine taking the world and the already
+spec-checked parameters and returning the ``result`` value; failures raise ``ApiError``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from tests.support.fake_telegram_checks import (
+    MAX_CALLBACK_ANSWER,
+    check_commands,
+    check_reply_markup,
+    check_text,
+    inline_markup_or_none,
+    rendered_source,
+)
+from tests.support.fake_telegram_spec import bad_request
+from tests.support.fake_telegram_world import (
+    CallbackAnswer,
+    ChatInfo,
+    MessageEdit,
+    SentMessage,
+    StoredMessage,
+    World,
+    member_payload,
+)
+
+__all__ = ["HANDLERS", "Handler"]
+
+JSONDict = dict[str, Any]
+Handler = Callable[[World, JSONDict], Awaitable[Any]]
+
+_CHAT_ACTIONS = frozenset(
+    {
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
+    }
+)
+_NOT_MODIFIED = (
+    "message is not modified: specified new message content and reply markup are exactly "
+    "the same as a current content and reply markup of the message"
+)
+_SCOPES_WITHOUT_CHAT = frozenset(
+    {"default", "all_private_chats", "all_group_chats", "all_chat_administrators"}
+)
+_SCOPES_WITH_CHAT = frozenset({"chat", "chat_administrators", "chat_member"})
+
+
+# -- bot and connection ---------------------------------------------------------------------
+
+
+async def get_me(world: World, p: JSONDict) -> Any:
+    return world.bot_user.payload() | {
+        "can_join_groups": True,
+        "can_read_all_group_messages": True,
+        "supports_inline_queries": False,
+        "can_connect_to_business": False,
+        "has_main_web_app": False,
+    }
+
+
+async def get_updates(world: World, p: JSONDict) -> Any:
+    return await world.poll_updates(
+        offset=p.get("offset"),
+        limit=min(max(p.get("limit", 100), 1), 100),
+        wait_seconds=max(p.get("timeout", 0), 0),
+        allowed=p.get("allowed_updates"),
+    )
+
+
+async def delete_webhook(world: World, p: JSONDict) -> Any:
+    if p.get("drop_pending_updates"):
+        world.drop_pending()
+    return True
+
+
+async def get_webhook_info(world: World, p: JSONDict) -> Any:
+    return {
+        "url": "",
+        "has_custom_certificate": False,
+        "pending_update_count": world.pending_updates,
+    }
+
+
+async def always_true(world: World, p: JSONDict) -> Any:
+    """``logOut``/``close``: nothing to do for a fake that has no other server to move to."""
+    return True
+
+
+# -- commands and menu ----------------------------------------------------------------------
+
+
+def _commands_key(world: World, p: JSONDict) -> str:
+    """Where ``tg.commands`` files a command list: scope (with chat/user) and language.
+
+    Keys look like ``"default"``, ``"all_private_chats"``, ``"chat:-100123"``,
+    ``"chat_member:-100123:42"``, with ``"/<language_code>"`` appended when one is given.
+    """
+    scope = p.get("scope") or {"type": "default"}
+    kind = scope.get("type")
+    if kind in _SCOPES_WITHOUT_CHAT:
+        key = str(kind)
+    elif kind in _SCOPES_WITH_CHAT:
+        chat = world.resolve_chat(_chat_id_value(scope.get("chat_id")), write=False)
+        key = f"{kind}:{chat.id}"
+        if kind == "chat_member":
+            key += f":{scope.get('user_id')}"
+    else:
+        raise bad_request("wrong bot command scope type specified")
+    language = p.get("language_code")
+    return f"{key}/{language}" if language else key
+
+
+def _chat_id_value(value: Any) -> int | str:
+    if isinstance(value, int | str) and not isinstance(value, bool):
+        return value
+    raise bad_request("chat not found")
+
+
+async def set_my_commands(world: World, p: JSONDict) -> Any:
+    commands = check_commands(p["commands"])
+    world.commands[_commands_key(world, p)] = commands
+    return True
+
+
+async def get_my_commands(world: World, p: JSONDict) -> Any:
+    return [dict(c) for c in world.commands.get(_commands_key(world, p), [])]
+
+
+async def delete_my_commands(world: World, p: JSONDict) -> Any:
+    world.commands.pop(_commands_key(world, p), None)
+    return True
+
+
+async def set_chat_menu_button(world: World, p: JSONDict) -> Any:
+    chat_id = None
+    if "chat_id" in p:
+        chat_id = world.resolve_chat(p["chat_id"], write=False).id
+    menu = p.get("menu_button") or {"type": "default"}
+    if menu.get("type") not in {"commands", "web_app", "default"}:
+        raise bad_request("can't parse menu button JSON object")
+    world.menu_buttons[chat_id] = menu
+    return True
+
+
+async def get_chat_menu_button(world: World, p: JSONDict) -> Any:
+    chat_id = world.resolve_chat(p["chat_id"], write=False).id if "chat_id" in p else None
+    return world.menu_buttons.get(chat_id) or world.menu_buttons.get(None) or {"type": "commands"}
+
+
+# -- messages -------------------------------------------------------------------------------
+
+
+async def send_message(world: World, p: JSONDict) -> Any:
+    chat = world.resolve_chat(p["chat_id"], write=True)
+    shown = check_text(p["text"], p.get("parse_mode"))
+    markup = p.get("reply_markup")
+    if markup is not None:
+        check_reply_markup(markup, inline_only=False)
+    replied = _reply_target(world, chat, p)
+    extra: JSONDict = {"text": shown}
+    if (kept := inline_markup_or_none(markup)) is not None:
+        extra["reply_markup"] = kept
+    if replied is not None:
+        extra["reply_to_message"] = {
+            k: v for k, v in replied.payload.items() if k != "reply_to_message"
+        }
+    if p.get("protect_content"):
+        extra["has_protected_content"] = True
+    if "link_preview_options" in p:
+        extra["link_preview_options"] = p["link_preview_options"]
+    payload = world.new_message(chat, world.bot_user, **extra)
+    world.record_sent(
+        SentMessage(
+            message_id=payload["message_id"],
+            chat_id=chat.id,
+            text=p["text"],
+            parse_mode=p.get("parse_mode"),
+            reply_markup=markup,
+            reply_to_message_id=None if replied is None else replied.payload["message_id"],
+            method="sendMessage",
+            params=dict(p),
+        )
+    )
+    return payload
+
+
+def _reply_target(world: World, chat: ChatInfo, p: JSONDict) -> StoredMessage | None:
+    """The message replied to via ``reply_parameters`` or the legacy ``reply_to_message_id``."""
+    reply = p.get("reply_parameters")
+    if reply is None and "reply_to_message_id" in p:
+        reply = {
+            "message_id": p["reply_to_message_id"],
+            "allow_sending_without_reply": p.get("allow_sending_without_reply", False),
+        }
+    if reply is None:
+        return None
+    message_id = reply.get("message_id")
+    if not isinstance(message_id, int) or isinstance(message_id, bool):
+        raise bad_request("can't parse reply parameters JSON object")
+    target_chat = chat
+    if reply.get("chat_id") not in (None, chat.id):
+        target_chat = world.resolve_chat(_chat_id_value(reply["chat_id"]), write=False)
+    replied = world.stored(target_chat.id, message_id)
+    if replied is None and not reply.get("allow_sending_without_reply"):
+        raise bad_request("message to be replied not found")
+    return replied
+
+
+def _editable(world: World, p: JSONDict) -> tuple[SentMessage, StoredMessage]:
+    """The bot's own, undeleted message an edit names; Telegram's 400s otherwise."""
+    if "inline_message_id" in p:
+        raise bad_request("MESSAGE_ID_INVALID")
+    if "chat_id" not in p:
+        raise bad_request("chat_id is empty")
+    if "message_id" not in p:
+        raise bad_request("message identifier is not specified")
+    chat = world.resolve_chat(p["chat_id"], write=True)
+    sent = world.sent_message(chat.id, p["message_id"])
+    stored = world.stored(chat.id, p["message_id"])
+    if sent is None or stored is None:
+        raise bad_request("message to edit not found")
+    return sent, stored
+
+
+def _apply_edit(
+    sent: SentMessage, stored: StoredMessage, edit: MessageEdit, shown: str | None
+) -> JSONDict:
+    sent.edits.append(edit)
+    sent.text, sent.parse_mode, sent.reply_markup = edit.text, edit.parse_mode, edit.reply_markup
+    payload = stored.payload
+    if shown is not None:
+        payload["text"] = shown
+    payload.pop("reply_markup", None)
+    if (kept := inline_markup_or_none(edit.reply_markup)) is not None:
+        payload["reply_markup"] = kept
+    payload["edit_date"] = int(time.time())
+    return dict(payload)
+
+
+async def edit_message_text(world: World, p: JSONDict) -> Any:
+    sent, stored = _editable(world, p)
+    if "text" not in p:
+        raise bad_request("message text is empty")
+    shown = check_text(p["text"], p.get("parse_mode"))
+    markup = p.get("reply_markup")
+    if markup is not None:
+        check_reply_markup(markup, inline_only=True)
+    same_text = rendered_source(p["text"], p.get("parse_mode")) == rendered_source(
+        sent.text, sent.parse_mode
+    )
+    if same_text and _same_markup(markup, sent.reply_markup):
+        raise bad_request(_NOT_MODIFIED)
+    edit = MessageEdit("editMessageText", p["text"], p.get("parse_mode"), markup)
+    return _apply_edit(sent, stored, edit, shown)
+
+
+async def edit_message_reply_markup(world: World, p: JSONDict) -> Any:
+    sent, stored = _editable(world, p)
+    markup = p.get("reply_markup")
+    if markup is not None:
+        check_reply_markup(markup, inline_only=True)
+    if _same_markup(markup, sent.reply_markup):
+        raise bad_request(_NOT_MODIFIED)
+    edit = MessageEdit("editMessageReplyMarkup", sent.text, sent.parse_mode, markup)
+    return _apply_edit(sent, stored, edit, None)
+
+
+def _same_markup(new: JSONDict | None, old: JSONDict | None) -> bool:
+    """An absent and an empty inline keyboard both mean "no keyboard"."""
+    return inline_markup_or_none(new) == inline_markup_or_none(old)
+
+
+async def delete_message(world: World, p: JSONDict) -> Any:
+    chat = world.resolve_chat(p["chat_id"], write=True)
+    stored = world.stored(chat.id, p["message_id"])
+    if stored is None:
+        raise bad_request("message to delete not found")
+    bot_is_admin = chat.status_of(world.bot_user.id) in {"creator", "administrator"}
+    if chat.is_group and not stored.by_bot and not bot_is_admin:
+        raise bad_request("message can't be deleted")
+    world.delete_message(chat.id, p["message_id"])
+    return True
+
+
+async def answer_callback_query(world: World, p: JSONDict) -> Any:
+    query_id = p["callback_query_id"]
+    if world.callback_queries.get(query_id, True):
+        raise bad_request("query is too old and response timeout expired or query ID is invalid")
+    text = p.get("text")
+    if text is not None and len(text) > MAX_CALLBACK_ANSWER:
+        raise bad_request("MESSAGE_TOO_LONG")
+    world.callback_queries[query_id] = True
+    world.callback_answers.append(CallbackAnswer(query_id, text, bool(p.get("show_alert"))))
+    return True
+
+
+async def send_chat_action(world: World, p: JSONDict) -> Any:
+    world.resolve_chat(p["chat_id"], write=True)
+    if p["action"] not in _CHAT_ACTIONS:
+        raise bad_request("wrong parameter action in request")
+    return True
+
+
+# -- chats and members ----------------------------------------------------------------------
+
+
+async def get_chat(world: World, p: JSONDict) -> Any:
+    chat = world.resolve_chat(p["chat_id"], write=False)
+    gifts = ("unlimited_gifts", "limited_gifts", "unique_gifts", "premium_subscription")
+    accepted = dict.fromkeys(gifts, True) | {"gifts_from_channels": False}
+    return chat.payload() | {
+        "accent_color_id": 0,
+        "max_reaction_count": 11,
+        "accepted_gift_types": accepted,
+    }
+
+
+async def get_chat_member(world: World, p: JSONDict) -> Any:
+    chat = world.resolve_chat(p["chat_id"], write=False)
+    user = world.users.get(p["user_id"])
+    if user is None or (not chat.is_group and user.id not in {chat.id, world.bot_user.id}):
+        raise bad_request("user not found")
+    return member_payload(user, chat.status_of(user.id))
+
+
+async def get_chat_administrators(world: World, p: JSONDict) -> Any:
+    chat = world.resolve_chat(p["chat_id"], write=False)
+    if not chat.is_group:
+        raise bad_request("there are no administrators in the private chat")
+    admins = [
+        (uid, status)
+        for uid, status in chat.members.items()
+        if status in {"creator", "administrator"}
+    ]
+    if p.get("return_bots") is False:
+        admins = [(uid, s) for uid, s in admins if not world.ensure_user(uid).is_bot]
+    return [member_payload(world.ensure_user(uid), status) for uid, status in admins]
+
+
+async def leave_chat(world: World, p: JSONDict) -> Any:
+    chat = world.resolve_chat(p["chat_id"], write=False)
+    if not chat.is_group:
+        raise bad_request("chat member status can't be changed in private chats")
+    old = chat.status_of(world.bot_user.id)
+    chat.members[world.bot_user.id] = "left"
+    world.queue_update(
+        "my_chat_member",
+        {
+            "chat": chat.payload(),
+            "from": world.bot_user.payload(),
+            "date": int(time.time()),
+            "old_chat_member": member_payload(world.bot_user, old),
+            "new_chat_member": member_payload(world.bot_user, "left"),
+        },
+    )
+    return True
+
+
+HANDLERS: dict[str, Handler] = {
+    "getMe": get_me,
+    "getUpdates": get_updates,
+    "deleteWebhook": delete_webhook,
+    "getWebhookInfo": get_webhook_info,
+    "logOut": always_true,
+    "close": always_true,
+    "setMyCommands": set_my_commands,
+    "getMyCommands": get_my_commands,
+    "deleteMyCommands": delete_my_commands,
+    "setChatMenuButton": set_chat_menu_button,
+    "getChatMenuButton": get_chat_menu_button,
+    "sendMessage": send_message,
+    "editMessageText": edit_message_text,
+    "editMessageReplyMarkup": edit_message_reply_markup,
+    "deleteMessage": delete_message,
+    "answerCallbackQuery": answer_callback_query,
+    "sendChatAction": send_chat_action,
+    "getChat": get_chat,
+    "getChatMember": get_chat_member,
+    "getChatAdministrators": get_chat_administrators,
+    "leaveChat": leave_chat,
+}
