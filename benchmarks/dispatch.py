@@ -27,12 +27,12 @@ from pathlib import Path
 from sqlalchemy import insert
 from sqlalchemy.engine import make_url
 from telegram.ext import ExtBot
-from telegram.request import HTTPXRequest
 
 from bot.config import Settings
 from bot.content.check import load_checked_bank
 from bot.context import Services
 from bot.dispatch import dispatch_due
+from bot.http import AiohttpRequest
 from bot.storage.database import create_engine, create_sessionmaker, migrate
 from bot.storage.models import ChatRow, PersonRow
 from tests.support.bot_harness import TOKEN
@@ -106,7 +106,7 @@ async def run_once(url: str, chats: int) -> dict[str, float]:
         else create_engine(url)
     )
     services = Services(settings, bank, engine, create_sessionmaker(engine), clock=lambda: now)
-    request = HTTPXRequest(connection_pool_size=16)
+    request = AiohttpRequest(connection_pool_size=32)
     bot = ExtBot(TOKEN, base_url=f"{api_root}/bot", request=request)
     rss_before = _rss_mb()
     cpu_start = clock.process_time()

@@ -27,9 +27,13 @@ from bot.dispatch import dispatch_due
 from bot.domain.clock import Clock, system_clock
 from bot.domain.content import Bank
 from bot.handlers import activity, buttons, errors, onboarding, settings, stats, study
+from bot.http import AiohttpRequest
 from bot.storage.database import create_engine, create_sessionmaker, migrate
 
 log = logging.getLogger(__name__)
+
+# Connections for sending: the dispatcher's concurrency plus room for handlers.
+SEND_CONNECTIONS = 32
 
 
 def build_application(
@@ -69,6 +73,8 @@ def build_application(
         .token(config.token)
         .base_url(f"{config.telegram_api_url}/bot")
         .base_file_url(f"{config.telegram_api_url}/file/bot")
+        .request(AiohttpRequest(connection_pool_size=SEND_CONNECTIONS))
+        .get_updates_request(AiohttpRequest(connection_pool_size=1))
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=None))
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
         .concurrent_updates(False)

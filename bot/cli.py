@@ -67,21 +67,26 @@ def _content_import(kind: str, seed: Path, out_dir: Path) -> int:
     if not seed.is_file():
         print(f"no such file: {seed}", file=sys.stderr)
         return 1
-    taken = _existing_ids(out_dir, skip_from=seed)
-    decks = (
-        import_aman(seed, taken_ids=taken)
-        if kind == "aman"
-        else import_flashcards(seed, taken_ids=taken)
-    )
-    for path in write_decks(decks, out_dir):
+    importer = import_aman if kind == "aman" else import_flashcards
+    # Ids are unique bank-wide: avoid those of the other decks already in out_dir
+    # (the decks this import rewrites are replaced whole, so theirs are free).
+    produced = {deck.deck.id for deck in importer(seed, taken_ids=set())}
+    taken = _ids_in_other_decks(out_dir, produced)
+    for path in write_decks(importer(seed, taken_ids=taken), out_dir):
         print(f"wrote {path}")
     return 0
 
 
-def _existing_ids(out_dir: Path, *, skip_from: Path) -> set[str]:
-    """Question ids already used by other decks in ``out_dir`` (ids are bank-wide)."""
-    del skip_from  # the importers' own decks are rewritten whole, ids reproduced
-    return set()
+def _ids_in_other_decks(out_dir: Path, skip_decks: set[str]) -> set[str]:
+    """Question ids of the valid deck files in ``out_dir`` other than ``skip_decks``."""
+    from bot.content.loader import load_deck_file
+
+    taken: set[str] = set()
+    for path in sorted(out_dir.glob("*.yaml")) if out_dir.is_dir() else []:
+        loaded, _ = load_deck_file(path)
+        if loaded is not None and loaded.deck.id not in skip_decks:
+            taken |= {question.id for question in loaded.deck.questions}
+    return taken
 
 
 def _run() -> int:

@@ -24,10 +24,23 @@ def _button(text: str, action: cb.Action) -> InlineKeyboardButton:
     return InlineKeyboardButton(text, callback_data=cb.encode(action))
 
 
+def _question_buttons(delivery_id: int) -> list[tuple[str, cb.Action]]:
+    return [("Show answer", cb.Reveal(delivery_id)), ("Skip", cb.Skip(delivery_id))]
+
+
 def question_keyboard(delivery_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        [[_button("Show answer", cb.Reveal(delivery_id)), _button("Skip", cb.Skip(delivery_id))]]
+        [[_button(text, action) for text, action in _question_buttons(delivery_id)]]
     )
+
+
+def question_keyboard_json(delivery_id: int) -> dict[str, object]:
+    """The same keyboard as a Bot API JSON object, for the dispatcher's hot path."""
+    row = [
+        {"text": text, "callback_data": cb.encode(action)}
+        for text, action in _question_buttons(delivery_id)
+    ]
+    return {"inline_keyboard": [row]}
 
 
 def grade_keyboard(delivery_id: int) -> InlineKeyboardMarkup:
