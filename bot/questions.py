@@ -13,6 +13,7 @@ from telegram import Bot
 from bot import keyboards, texts
 from bot.domain.chats import ChatSettings
 from bot.domain.content import Bank
+from bot.domain.schedule import end_of_local_day
 from bot.domain.selection import choose_question
 from bot.domain.srs import CardState
 from bot.sending import Blocked, Migrated, Outcome, Rejected, Sent, Transient, deliver
@@ -33,9 +34,12 @@ def pick_question(
     now: datetime,
     exclude: frozenset[str] = frozenset(),
 ) -> str | None:
-    """The question a private chat should get next (FSRS due first, then new)."""
+    """The question a private chat should get next (FSRS due today first, then new)."""
     decks = [deck for deck in settings.decks if bank.deck(deck) is not None] or list(bank.deck_ids)
-    return choose_question(bank, decks=decks, cards=cards, seen=delivered, now=now, exclude=exclude)
+    horizon = end_of_local_day(now, settings.schedule.timezone)
+    return choose_question(
+        bank, decks=decks, cards=cards, seen=delivered, now=horizon, exclude=exclude
+    )
 
 
 def label_for(delivery: DeliveryRow) -> str:

@@ -142,7 +142,7 @@ def stats_text(view: StatsView) -> str:
         f"🧊 Freezes held: <b>{streak.freezes_held}</b> of 2",
         f"✍️ Graded: <b>{view.total}</b> total, <b>{view.this_week}</b> in the last 7 days",
         f"🎯 Retention (Good or Easy): <b>{retention}</b>",
-        f"⏰ Reviews due now: <b>{view.due_now}</b>",
+        f"⏰ Reviews due today: <b>{view.due_now}</b>",
         "📚 New questions left:",
         *(f"  • {escape_html(title)}: {count}" for title, count in view.new_left),
     ]

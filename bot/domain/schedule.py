@@ -327,3 +327,16 @@ def describe_days(days: frozenset[int]) -> str:
     if days == WEEKENDS:
         return "weekends"
     return ", ".join(DAY_ABBREVIATIONS[day] for day in sorted(days))
+
+
+def end_of_local_day(instant: datetime, timezone: str) -> datetime:
+    """The UTC instant at which the local day containing ``instant`` ends.
+
+    FSRS schedules whole days from the moment of grading, so a card graded at
+    21:00 is due at 21:00 some days later. For a once-a-day bot that card is due
+    on that local day, whatever the hour: selection looks up to this instant.
+    """
+    tz = zone(timezone)
+    local = require_utc(instant, "instant").astimezone(tz)
+    next_midnight = datetime.combine(local.date() + timedelta(days=1), time(0, 0), tzinfo=tz)
+    return next_midnight.astimezone(UTC)

@@ -8,7 +8,7 @@ from telegram import Update
 
 from bot import texts
 from bot.context import BotContext
-from bot.domain.schedule import local_date_of
+from bot.domain.schedule import end_of_local_day, local_date_of
 from bot.domain.srs import Rating
 from bot.domain.streaks import compute_streak
 from bot.handlers.common import NOT_SUBSCRIBED, load_chat, now_of, reply
@@ -37,10 +37,11 @@ async def stats_command(update: Update, context: BotContext) -> None:
     streak = compute_streak(marks, today=local_date_of(now, person.timezone))
     bank = services.bank
     selected = [deck for deck in bank.decks if deck.id in settings.decks]
+    horizon = end_of_local_day(now, person.timezone)
     due_now = sum(
         1
         for question_id, card in cards.items()
-        if card.due <= now
+        if card.due <= horizon
         and (deck := bank.deck_of(question_id)) is not None
         and deck.id in settings.decks
     )

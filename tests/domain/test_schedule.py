@@ -545,3 +545,15 @@ def test_describe_days(days: frozenset[int], expected: str) -> None:
 def test_describe_days_rejects_empty() -> None:
     with pytest.raises(ValueError, match="non-empty"):
         describe_days(frozenset())
+
+
+def test_end_of_local_day_in_zones_with_and_without_dst() -> None:
+    from bot.domain.schedule import end_of_local_day
+
+    noon_utc = datetime(2026, 3, 28, 12, 0, tzinfo=UTC)
+    assert end_of_local_day(noon_utc, "UTC") == datetime(2026, 3, 29, 0, 0, tzinfo=UTC)
+    # Berlin's night of 28→29 March has no DST change at midnight (it happens at 02:00).
+    assert end_of_local_day(noon_utc, "Europe/Berlin") == datetime(2026, 3, 28, 23, 0, tzinfo=UTC)
+    assert end_of_local_day(noon_utc, "Asia/Kathmandu") == datetime(2026, 3, 28, 18, 15, tzinfo=UTC)
+    late_utc = datetime(2026, 3, 28, 23, 30, tzinfo=UTC)  # already 29 March in Berlin
+    assert end_of_local_day(late_utc, "Europe/Berlin") == datetime(2026, 3, 29, 22, 0, tzinfo=UTC)

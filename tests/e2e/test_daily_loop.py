@@ -269,10 +269,13 @@ async def test_downtime_delivers_same_day_and_skips_missed_days(
     settings = test_settings(tg.api_root, database.url)
     async with running_bot(settings, clock):
         await start(tg)
-    # Down through 09:00; back at 15:00 the same day: delivered on start-up.
+    # Down through 09:00, while Ada writes; back at 15:00 the same day: her
+    # command is answered and today's question is delivered on start-up.
+    await tg.send_text(ADA, ADA, "/help")
     clock.set(datetime(2026, 3, 2, 15, 0, tzinfo=UTC))
     async with running_bot(settings, clock):
         await tg.wait_for(lambda: len(questions_in(tg, ADA)) == 1)
+        await tg.wait_for(lambda: any("Commands" in (m.plain_text or "") for m in tg.sent(ADA)))
     # Down for two whole days: nothing piles up, the next one comes at its time.
     clock.set(datetime(2026, 3, 5, 8, 0, tzinfo=UTC))
     async with running_bot(settings, clock) as running:
