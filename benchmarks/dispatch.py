@@ -168,11 +168,12 @@ def main() -> None:
     lines = [
         f"\n### Dispatch, {chats} chats due at once — {stamp}\n",
         f"Machine: {_machine()}\n",
-        "| database | deliveries/s | CPU ms/delivery | peak RSS MB | wall s |",
+        "| database | deliveries/s | CPU ms/delivery | RSS before → peak MB | wall s |",
         "|---|---|---|---|---|",
     ]
     for name, r in results:
-        row = [f"{r['per_second']:.0f}", f"{r['cpu_ms']:.2f}", f"{r['peak_rss_mb']:.0f}"]
+        rss = f"{r['rss_before_mb']:.0f} → {r['peak_rss_mb']:.0f}"
+        row = [f"{r['per_second']:.0f}", f"{r['cpu_ms']:.2f}", rss]
         lines.append(f"| {name} | {' | '.join(row)} | {r['seconds']:.1f} |")
     text = "\n".join(lines) + "\n"
     print(text)

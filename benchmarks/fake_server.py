@@ -26,7 +26,7 @@ class LeanApi:
         self.next_id = 1
 
     async def handle(self, request: web.Request) -> web.Response:
-        method = request.match_info["method"]
+        method = request.match_info["method"].lower()  # Bot API names are case-insensitive
         params: dict[str, Any] = dict(request.query)
         if request.can_read_body:
             if request.content_type == "application/json":
@@ -34,12 +34,12 @@ class LeanApi:
             else:
                 params.update(await request.post())
         result: Any = True
-        if method == "getMe":
+        if method == "getme":
             result = BOT
-        elif method == "getUpdates":
+        elif method == "getupdates":
             await asyncio.sleep(min(float(params.get("timeout", 0) or 0), 1.0))
             result = []
-        elif method == "sendMessage":
+        elif method == "sendmessage":
             self.sent += 1
             self.next_id += 1
             chat_id = int(params["chat_id"])

@@ -9,6 +9,7 @@ from functools import lru_cache
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
+from telegram.error import NetworkError
 
 from bot import keyboards, texts
 from bot.domain.chats import ChatSettings
@@ -89,7 +90,9 @@ async def send_prepared(bot: Bot, bank: Bank, item: PreparedSend) -> Outcome:
 
     async def call() -> int:
         result = await bot.do_api_request("sendmessage", api_kwargs=params)
-        return int(result["message_id"])
+        if not isinstance(result, dict) or not isinstance(result.get("message_id"), int):
+            raise NetworkError(f"unexpected sendMessage result: {str(result)[:100]}")
+        return result["message_id"]
 
     return await deliver(call)
 
