@@ -92,7 +92,7 @@ async def send_prepared(bot: Bot, bank: Bank, item: PreparedSend) -> Outcome:
         result = await bot.do_api_request("sendmessage", api_kwargs=params)
         if not isinstance(result, dict) or not isinstance(result.get("message_id"), int):
             raise NetworkError(f"unexpected sendMessage result: {str(result)[:100]}")
-        return result["message_id"]
+        return int(result["message_id"])
 
     return await deliver(call)
 
