@@ -50,14 +50,19 @@ class Question(_Frozen):
         return value
 
 
-class Deck(_Frozen):
-    """A themed list of questions from one source (one YAML file)."""
+class DeckHeader(_Frozen):
+    """The ``deck:`` mapping of a YAML file: everything but the questions."""
 
     id: Slug
     title: str = Field(min_length=1, max_length=64)
     description: str = Field(min_length=1)
     source: Source
     notes: str | None = None
+
+
+class Deck(DeckHeader):
+    """A themed list of questions from one source (one YAML file)."""
+
     questions: tuple[Question, ...] = Field(min_length=1)
 
 
@@ -69,16 +74,6 @@ class DeckFile(_Frozen):
 
     def to_deck(self) -> Deck:
         return Deck(**self.deck.model_dump(), questions=self.questions)
-
-
-class DeckHeader(_Frozen):
-    """The ``deck:`` mapping of a YAML file: everything but the questions."""
-
-    id: Slug
-    title: str = Field(min_length=1, max_length=64)
-    description: str = Field(min_length=1)
-    source: Source
-    notes: str | None = None
 
 
 DeckFile.model_rebuild()

@@ -48,6 +48,16 @@ async def _send_and_record(context: BotContext, item: PreparedSend) -> bool:
 
 async def question_command(update: Update, context: BotContext) -> None:
     """/question: today's question now, or the same one again if it already went out."""
+    await _send_question(update, context, daily=True)
+
+
+async def next_command(update: Update, context: BotContext) -> None:
+    """/next: an extra question now, on top of the daily one."""
+    await _send_question(update, context, daily=False)
+
+
+async def _send_question(update: Update, context: BotContext, *, daily: bool) -> None:
+    """Record a delivery (today's, or an extra one) for the chat and send it."""
     chat = update.effective_chat
     if chat is None:
         return
@@ -59,53 +69,38 @@ async def question_command(update: Update, context: BotContext) -> None:
             await reply(update, NOT_SUBSCRIBED)
             return
         today = local_date_of(now, settings.schedule.timezone)
-        existing = await delivery_store.daily_delivery(chat.id, today, session=session)
-        if existing is None:
+        delivery = (
+            await delivery_store.daily_delivery(chat.id, today, session=session) if daily else None
+        )
+        if delivery is None:
+            latest = (
+                None
+                if daily
+                else await delivery_store.latest_sent_delivery(chat.id, session=session)
+            )
             question_id = pick_question(
                 services.bank,
                 settings,
                 cards=await learning.cards_of(chat.id, session=session),
                 delivered=await delivery_store.delivered_question_ids(chat.id, session=session),
                 now=now,
+                exclude=frozenset({latest.question_id}) if latest else frozenset(),
             )
             if question_id is None:
                 await reply(update, NO_QUESTION)
                 return
-            existing = await create_daily(
-                settings, session=session, question_id=question_id, local_date=today, now=now
-            )
-        item = prepare(existing) if existing is not None else None
-    if item is None or not await _send_and_record(context, item):
-        await reply(update, SEND_FAILED)
-
-
-async def next_command(update: Update, context: BotContext) -> None:
-    """/next: an extra question now, on top of the daily one."""
-    chat = update.effective_chat
-    if chat is None:
-        return
-    services = context.services
-    now = now_of(context)
-    async with services.sessions() as session, session.begin():
-        settings = await load_chat(chat.id, session=session, services=services)
-        if settings is None:
-            await reply(update, NOT_SUBSCRIBED)
-            return
-        latest = await delivery_store.latest_sent_delivery(chat.id, session=session)
-        question_id = pick_question(
-            services.bank,
-            settings,
-            cards=await learning.cards_of(chat.id, session=session),
-            delivered=await delivery_store.delivered_question_ids(chat.id, session=session),
-            now=now,
-            exclude=frozenset({latest.question_id}) if latest else frozenset(),
-        )
-        if question_id is None:
-            await reply(update, NO_QUESTION)
-            return
-        delivery = await delivery_store.create_delivery(
-            session=session, chat_id=chat.id, question_id=question_id, now=now, daily_on=None
-        )
+            if daily:
+                delivery = await create_daily(
+                    settings, session=session, question_id=question_id, local_date=today, now=now
+                )
+            else:
+                delivery = await delivery_store.create_delivery(
+                    session=session,
+                    chat_id=chat.id,
+                    question_id=question_id,
+                    now=now,
+                    daily_on=None,
+                )
         item = prepare(delivery) if delivery is not None else None
     if item is None or not await _send_and_record(context, item):
         await reply(update, SEND_FAILED)
