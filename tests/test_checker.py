@@ -146,3 +146,14 @@ def test_cli_stats(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert "1 questions in 1 decks" in out
     assert "testing" in out
     assert "easy" in out
+
+
+def test_answer_that_cannot_be_rendered(tmp_path: Path) -> None:
+    text = GOOD_DECK.format(deck_id="a", question_id="q-one").replace(
+        "      A check that **can fail**.\n", "      ```\n      ```\n"
+    )
+    write(tmp_path, "a.yaml", text)
+    (problem,) = problems_of(tmp_path)
+    assert problem == (
+        "a.yaml:11:13: q-one: answer cannot be rendered: the answer renders to an empty message"
+    )
