@@ -11,6 +11,7 @@ from telegram.ext import (
     AIORateLimiter,
     ApplicationBuilder,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     Defaults,
@@ -26,7 +27,7 @@ from bot.context import BotApplication, BotContext, BotData, Services
 from bot.dispatch import dispatch_due
 from bot.domain.clock import Clock, system_clock
 from bot.domain.content import Bank
-from bot.handlers import activity, buttons, errors, onboarding, settings, stats, study
+from bot.handlers import activity, buttons, errors, groups, onboarding, quiz, settings, stats, study
 from bot.http import AiohttpRequest
 from bot.storage.database import create_engine, create_sessionmaker, migrate
 
@@ -100,30 +101,39 @@ async def _dispatch_job(context: BotContext) -> None:
 def register_handlers(application: BotApplication) -> None:
     """Every handler, in the order Telegram updates should meet them."""
     private = filters.ChatType.PRIVATE
+    groups_only = filters.ChatType.GROUPS
     # Group -1 runs first for every update: wake up chats that had blocked the bot.
     application.add_handler(TypeHandler(Update, activity.reactivate_on_activity), group=-1)
+    # The bot joining or leaving a group, and a group becoming a supergroup.
+    application.add_handler(
+        ChatMemberHandler(groups.bot_membership_changed, ChatMemberHandler.MY_CHAT_MEMBER)
+    )
+    application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, groups.chat_migrated))
     # Onboarding and help.
     application.add_handler(CommandHandler("start", onboarding.start_command, filters=private))
+    application.add_handler(CommandHandler("start", groups.group_start, filters=groups_only))
     application.add_handler(CommandHandler("help", onboarding.help_command))
-    # Studying: today's question, extra ones, the answer.
+    # Studying: today's question, extra ones, the answer; quizzes anywhere.
     application.add_handler(
         CommandHandler(["question", "today"], study.question_command, filters=private)
     )
     application.add_handler(CommandHandler(["next", "more"], study.next_command, filters=private))
     application.add_handler(CommandHandler("answer", study.answer_command, filters=private))
+    application.add_handler(CommandHandler("quiz", quiz.quiz_command))
+    # Progress: a person's stats in private, the group's in groups, and the leaderboard.
     application.add_handler(CommandHandler("stats", stats.stats_command, filters=private))
-    # Settings.
-    application.add_handler(CommandHandler("settings", settings.settings_command, filters=private))
-    application.add_handler(CommandHandler("time", settings.time_command, filters=private))
+    application.add_handler(CommandHandler("stats", groups.group_stats, filters=groups_only))
     application.add_handler(
-        CommandHandler(["timezone", "tz"], settings.timezone_command, filters=private)
+        CommandHandler(["top", "leaderboard"], groups.top_command, filters=groups_only)
     )
-    application.add_handler(CommandHandler("days", settings.days_command, filters=private))
-    application.add_handler(
-        CommandHandler(["topics", "decks"], settings.topics_command, filters=private)
-    )
-    application.add_handler(CommandHandler("pause", settings.pause_command, filters=private))
-    application.add_handler(CommandHandler("resume", settings.resume_command, filters=private))
+    # Settings (in groups: admins only, checked in the handlers).
+    application.add_handler(CommandHandler("settings", settings.settings_command))
+    application.add_handler(CommandHandler("time", settings.time_command))
+    application.add_handler(CommandHandler(["timezone", "tz"], settings.timezone_command))
+    application.add_handler(CommandHandler("days", settings.days_command))
+    application.add_handler(CommandHandler(["topics", "decks"], settings.topics_command))
+    application.add_handler(CommandHandler("pause", settings.pause_command))
+    application.add_handler(CommandHandler("resume", settings.resume_command))
     application.add_handler(MessageHandler(filters.LOCATION & private, settings.location_message))
     # Data protection.
     application.add_handler(CommandHandler("forget", onboarding.forget_command, filters=private))

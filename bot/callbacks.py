@@ -89,6 +89,24 @@ class Noop:
     pass
 
 
+@dataclass(frozen=True)
+class QuizPick:
+    """Start a quiz on a topic: ``kind`` is "d" (deck) or "t" (tag)."""
+
+    kind: str
+    key: str
+
+
+@dataclass(frozen=True)
+class QuizStop:
+    quiz_id: int
+
+
+@dataclass(frozen=True)
+class QuizNext:
+    quiz_id: int
+
+
 Action = (
     Reveal
     | Grade
@@ -103,6 +121,9 @@ Action = (
     | SetPaused
     | Forget
     | Noop
+    | QuizPick
+    | QuizStop
+    | QuizNext
 )
 
 _ID = r"(0|[1-9]\d{0,17})"
@@ -120,6 +141,9 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"p:([01])"), "pause"),
     (re.compile(r"f:([yn])"), "forget"),
     (re.compile(r"x"), "noop"),
+    (re.compile(r"qp:([dt]):([a-z0-9-]{1,50})"), "quiz-pick"),
+    (re.compile(rf"qs:{_ID}"), "quiz-stop"),
+    (re.compile(rf"qn:{_ID}"), "quiz-next"),
 ]
 
 
@@ -152,6 +176,12 @@ def encode(action: Action) -> str:
             body = f"f:{'y' if confirmed else 'n'}"
         case Noop():
             body = "x"
+        case QuizPick(kind, key):
+            body = f"qp:{kind}:{key}"
+        case QuizStop(quiz_id):
+            body = f"qs:{quiz_id}"
+        case QuizNext(quiz_id):
+            body = f"qn:{quiz_id}"
     data = f"{VERSION}:{body}"
     if len(data.encode()) > MAX_BYTES:
         raise ValueError(f"callback data over {MAX_BYTES} bytes: {data!r}")
@@ -192,6 +222,12 @@ def _build(kind: str, groups: tuple[str | None, ...]) -> Action:
         return SetPaused(values[0] == "1")
     if kind == "forget":
         return Forget(values[0] == "y")
+    if kind == "quiz-pick":
+        return QuizPick(values[0], values[1])
+    if kind == "quiz-stop":
+        return QuizStop(int(values[0]))
+    if kind == "quiz-next":
+        return QuizNext(int(values[0]))
     builders: dict[str, Action] = {"first": FirstQuestion(), "next": NextQuestion(), "noop": Noop()}
     return builders[kind]
 

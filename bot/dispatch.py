@@ -22,14 +22,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
 
 from bot.context import Services
+from bot.domain.leaderboard import group_streak
 from bot.domain.schedule import is_still_due, local_date_of
-from bot.questions import PreparedSend, create_daily, pick_question, prepare, send_prepared
+from bot.questions import (
+    PreparedSend,
+    create_daily,
+    pick_group_question,
+    pick_question,
+    prepare,
+    send_prepared,
+)
 from bot.recorder import OutcomeRecorder
 from bot.sending import Sent
 from bot.storage import chats as chat_store
 from bot.storage import deliveries as delivery_store
+from bot.storage import groups as group_store
 from bot.storage import learning
-from bot.storage.models import ChatRow, DeliveryRow
+from bot.storage.models import ChatRow, DeliveryRow, QuizRow
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +125,7 @@ async def _plan_batch(
     existing = await _existing_daily(session, chat_ids)
     lease = _lease(services)
     created: list[DeliveryRow] = []
+    streaks: dict[int, int] = {}
     for row in rows:
         settings = chat_store.to_settings(row)
         due = row.next_due_at
@@ -125,13 +135,22 @@ async def _plan_batch(
             chat_store.apply_settings(row, settings.rescheduled(now=now), now=now)
             continue
         local_date = local_date_of(due, settings.schedule.timezone)
-        question_id = pick_question(
-            services.bank,
-            settings,
-            cards=cards.get(row.id, {}),
-            delivered=delivered.get(row.id, set()),
-            now=now,
-        )
+        if settings.is_group:
+            history = await group_store.delivered_at(row.id, session=session)
+            question_id = pick_group_question(services.bank, settings, delivered=history)
+            instants = await group_store.chat_review_instants(row.id, session=session)
+            zone = settings.schedule.timezone
+            streaks[row.id] = group_streak(
+                (local_date_of(at, zone) for at in instants), today=local_date
+            )
+        else:
+            question_id = pick_question(
+                services.bank,
+                settings,
+                cards=cards.get(row.id, {}),
+                delivered=delivered.get(row.id, set()),
+                now=now,
+            )
         if question_id is None or (row.id, local_date) in existing:
             last = local_date if (row.id, local_date) in existing else settings.last_delivered_on
             chat_store.apply_settings(
@@ -159,7 +178,14 @@ async def _plan_batch(
         chat_store.apply_settings(row, updated, now=now)
     session.add_all(created)
     await session.flush()
-    return [prepare(delivery) for delivery in created]
+    return [
+        prepare(
+            delivery,
+            group=delivery.chat_id in streaks,
+            group_streak=streaks.get(delivery.chat_id, 0),
+        )
+        for delivery in created
+    ]
 
 
 async def _existing_daily(session: AsyncSession, chat_ids: list[int]) -> set[tuple[int, date]]:
@@ -199,7 +225,8 @@ async def _resend_stale(
                 if chat is None or too_late or day_over:
                     await delivery_store.mark_failed(row.id, session=session, status="expired")
                     continue
-                items.append(prepare(row))
+                quiz = await session.get(QuizRow, row.quiz_id) if row.quiz_id else None
+                items.append(prepare(row, quiz=quiz, group=chat.is_group))
         report.retried += len(items)
         await _send_all(bot, services, items, report, recorder)
 

@@ -24,44 +24,54 @@ def _button(text: str, action: cb.Action) -> InlineKeyboardButton:
     return InlineKeyboardButton(text, callback_data=cb.encode(action))
 
 
-def _question_buttons(delivery_id: int) -> list[tuple[str, cb.Action]]:
-    return [("Show answer", cb.Reveal(delivery_id)), ("Skip", cb.Skip(delivery_id))]
+def _question_buttons(
+    delivery_id: int, *, skip: bool, quiz_id: int | None
+) -> list[tuple[str, cb.Action]]:
+    buttons: list[tuple[str, cb.Action]] = [("Show answer", cb.Reveal(delivery_id))]
+    if skip:
+        buttons.append(("Skip", cb.Skip(delivery_id)))
+    if quiz_id is not None:
+        buttons.append(("Stop quiz", cb.QuizStop(quiz_id)))
+    return buttons
 
 
-def question_keyboard(delivery_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [[_button(text, action) for text, action in _question_buttons(delivery_id)]]
-    )
+def question_keyboard_json(
+    delivery_id: int, *, skip: bool = True, quiz_id: int | None = None
+) -> dict[str, object]:
+    """The question's buttons as a Bot API JSON object (the dispatcher's hot path).
 
-
-def question_keyboard_json(delivery_id: int) -> dict[str, object]:
-    """The same keyboard as a Bot API JSON object, for the dispatcher's hot path."""
+    Group daily questions have no Skip: one member skipping would hide the
+    buttons from everyone.
+    """
     row = [
         {"text": text, "callback_data": cb.encode(action)}
-        for text, action in _question_buttons(delivery_id)
+        for text, action in _question_buttons(delivery_id, skip=skip, quiz_id=quiz_id)
     ]
     return {"inline_keyboard": [row]}
 
 
-def grade_keyboard(delivery_id: int) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                _button(label, cb.Grade(delivery_id, int(rating)))
-                for rating, label in GRADE_LABELS.items()
-            ]
-        ]
-    )
+def grade_keyboard(delivery_id: int, *, next_quiz: int | None = None) -> InlineKeyboardMarkup:
+    rows = [[_button(label, cb.Grade(delivery_id, int(r))) for r, label in GRADE_LABELS.items()]]
+    if next_quiz is not None:
+        rows.append([_button("Next question ▶", cb.QuizNext(next_quiz))])
+    return InlineKeyboardMarkup(rows)
 
 
-def graded_keyboard(rating: Rating, next_review: str) -> InlineKeyboardMarkup:
+def quiz_picker_keyboard(decks: Sequence[Deck], tags: Sequence[str]) -> InlineKeyboardMarkup:
+    """Decks, then the most common tags, two per row."""
+    buttons = [_button(deck.title, cb.QuizPick("d", deck.id)) for deck in decks]
+    buttons += [_button(f"#{tag}", cb.QuizPick("t", tag)) for tag in tags]
+    return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
+
+
+def graded_keyboard(
+    rating: Rating, next_review: str, *, offer_next: bool = True
+) -> InlineKeyboardMarkup:
     """What replaces the grade buttons once graded: the choice, and when it comes back."""
-    return InlineKeyboardMarkup(
-        [
-            [_button(f"✓ {GRADE_LABELS[rating]} · back {next_review}", cb.Noop())],
-            [_button("Another question", cb.NextQuestion())],
-        ]
-    )
+    rows = [[_button(f"✓ {GRADE_LABELS[rating]} · back {next_review}", cb.Noop())]]
+    if offer_next:
+        rows.append([_button("Another question", cb.NextQuestion())])
+    return InlineKeyboardMarkup(rows)
 
 
 def first_question_keyboard() -> InlineKeyboardMarkup:

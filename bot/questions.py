@@ -15,12 +15,12 @@ from bot import keyboards, texts
 from bot.domain.chats import ChatSettings
 from bot.domain.content import Bank
 from bot.domain.schedule import end_of_local_day
-from bot.domain.selection import choose_question
+from bot.domain.selection import choose_question, group_rotation_pick
 from bot.domain.srs import CardState
 from bot.sending import Blocked, Migrated, Outcome, Rejected, Sent, Transient, deliver
 from bot.storage import chats as chat_store
 from bot.storage import deliveries as delivery_store
-from bot.storage.models import DeliveryRow
+from bot.storage.models import DeliveryRow, QuizRow
 
 log = logging.getLogger(__name__)
 RETRY_DELAY = timedelta(seconds=30)
@@ -43,9 +43,20 @@ def pick_question(
     )
 
 
-def label_for(delivery: DeliveryRow) -> str:
+def pick_group_question(
+    bank: Bank, settings: ChatSettings, *, delivered: dict[str, datetime]
+) -> str | None:
+    """A group's next question: its own rotation, no repeat until the pool is used up."""
+    decks = [deck for deck in settings.decks if bank.deck(deck) is not None] or list(bank.deck_ids)
+    return group_rotation_pick(bank, decks=decks, delivered=delivered)
+
+
+def label_for(delivery: DeliveryRow, quiz: QuizRow | None = None) -> str:
     if delivery.daily_on is not None:
         return f"Question of the day · {delivery.daily_on:%a %d %b}"
+    if quiz is not None and delivery.question_id in quiz.question_ids:
+        position = quiz.question_ids.index(delivery.question_id) + 1
+        return f"Quiz · {quiz.topic} · {position}/{len(quiz.question_ids)}"
     return "Extra question"
 
 
@@ -55,10 +66,28 @@ class PreparedSend:
     chat_id: int
     question_id: str
     label: str
+    skip: bool = True
+    quiz_id: int | None = None
 
 
-def prepare(delivery: DeliveryRow) -> PreparedSend:
-    return PreparedSend(delivery.id, delivery.chat_id, delivery.question_id, label_for(delivery))
+def prepare(
+    delivery: DeliveryRow,
+    *,
+    quiz: QuizRow | None = None,
+    group: bool = False,
+    group_streak: int = 0,
+) -> PreparedSend:
+    label = label_for(delivery, quiz)
+    if group and quiz is None and group_streak:
+        label += f" · 🔥 group streak {group_streak}"
+    return PreparedSend(
+        delivery.id,
+        delivery.chat_id,
+        delivery.question_id,
+        label,
+        skip=not (group and quiz is None),
+        quiz_id=quiz.id if quiz is not None else None,
+    )
 
 
 @lru_cache(maxsize=4096)
@@ -85,7 +114,9 @@ async def send_prepared(bot: Bot, bank: Bank, item: PreparedSend) -> Outcome:
         "chat_id": item.chat_id,
         "text": text,
         "parse_mode": "HTML",
-        "reply_markup": keyboards.question_keyboard_json(item.delivery_id),
+        "reply_markup": keyboards.question_keyboard_json(
+            item.delivery_id, skip=item.skip, quiz_id=item.quiz_id
+        ),
     }
 
     async def call() -> int:

@@ -17,6 +17,8 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("next", "An extra question now"),
     ("answer", "Show the answer to the last question"),
     ("stats", "Streak, reviews and progress"),
+    ("quiz", "A quiz on a topic now, e.g. /quiz nlp 10"),
+    ("top", "The group leaderboard (in groups)"),
     ("settings", "Time, time zone, days and topics"),
     ("time", "Delivery time, e.g. /time 9:30"),
     ("timezone", "Time zone, e.g. /timezone Europe/Berlin"),

@@ -20,6 +20,10 @@ ACTIONS: list[cb.Action] = [
     cb.SetPaused(True),
     cb.Forget(False),
     cb.Noop(),
+    cb.QuizPick("d", "nlp"),
+    cb.QuizPick("t", "neural-networks"),
+    cb.QuizStop(12),
+    cb.QuizNext(7),
 ]
 
 
@@ -49,6 +53,8 @@ def test_round_trip_and_size(action: cb.Action) -> None:
         "v1:tp:Bad Deck",
         "v1:s:admin",
         "v1:zz",
+        "v1:qp:x:nlp",
+        "v1:qs:",
         "v1:r:1:extra",
         "v1:" + "r" * 70,
     ],

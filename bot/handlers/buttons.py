@@ -6,7 +6,7 @@ from telegram import Update
 
 from bot import callbacks as cb
 from bot.context import BotContext
-from bot.handlers import onboarding, settings, study
+from bot.handlers import onboarding, quiz, settings, study
 from bot.handlers.common import toast
 
 STALE = "This button has expired. Send /help to see what I can do."
@@ -47,5 +47,11 @@ async def button_pressed(update: Update, context: BotContext) -> None:
             await onboarding.forget_button(update, context, action)
         case cb.Noop():
             await toast(update, "Already saved.")
+        case cb.QuizPick():
+            await quiz.quiz_pick_button(update, context, action)
+        case cb.QuizStop():
+            await quiz.quiz_stop_button(update, context, action)
+        case cb.QuizNext():
+            await quiz.quiz_next_button(update, context, action)
         case None:
             await toast(update, STALE)

@@ -25,7 +25,7 @@ async def start_command(update: Update, context: BotContext) -> None:
         settings = await load_chat(chat.id, session=session, services=services)
         if settings is None:
             settings = default_settings(services, chat.id, chat.type)
-        settings = replace(settings, active=True).rescheduled(now=now)
+        settings = replace(settings, active=True, paused=False).rescheduled(now=now)
         await ensure_person(
             user, session=session, services=services, now=now, timezone=settings.schedule.timezone
         )

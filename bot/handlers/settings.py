@@ -20,6 +20,7 @@ from bot.domain.schedule import (
     parse_timezone,
 )
 from bot.handlers.common import NOT_SUBSCRIBED, edit_or_ignore, load_chat, now_of, reply, toast
+from bot.handlers.groups import admin_only
 from bot.rendering import escape_html
 from bot.storage import chats as chat_store
 from bot.storage import people
@@ -101,6 +102,7 @@ async def _confirm(
     await reply(update, f"{what}\n{texts.next_due_line(settings, now_of(context))}")
 
 
+@admin_only
 async def time_command(update: Update, context: BotContext) -> None:
     """/time HH:MM: the local delivery time."""
     text = " ".join(context.args or [])
@@ -118,6 +120,7 @@ async def time_command(update: Update, context: BotContext) -> None:
     )
 
 
+@admin_only
 async def timezone_command(update: Update, context: BotContext) -> None:
     """/timezone <IANA name | UTC±H[:MM]>: the chat's time zone."""
     text = " ".join(context.args or [])
@@ -157,6 +160,7 @@ async def location_message(update: Update, context: BotContext) -> None:
     await _set_timezone(update, context, timezone)
 
 
+@admin_only
 async def days_command(update: Update, context: BotContext) -> None:
     """/days: every day, weekdays, or a custom set."""
     text = " ".join(context.args or [])
@@ -180,6 +184,7 @@ async def days_command(update: Update, context: BotContext) -> None:
     await _confirm(update, context, settings, f"Days set to <b>{describe_days(days)}</b>.")
 
 
+@admin_only
 async def topics_command(update: Update, context: BotContext) -> None:
     """/topics: toggle decks on and off (at least one stays on)."""
     current = await _show(update, context)
@@ -201,12 +206,14 @@ def _topics_markup(context: BotContext, settings: ChatSettings) -> InlineKeyboar
     return keyboards.topics_keyboard(list(context.services.bank.decks), settings.decks)
 
 
+@admin_only
 async def pause_command(update: Update, context: BotContext) -> None:
     """/pause: stop daily questions until /resume."""
     settings = await _change(update, context, lambda s: replace(s, paused=True))
     await _confirm(update, context, settings, "Paused. Your cards and streak are kept.")
 
 
+@admin_only
 async def resume_command(update: Update, context: BotContext) -> None:
     """/resume: daily questions again."""
     settings = await _change(update, context, lambda s: replace(s, paused=False))
@@ -253,6 +260,7 @@ async def _edit_menu(
         )
 
 
+@admin_only
 async def open_settings_button(update: Update, context: BotContext, action: OpenSettings) -> None:
     settings = await _show(update, context)
     if settings is None:
@@ -273,6 +281,7 @@ async def _button_change(
     await _edit_menu(update, context, settings, section)
 
 
+@admin_only
 async def set_time_button(update: Update, context: BotContext, action: SetTime) -> None:
     from datetime import time
 
@@ -286,6 +295,7 @@ async def set_time_button(update: Update, context: BotContext, action: SetTime) 
     )
 
 
+@admin_only
 async def set_days_button(update: Update, context: BotContext, action: SetDays) -> None:
     days = DAY_PRESETS[action.preset]
     await _button_change(
@@ -298,6 +308,7 @@ def _toggle_day(settings: ChatSettings, weekday: int) -> ChatSettings:
     return _with_schedule(settings, days=days) if days else settings
 
 
+@admin_only
 async def toggle_day_button(update: Update, context: BotContext, action: ToggleDay) -> None:
     await _button_change(
         update, context, lambda s: _toggle_day(s, action.weekday), "days", "Updated"
@@ -310,6 +321,7 @@ def _toggle_deck(settings: ChatSettings, deck_id: str, bank_order: tuple[str, ..
     return replace(settings, decks=decks) if decks else settings
 
 
+@admin_only
 async def toggle_deck_button(update: Update, context: BotContext, action: ToggleDeck) -> None:
     order = context.services.bank.deck_ids
     if action.deck_id not in order:
@@ -320,6 +332,7 @@ async def toggle_deck_button(update: Update, context: BotContext, action: Toggle
     )
 
 
+@admin_only
 async def set_paused_button(update: Update, context: BotContext, action: SetPaused) -> None:
     note = "Paused" if action.paused else "Resumed"
     await _button_change(update, context, lambda s: replace(s, paused=action.paused), "menu", note)

@@ -6,7 +6,7 @@ import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from telegram import Message, ReplyParameters, Update
+from telegram import InlineKeyboardMarkup, Message, ReplyParameters, Update
 from telegram.constants import ChatType
 
 from bot import keyboards, texts
@@ -14,6 +14,7 @@ from bot.callbacks import Grade, Reveal, Skip
 from bot.context import BotContext
 from bot.domain.schedule import local_date_of
 from bot.domain.srs import Rating, review
+from bot.handlers import quiz as quiz_flow
 from bot.handlers.common import NOT_SUBSCRIBED, edit_or_ignore, load_chat, now_of, reply, toast
 from bot.questions import (
     PreparedSend,
@@ -26,8 +27,10 @@ from bot.questions import (
 )
 from bot.rendering import render_answer
 from bot.sending import Sent, call_with_retries
+from bot.storage import chats as chat_store
 from bot.storage import deliveries as delivery_store
 from bot.storage import learning, people
+from bot.storage import quizzes as quiz_store
 from bot.storage.models import DeliveryRow, ReviewRow
 
 log = logging.getLogger(__name__)
@@ -146,8 +149,12 @@ async def _reveal(
     if not first:
         await _already_revealed(update, context, answer_message_id, from_button)
         return
-    parts = render_answer(question.answer, header="<b>Model answer</b>")
-    sent = await _send_answer(context, chat.id, delivery, parts)
+    group = chat.type != ChatType.PRIVATE
+    parts = render_answer(question.answer, header="<b>Model answer</b>", spoiler=group)
+    markup = keyboards.grade_keyboard(
+        delivery.id, next_quiz=delivery.quiz_id if group and delivery.quiz_id else None
+    )
+    sent = await _send_answer(context, chat.id, delivery, parts, markup)
     async with services.sessions() as session, session.begin():
         row = await delivery_store.get_delivery(delivery.id, session=session)
         if row is not None:
@@ -166,7 +173,11 @@ async def _reveal(
 
 
 async def _send_answer(
-    context: BotContext, chat_id: int, delivery: DeliveryRow, parts: list[str]
+    context: BotContext,
+    chat_id: int,
+    delivery: DeliveryRow,
+    parts: list[str],
+    grades: InlineKeyboardMarkup,
 ) -> Message | None:
     last: Message | None = None
     try:
@@ -177,7 +188,7 @@ async def _send_answer(
                 if index == 0 and delivery.message_id
                 else None
             )
-            markup = keyboards.grade_keyboard(delivery.id) if is_last else None
+            markup = grades if is_last else None
 
             async def call(
                 part: str = part,
@@ -210,7 +221,11 @@ async def _mark_question(
     question, deck = bank.question(delivery.question_id), bank.deck_of(delivery.question_id)
     if question is None or deck is None:
         return
-    text = texts.question_card(deck, question, label=label_for(delivery), footer=footer)
+    quiz = None
+    if delivery.quiz_id is not None:
+        async with context.services.sessions() as session:
+            quiz = await quiz_store.get_quiz(delivery.quiz_id, session=session)
+    text = texts.question_card(deck, question, label=label_for(delivery, quiz), footer=footer)
     await edit_or_ignore(message, text, reply_markup=None)
 
 
@@ -252,9 +267,27 @@ async def skip_button(update: Update, context: BotContext, action: Skip) -> None
     if delivery.revealed_at is not None:
         await toast(update, "The answer is already shown; grade it below.")
         return
+    if chat.type != ChatType.PRIVATE:
+        # Skipping hides the question from everyone: the quiz's starter or an admin only.
+        from bot.handlers.groups import is_admin
+
+        starter = await _quiz_starter(context, delivery)
+        user = update.effective_user
+        if user is None or (user.id != starter and not await is_admin(update, context)):
+            await toast(update, "Only the quiz's starter or an admin can skip.", alert=True)
+            return
     await toast(update, "Skipped.")
     if isinstance(query.message, Message):
         await _mark_question(context, query.message, delivery, texts.SKIPPED_FOOTER)
+    await quiz_flow.advance_after(context, delivery)
+
+
+async def _quiz_starter(context: BotContext, delivery: DeliveryRow) -> int | None:
+    if delivery.quiz_id is None:
+        return None
+    async with context.services.sessions() as session:
+        quiz = await quiz_store.get_quiz(delivery.quiz_id, session=session)
+    return quiz.started_by if quiz is not None else None
 
 
 def _local_parts(now: datetime, timezone: str) -> tuple[datetime, int]:
@@ -289,8 +322,18 @@ async def grade_button(update: Update, context: BotContext, action: Grade) -> No
             return
         person = await people.get_person(user.id, session=session)
         if person is None:
-            await toast(update, "Send /start first, then grade.", alert=True)
-            return
+            # Group members who never opened the bot privately are tracked too,
+            # in the group's time zone until they choose their own.
+            chat_settings = await chat_store.get_chat(chat.id, session=session)
+            zone = chat_settings.schedule.timezone if chat_settings else "UTC"
+            person = await people.upsert_person(
+                user.id,
+                session=session,
+                first_name=user.first_name or "",
+                username=user.username,
+                timezone=zone,
+                now=now,
+            )
         previous = await learning.review_for_delivery(user.id, delivery.id, session=session)
         if previous is not None:
             await toast(
@@ -322,6 +365,15 @@ async def grade_button(update: Update, context: BotContext, action: Grade) -> No
         await toast(update, "Already graded.")
         return
     phrase = texts.next_review_phrase(card.due, now)
-    await toast(update, f"Saved: {keyboards.GRADE_LABELS[rating]}. This one comes back {phrase}.")
+    label = keyboards.GRADE_LABELS[rating]
+    if chat.type != ChatType.PRIVATE:
+        # The buttons stay for the other members; the grader hears it privately.
+        await toast(update, f"Saved for you, {user.first_name}: {label}. Back {phrase}.")
+        return
+    await toast(update, f"Saved: {label}. This one comes back {phrase}.")
     if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(keyboards.graded_keyboard(rating, phrase))
+        in_quiz = delivery.quiz_id is not None
+        await query.message.edit_reply_markup(
+            keyboards.graded_keyboard(rating, phrase, offer_next=not in_quiz)
+        )
+    await quiz_flow.advance_after(context, delivery)

@@ -97,7 +97,10 @@ class DeliveryRow(Base):
         BigInteger, ForeignKey("chats.id", ondelete="CASCADE", onupdate="CASCADE")
     )
     question_id: Mapped[str] = mapped_column(String(80))
-    kind: Mapped[str] = mapped_column(String(16))  # daily | extra
+    kind: Mapped[str] = mapped_column(String(16))  # daily | extra | quiz
+    quiz_id: Mapped[int | None] = mapped_column(
+        ForeignKey("quizzes.id", ondelete="CASCADE"), index=True
+    )
     daily_on: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16))  # pending | sent | failed | expired
     attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
@@ -147,3 +150,27 @@ class ReviewRow(Base):
     reviewed_at: Mapped[datetime]
     local_date: Mapped[date] = mapped_column(Date)
     utc_offset_minutes: Mapped[int] = mapped_column(SmallInteger)
+
+
+class QuizRow(Base):
+    """A topic quiz: its questions in order, where it stands, who started it.
+
+    The whole state is here, so a quiz survives restarts; ``updated_at`` is what
+    expiry after a day of inactivity looks at.
+    """
+
+    __tablename__ = "quizzes"
+    __table_args__ = (Index("ix_quizzes_chat_status", "chat_id", "status"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("chats.id", ondelete="CASCADE", onupdate="CASCADE")
+    )
+    started_by: Mapped[int] = mapped_column(BigInteger)
+    topic: Mapped[str] = mapped_column(String(120))  # shown to users, e.g. "NLP" or "#attention"
+    question_ids: Mapped[list[str]] = mapped_column(JSON)
+    position: Mapped[int] = mapped_column(SmallInteger, default=0)  # index of the current question
+    status: Mapped[str] = mapped_column(String(16))  # active | finished | stopped | expired
+    started_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
