@@ -154,7 +154,11 @@ async def _reveal(
     markup = keyboards.grade_keyboard(
         delivery.id, next_quiz=delivery.quiz_id if group and delivery.quiz_id else None
     )
-    sent = await _send_answer(context, chat.id, delivery, parts, markup)
+    # Reply to the pressed message itself: the recorder may not have stored the
+    # question's message id yet when someone taps within milliseconds.
+    pressed = update.callback_query.message if update.callback_query else None
+    reply_to = pressed.message_id if pressed is not None else delivery.message_id
+    sent = await _send_answer(context, chat.id, delivery, parts, markup, reply_to)
     async with services.sessions() as session, session.begin():
         row = await delivery_store.get_delivery(delivery.id, session=session)
         if row is not None:
@@ -178,14 +182,15 @@ async def _send_answer(
     delivery: DeliveryRow,
     parts: list[str],
     grades: InlineKeyboardMarkup,
+    reply_to_id: int | None,
 ) -> Message | None:
     last: Message | None = None
     try:
         for index, part in enumerate(parts):
             is_last = index == len(parts) - 1
             reply_to = (
-                ReplyParameters(delivery.message_id, allow_sending_without_reply=True)
-                if index == 0 and delivery.message_id
+                ReplyParameters(reply_to_id, allow_sending_without_reply=True)
+                if index == 0 and reply_to_id
                 else None
             )
             markup = grades if is_last else None

@@ -81,4 +81,4 @@ async def delivered_at(chat_id: int, *, session: AsyncSession) -> dict[str, date
         .where(DeliveryRow.chat_id == chat_id)
         .group_by(DeliveryRow.question_id)
     )
-    return dict(rows.tuples().all())
+    return {question: when for question, when in rows}  # noqa: C416 - Row unpacking
