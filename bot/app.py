@@ -84,8 +84,13 @@ def build_application(
     )
     if config.send_rate_limit > 0:
         # PTB's default max_retries is 0: RetryAfter would reach the caller at once.
+        # Groups: at most 20 messages a minute each (long answers, quiz questions).
         limiter = AIORateLimiter(
-            overall_max_rate=config.send_rate_limit, overall_time_period=1, max_retries=3
+            overall_max_rate=config.send_rate_limit,
+            overall_time_period=1,
+            group_max_rate=20,
+            group_time_period=60,
+            max_retries=3,
         )
         builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
     application: BotApplication = builder.build()
