@@ -16,7 +16,7 @@ from bot.domain.chats import (
     parse_hhmm,
 )
 from bot.domain.schedule import Schedule
-from bot.storage.models import ChatRow
+from bot.storage.models import ChatRow, ReviewRow
 
 
 def to_settings(row: ChatRow) -> ChatSettings:
@@ -118,5 +118,9 @@ async def migrate_chat(old_id: int, new_id: int, *, session: AsyncSession, now: 
         update(ChatRow)
         .where(ChatRow.id == old_id)
         .values(id=new_id, kind="supergroup", updated_at=now)
+    )
+    # Reviews name their chat without a foreign key (they outlive a chat's row).
+    await session.execute(
+        update(ReviewRow).where(ReviewRow.chat_id == old_id).values(chat_id=new_id)
     )
     session.expire_all()

@@ -124,6 +124,8 @@ async def test_group_lifecycle(tg: FakeTelegram, bot: RunningBot, clock: FakeClo
     assert (row.delivery_time, row.kind, row.active) == ("10:00", "supergroup", True)
     async with bot.services.sessions() as session:
         assert await session.get(ChatRow, GROUP) is None
+    board = await said(tg, -1000100, CAROL, "/top", "Leaderboard")
+    assert "Bob: 1 / 1" in board, "the leaderboard history follows the migration"
 
     # Removed from the group: deactivated, history kept.
     await tg.remove_bot_from_group(-1000100, ADMIN, kicked=True)
@@ -146,3 +148,24 @@ async def chat_row_when(
             return row
         await asyncio.sleep(0.05)
     return row
+
+
+async def test_send_to_a_migrated_group_follows_it(
+    tg: FakeTelegram, bot: RunningBot, clock: FakeClock
+) -> None:
+    """Telegram answers a send to the old id with ChatMigrated: the bot moves and retries."""
+    await join(tg)
+    new_id = -1000777
+    tg.group(new_id, "ML study group", type="supergroup", bot_status="member").seen = True
+    tg.fail_next("sendMessage", status=400, migrate_to_chat_id=new_id, chat_id=GROUP)
+    clock.set(datetime(2026, 3, 2, 9, 0, 5, tzinfo=UTC))
+    await tg.wait_for(
+        lambda: "Question of the day" in last_text(tg, new_id), what="post in the new chat"
+    )
+    row = await chat_row_when(bot, new_id, lambda r: r is not None)
+    assert row is not None
+    assert row.kind == "supergroup"
+    clock.set(datetime(2026, 3, 2, 18, 0, tzinfo=UTC))
+    await asyncio.sleep(0.3)
+    posts = [m for m in tg.sent() if "Question of the day" in (m.plain_text or "")]
+    assert len(posts) == 1, "delivered once, to the new chat"
