@@ -83,10 +83,6 @@ def first_question_keyboard() -> InlineKeyboardMarkup:
     )
 
 
-def next_question_keyboard() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[_button("Another question", cb.NextQuestion())]])
-
-
 def settings_keyboard(paused: bool) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [

@@ -7,7 +7,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from bot.domain.content import Bank, Deck
+from bot.domain.content import Bank
 
 _NOISE = re.compile(r"[\s_\-#./]+")
 
@@ -92,10 +92,6 @@ def match_topic(bank: Bank, text: str) -> TopicMatch:
 
 def _ratio(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, a, b).ratio()
-
-
-def deck_for_topic(bank: Bank, topic: Topic) -> Deck | None:
-    return bank.deck(topic.key) if topic.kind == "deck" else None
 
 
 def topic_bank(bank: Bank, topic: Topic) -> Bank:

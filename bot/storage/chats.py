@@ -95,12 +95,6 @@ async def claim_due_chats(*, session: AsyncSession, now: datetime, limit: int) -
     return (await session.scalars(query)).all()
 
 
-async def delete_chat(chat_id: int, *, session: AsyncSession) -> None:
-    row = await session.get(ChatRow, chat_id)
-    if row is not None:
-        await session.delete(row)
-
-
 async def migrate_chat(old_id: int, new_id: int, *, session: AsyncSession, now: datetime) -> None:
     """A group became a supergroup: move its settings and history to the new id.
 

@@ -151,11 +151,6 @@ async def claim_stale_pending(
     return rows
 
 
-async def mark_revealed(delivery: DeliveryRow, answer_message_id: int, *, now: datetime) -> None:
-    delivery.revealed_at = now
-    delivery.answer_message_id = answer_message_id
-
-
 async def try_begin_reveal(delivery_id: int, *, session: AsyncSession, now: datetime) -> bool:
     """Atomically mark a delivery as revealed; False if someone already did.
 
