@@ -5,7 +5,12 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from telegram import BotCommand, Update
+from telegram import (
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    Update,
+)
 from telegram.constants import ParseMode
 from telegram.ext import (
     AIORateLimiter,
@@ -53,7 +58,13 @@ def build_application(
             sessions=create_sessionmaker(engine),
             clock=clock,
         )
-        await application.bot.set_my_commands([BotCommand(n, d) for n, d in texts.COMMANDS])
+        await application.bot.set_my_commands(
+            [BotCommand(n, d) for n, d in texts.COMMANDS], scope=BotCommandScopeAllPrivateChats()
+        )
+        await application.bot.set_my_commands(
+            [BotCommand(n, d) for n, d in texts.GROUP_COMMANDS],
+            scope=BotCommandScopeAllGroupChats(),
+        )
         assert application.job_queue is not None
         application.job_queue.run_repeating(
             _dispatch_job,

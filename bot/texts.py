@@ -18,7 +18,6 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("answer", "Show the answer to the last question"),
     ("stats", "Streak, reviews and progress"),
     ("quiz", "A quiz on a topic now, e.g. /quiz nlp 10"),
-    ("top", "The group leaderboard (in groups)"),
     ("settings", "Time, time zone, days and topics"),
     ("time", "Delivery time, e.g. /time 9:30"),
     ("timezone", "Time zone, e.g. /timezone Europe/Berlin"),
@@ -29,6 +28,21 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("help", "What the bot does and how"),
     ("forget", "Delete everything stored about you"),
     ("start", "Subscribe to a daily question"),
+)
+
+
+GROUP_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("quiz", "A group quiz on a topic, e.g. /quiz nlp 5"),
+    ("top", "The group leaderboard"),
+    ("stats", "The group streak and activity"),
+    ("settings", "The group's schedule (admins change it)"),
+    ("time", "Delivery time (admins), e.g. /time 9:30"),
+    ("timezone", "Time zone (admins), e.g. /timezone Europe/Berlin"),
+    ("days", "Which days (admins)"),
+    ("topics", "Which decks (admins)"),
+    ("pause", "Pause daily questions (admins)"),
+    ("resume", "Resume daily questions (admins)"),
+    ("help", "What the bot does"),
 )
 
 

@@ -41,7 +41,12 @@ async def test_start_deliver_reveal_grade_stats(
     assert "09:00" in (welcome.plain_text or "")
     assert "UTC" in (welcome.plain_text or "")
     assert ("Send my first question now", "v1:q") in welcome.buttons
-    assert tg.calls("setMyCommands"), "the command menu is registered on start"
+    assert [c["command"] for c in tg.commands["all_private_chats"]][:3] == [
+        "question",
+        "next",
+        "answer",
+    ]
+    assert "top" in [c["command"] for c in tg.commands["all_group_chats"]]
 
     # Nothing before the scheduled minute...
     clock.set(datetime(2026, 3, 2, 8, 59, 30, tzinfo=UTC))
