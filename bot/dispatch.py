@@ -122,7 +122,10 @@ async def _plan_batch(
     chat_ids = [row.id for row in rows]
     cards = await learning.cards_for_people(chat_ids, session=session)
     delivered = await delivery_store.delivered_ids_for_chats(chat_ids, session=session)
-    existing = await _existing_daily(session, chat_ids)
+    dates = {
+        local_date_of(row.next_due_at, row.timezone) for row in rows if row.next_due_at is not None
+    }
+    existing = await _existing_daily(session, chat_ids, dates)
     lease = _lease(services)
     created: list[DeliveryRow] = []
     streaks: dict[int, int] = {}
@@ -188,12 +191,18 @@ async def _plan_batch(
     ]
 
 
-async def _existing_daily(session: AsyncSession, chat_ids: list[int]) -> set[tuple[int, date]]:
-    """(chat, local date) pairs that already have their daily delivery (e.g. via /question)."""
+async def _existing_daily(
+    session: AsyncSession, chat_ids: list[int], dates: set[date]
+) -> set[tuple[int, date]]:
+    """(chat, local date) pairs of this batch that already have their daily delivery.
+
+    Only the batch's due dates are looked up (a day or two), so the query does
+    not grow with each chat's history.
+    """
     recent = await session.execute(
         select(DeliveryRow.chat_id, DeliveryRow.daily_on).where(
             DeliveryRow.chat_id.in_(chat_ids),
-            DeliveryRow.daily_on.is_not(None),
+            DeliveryRow.daily_on.in_(dates),
             DeliveryRow.status != "expired",
         )
     )

@@ -69,8 +69,8 @@ async def call_with_retries(
 ) -> T:
     """Run ``call``, retrying NetworkError/TimedOut/RetryAfter with backoff.
 
-    BadRequest, Forbidden and ChatMigrated are subclasses of TelegramError but
-    not of NetworkError (BadRequest is, in PTB: it is re-raised at once).
+    In PTB BadRequest subclasses NetworkError, so it is caught first and
+    re-raised at once, with Forbidden and ChatMigrated: retrying cannot help.
     """
     attempt = 0
     while True:

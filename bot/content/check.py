@@ -9,6 +9,7 @@ from pathlib import Path
 from bot.content.loader import BankReport, check_directory, load_bank
 from bot.domain.content import DIFFICULTIES, Bank, Deck, Question
 from bot.rendering import RenderError, render_answer
+from bot.texts import question_card
 
 # The longest label the bot puts above a question ("Question of the day · Wed 30 Sep").
 LONGEST_LABEL = "Question of the day · Wed 30 Sep"
@@ -16,8 +17,6 @@ LONGEST_LABEL = "Question of the day · Wed 30 Sep"
 
 def telegram_checks(deck: Deck, question: Question) -> Iterable[tuple[str, str]]:
     """Problems only rendering finds: a question too long for one message, a broken answer."""
-    from bot.texts import question_card
-
     try:
         question_card(deck, question, label=LONGEST_LABEL)
     except RenderError as error:

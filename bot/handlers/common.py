@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -58,8 +59,6 @@ async def load_chat(
         return None
     decks = ordered_decks(settings.decks, services.bank.deck_ids) or services.bank.deck_ids
     if decks != settings.decks:
-        from dataclasses import replace
-
         settings = replace(settings, decks=decks)
     return settings
 
@@ -85,6 +84,14 @@ async def edit_or_ignore(message: Message, text: str, **kwargs: object) -> None:
     except BadRequest as error:
         if "not modified" not in error.message.lower():
             raise
+
+
+async def tell(update: Update, text: str, *, alert: bool = False) -> None:
+    """Answer a button press with a toast, or a command with a reply."""
+    if update.callback_query is not None:
+        await toast(update, text, alert=alert)
+    else:
+        await reply(update, text)
 
 
 def now_of(context: BotContext) -> datetime:

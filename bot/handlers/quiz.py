@@ -31,7 +31,15 @@ from bot.domain.quiz import (
 from bot.domain.selection import quiz_picks
 from bot.domain.srs import Rating
 from bot.domain.topics import Topic, common_tags, match_topic, topic_bank, topic_from_key
-from bot.handlers.common import default_settings, ensure_person, load_chat, now_of, reply, toast
+from bot.handlers.common import (
+    default_settings,
+    ensure_person,
+    load_chat,
+    now_of,
+    reply,
+    tell,
+    toast,
+)
 from bot.handlers.groups import is_admin, is_group
 from bot.keyboards import GRADE_LABELS
 from bot.questions import prepare, record_outcome, send_prepared
@@ -241,23 +249,14 @@ async def _stop(update: Update, context: BotContext, *, quiz_id: int | None) -> 
             else await quiz_store.active_quiz(chat.id, session=session, now=now)
         )
         if quiz is None or quiz.status != "active" or quiz.chat_id != chat.id:
-            message = "No quiz is running. " + ("" if update.callback_query else USAGE)
-            await (
-                toast(update, "This quiz is over.")
-                if update.callback_query
-                else reply(update, message)
-            )
+            over = "This quiz is over." if update.callback_query else f"No quiz is running. {USAGE}"
+            await tell(update, over)
             return
         allowed = user.id == quiz.started_by or (
             is_group(update) and await is_admin(update, context)
         )
         if not allowed:
-            refusal = "Only the quiz's starter or an admin can stop it."
-            await (
-                toast(update, refusal, alert=True)
-                if update.callback_query
-                else reply(update, refusal)
-            )
+            await tell(update, "Only the quiz's starter or an admin can stop it.", alert=True)
             return
         quiz.status = "stopped"
         quiz.finished_at = now

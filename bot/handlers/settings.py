@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import time
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
@@ -21,6 +22,7 @@ from bot.domain.schedule import (
 )
 from bot.handlers.common import NOT_SUBSCRIBED, edit_or_ignore, load_chat, now_of, reply, toast
 from bot.handlers.groups import admin_only
+from bot.locations import timezone_at
 from bot.rendering import escape_html
 from bot.storage import chats as chat_store
 from bot.storage import people
@@ -151,8 +153,6 @@ async def location_message(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if message is None or message.location is None:
         return
-    from bot.locations import timezone_at
-
     timezone = timezone_at(message.location.latitude, message.location.longitude)
     if timezone is None:
         await reply(update, "I could not find a time zone for that place. " + TIMEZONE_HELP)
@@ -283,8 +283,6 @@ async def _button_change(
 
 @admin_only
 async def set_time_button(update: Update, context: BotContext, action: SetTime) -> None:
-    from datetime import time
-
     local_time = time(action.hour, action.minute)
     await _button_change(
         update,

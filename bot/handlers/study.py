@@ -15,7 +15,16 @@ from bot.context import BotContext
 from bot.domain.schedule import local_date_of
 from bot.domain.srs import Rating, review
 from bot.handlers import quiz as quiz_flow
-from bot.handlers.common import NOT_SUBSCRIBED, edit_or_ignore, load_chat, now_of, reply, toast
+from bot.handlers.common import (
+    NOT_SUBSCRIBED,
+    edit_or_ignore,
+    load_chat,
+    now_of,
+    reply,
+    tell,
+    toast,
+)
+from bot.handlers.groups import is_admin
 from bot.questions import (
     PreparedSend,
     create_daily,
@@ -138,11 +147,11 @@ async def _reveal(
     async with services.sessions() as session, session.begin():
         delivery = await delivery_store.get_delivery(delivery_id, session=session)
         if delivery is None or delivery.chat_id != chat.id:
-            await _tell(update, GONE, from_button)
+            await tell(update, GONE, alert=True)
             return
         question = services.bank.question(delivery.question_id)
         if question is None:
-            await _tell(update, GONE, from_button)
+            await tell(update, GONE, alert=True)
             return
         first = await delivery_store.try_begin_reveal(delivery.id, session=session, now=now)
         answer_message_id = delivery.answer_message_id
@@ -167,7 +176,7 @@ async def _reveal(
             else:
                 row.answer_message_id = sent.message_id
     if sent is None:
-        await _tell(update, SEND_FAILED, from_button)
+        await tell(update, SEND_FAILED, alert=True)
         return
     if from_button:
         await toast(update, "Answer below. How well did you know it?")
@@ -251,13 +260,6 @@ async def _already_revealed(
         await reply(update, "The answer is on its way; give it a second.")
 
 
-async def _tell(update: Update, text: str, from_button: bool) -> None:
-    if from_button:
-        await toast(update, text, alert=True)
-    else:
-        await reply(update, text)
-
-
 async def skip_button(update: Update, context: BotContext, action: Skip) -> None:
     """Skip: set the question aside without grading it."""
     chat = update.effective_chat
@@ -274,8 +276,6 @@ async def skip_button(update: Update, context: BotContext, action: Skip) -> None
         return
     if chat.type != ChatType.PRIVATE:
         # Skipping hides the question from everyone: the quiz's starter or an admin only.
-        from bot.handlers.groups import is_admin
-
         starter = await _quiz_starter(context, delivery)
         user = update.effective_user
         if user is None or (user.id != starter and not await is_admin(update, context)):

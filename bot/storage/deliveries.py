@@ -80,10 +80,7 @@ async def latest_sent_delivery(chat_id: int, *, session: AsyncSession) -> Delive
 
 
 async def delivered_question_ids(chat_id: int, *, session: AsyncSession) -> set[str]:
-    rows = await session.scalars(
-        select(DeliveryRow.question_id).where(DeliveryRow.chat_id == chat_id).distinct()
-    )
-    return set(rows)
+    return (await delivered_ids_for_chats([chat_id], session=session))[chat_id]
 
 
 async def delivered_ids_for_chats(

@@ -15,8 +15,7 @@ from bot.storage.models import CardRow, ReviewRow
 
 
 async def cards_of(person_id: int, *, session: AsyncSession) -> dict[str, CardState]:
-    rows = await session.scalars(select(CardRow).where(CardRow.person_id == person_id))
-    return {row.question_id: CardState.from_dict(row.state) for row in rows}
+    return (await cards_for_people([person_id], session=session))[person_id]
 
 
 async def cards_for_people(

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import ChatRow, PersonRow
+from bot.storage.models import CardRow, ChatRow, DeliveryRow, PersonRow, ReviewRow
 
 
 async def upsert_person(
@@ -50,12 +50,9 @@ async def set_person_timezone(person_id: int, timezone: str, *, session: AsyncSe
 async def forget_person(person_id: int, *, session: AsyncSession) -> None:
     """Delete everything stored about a person and their private chat.
 
-    Cards and reviews go with the person (ON DELETE CASCADE), deliveries with
-    the chat. Done with explicit statements so SQLite without foreign keys
-    enforced by an old file would still be cleaned.
+    Explicit statements rather than relying on ON DELETE CASCADE alone, so the
+    order is clear and nothing depends on a connection's foreign-key pragma.
     """
-    from bot.storage.models import CardRow, DeliveryRow, ReviewRow
-
     await session.execute(delete(ReviewRow).where(ReviewRow.person_id == person_id))
     await session.execute(delete(CardRow).where(CardRow.person_id == person_id))
     await session.execute(delete(DeliveryRow).where(DeliveryRow.chat_id == person_id))
