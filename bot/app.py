@@ -13,7 +13,6 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 from telegram.ext import (
-    AIORateLimiter,
     ApplicationBuilder,
     CallbackQueryHandler,
     ChatMemberHandler,
@@ -34,7 +33,9 @@ from bot.domain.clock import Clock, system_clock
 from bot.domain.content import Bank
 from bot.handlers import activity, buttons, errors, groups, onboarding, quiz, settings, stats, study
 from bot.http import AiohttpRequest
+from bot.ratelimit import PriorityRateLimiter
 from bot.storage.database import create_engine, create_sessionmaker, migrate
+from bot.updates import PerChatUpdateProcessor
 
 log = logging.getLogger(__name__)
 
@@ -89,21 +90,13 @@ def build_application(
         .get_updates_request(AiohttpRequest(connection_pool_size=1))
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=None))
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
-        .concurrent_updates(False)
+        # Chats concurrently, each chat's updates in order (bot/updates.py).
+        .concurrent_updates(PerChatUpdateProcessor(config.concurrent_updates))
+        # One budget of Telegram's limits; replies before broadcast (bot/ratelimit.py).
+        .rate_limiter(PriorityRateLimiter(config.send_rate_limit))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
-    if config.send_rate_limit > 0:
-        # PTB's default max_retries is 0: RetryAfter would reach the caller at once.
-        # Groups: at most 20 messages a minute each (long answers, quiz questions).
-        limiter = AIORateLimiter(
-            overall_max_rate=config.send_rate_limit,
-            overall_time_period=1,
-            group_max_rate=20,
-            group_time_period=60,
-            max_retries=3,
-        )
-        builder = builder.rate_limiter(limiter)  # type: ignore[arg-type]
     application: BotApplication = builder.build()
     register_handlers(application)
     return application

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     dispatch_interval_seconds: Annotated[float, Field(gt=0, le=60)] = 10.0
     delivery_lease_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0
+    concurrent_updates: Annotated[int, Field(ge=1, le=1024)] = 64
+    broadcast_paid: bool = False
 
     @field_validator("bot_token")
     @classmethod

@@ -11,6 +11,7 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.config import Settings
 from bot.domain.clock import Clock, system_clock
 from bot.domain.content import Bank
+from bot.ratelimit import Traffic
 
 
 @dataclass
@@ -32,7 +33,7 @@ class BotData:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], BotData]):
+class BotContext(CallbackContext[ExtBot[Traffic], dict[Any, Any], dict[Any, Any], BotData]):
     """CallbackContext with a typed ``services`` property."""
 
     @property
@@ -43,4 +44,6 @@ class BotContext(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], B
         return services
 
 
-BotApplication = Application[ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], BotData, Any]
+BotApplication = Application[
+    ExtBot[Traffic], BotContext, dict[Any, Any], dict[Any, Any], BotData, Any
+]

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, replace
+import statistics
+from array import array
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
@@ -32,6 +34,7 @@ from bot.questions import (
     prepare,
     send_prepared,
 )
+from bot.ratelimit import Traffic
 from bot.recorder import OutcomeRecorder
 from bot.sending import Sent
 from bot.storage import chats as chat_store
@@ -55,6 +58,15 @@ class DispatchReport:
     skipped_missed_day: int = 0
     retried: int = 0
     failed: int = 0
+    lateness: array[float] = field(default_factory=lambda: array("d"))
+    """Seconds between each daily question's due minute and its send (first sends)."""
+
+    def lateness_summary(self) -> str:
+        if not self.lateness:
+            return "no daily sends"
+        return (
+            f"lateness p50 {statistics.median(self.lateness):.1f} s, max {max(self.lateness):.1f} s"
+        )
 
 
 def _lease(services: Services) -> timedelta:
@@ -79,12 +91,13 @@ async def dispatch_due(
         await recorder.close()
     if report.claimed or report.retried:
         log.info(
-            "dispatch: %d claimed, %d sent, %d retried, %d missed days skipped, %d failed",
+            "dispatch: %d claimed, %d sent, %d retried, %d missed days skipped, %d failed; %s",
             report.claimed,
             report.sent,
             report.retried,
             report.skipped_missed_day,
             report.failed,
+            report.lateness_summary(),
         )
     return report
 
@@ -129,6 +142,7 @@ async def _plan_batch(
     lease = _lease(services)
     created: list[DeliveryRow] = []
     streaks: dict[int, int] = {}
+    due_at: dict[int, datetime] = {}
     for row in rows:
         settings = chat_store.to_settings(row)
         due = row.next_due_at
@@ -138,6 +152,7 @@ async def _plan_batch(
             chat_store.apply_settings(row, settings.rescheduled(now=now), now=now)
             continue
         local_date = local_date_of(due, settings.schedule.timezone)
+        due_at[row.id] = due
         if settings.is_group:
             history = await group_store.delivered_at(row.id, session=session)
             question_id = pick_group_question(services.bank, settings, delivered=history)
@@ -186,6 +201,7 @@ async def _plan_batch(
             delivery,
             group=delivery.chat_id in streaks,
             group_streak=streaks.get(delivery.chat_id, 0),
+            due_at=due_at.get(delivery.chat_id),
         )
         for delivery in created
     ]
@@ -248,13 +264,18 @@ async def _send_all(
     recorder: OutcomeRecorder,
 ) -> None:
     semaphore = asyncio.Semaphore(CONCURRENCY)
+    paid = services.settings.broadcast_paid
 
     async def one(item: PreparedSend) -> None:
         async with semaphore:
-            outcome = await send_prepared(bot, services.bank, item)
+            outcome = await send_prepared(
+                bot, services.bank, item, traffic=Traffic.BROADCAST, paid=paid
+            )
         recorder.add(item, outcome)
         if isinstance(outcome, Sent):
             report.sent += 1
+            if item.due_at is not None:
+                report.lateness.append((services.clock() - item.due_at).total_seconds())
         else:
             report.failed += 1
 

@@ -6,10 +6,12 @@ import logging
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
 from telegram.error import NetworkError
+from telegram.ext import ExtBot
 
 from bot import keyboards, texts
 from bot.domain.chats import ChatSettings
@@ -17,6 +19,7 @@ from bot.domain.content import Bank
 from bot.domain.schedule import end_of_local_day
 from bot.domain.selection import choose_question, group_rotation_pick
 from bot.domain.srs import CardState
+from bot.ratelimit import Traffic
 from bot.sending import Blocked, Migrated, Outcome, Rejected, Sent, Transient, deliver
 from bot.storage import chats as chat_store
 from bot.storage import deliveries as delivery_store
@@ -68,6 +71,8 @@ class PreparedSend:
     label: str
     skip: bool = True
     quiz_id: int | None = None
+    due_at: datetime | None = None
+    """The due minute of a daily delivery, to measure how late it went out."""
 
 
 def prepare(
@@ -76,6 +81,7 @@ def prepare(
     quiz: QuizRow | None = None,
     group: bool = False,
     group_streak: int = 0,
+    due_at: datetime | None = None,
 ) -> PreparedSend:
     label = label_for(delivery, quiz)
     if group and quiz is None and group_streak:
@@ -87,6 +93,7 @@ def prepare(
         label,
         skip=not (group and quiz is None),
         quiz_id=quiz.id if quiz is not None else None,
+        due_at=due_at,
     )
 
 
@@ -100,8 +107,20 @@ def _card(bank: Bank, question_id: str, label: str) -> str | None:
     return texts.question_card(deck, question, label=label)
 
 
-async def send_prepared(bot: Bot, bank: Bank, item: PreparedSend) -> Outcome:
-    """Send the question message of a recorded delivery."""
+async def send_prepared(
+    bot: Bot,
+    bank: Bank,
+    item: PreparedSend,
+    *,
+    traffic: Traffic = Traffic.INTERACTIVE,
+    paid: bool = False,
+) -> Outcome:
+    """Send the question message of a recorded delivery.
+
+    ``traffic`` is the rate limiter's queue: the dispatcher's sends are
+    broadcast, a question asked for with a command is a reply. ``paid`` sets
+    ``allow_paid_broadcast`` (Telegram charges Stars beyond the free limit).
+    """
     text = _card(bank, item.question_id, item.label)
     if text is None:
         return Rejected(f"question {item.question_id!r} is no longer in the bank")
@@ -110,7 +129,7 @@ async def send_prepared(bot: Bot, bank: Bank, item: PreparedSend) -> Outcome:
     # (benchmarks/dispatch.py: 458 -> 878 deliveries/s on PostgreSQL). Bot API
     # method names are case-insensitive; the lowercase name tells PTB this is
     # deliberate (it warns about do_api_request for methods it wraps by name).
-    params = {
+    params: dict[str, object] = {
         "chat_id": item.chat_id,
         "text": text,
         "parse_mode": "HTML",
@@ -118,9 +137,17 @@ async def send_prepared(bot: Bot, bank: Bank, item: PreparedSend) -> Outcome:
             item.delivery_id, skip=item.skip, quiz_id=item.quiz_id
         ),
     }
+    if paid:
+        params["allow_paid_broadcast"] = True
+    limiter = bot.rate_limiter if isinstance(bot, ExtBot) else None
 
     async def call() -> int:
-        result = await bot.do_api_request("sendmessage", api_kwargs=params)
+        if limiter is not None:
+            result = await cast("ExtBot[Traffic]", bot).do_api_request(
+                "sendmessage", api_kwargs=params, rate_limit_args=traffic
+            )
+        else:
+            result = await bot.do_api_request("sendmessage", api_kwargs=params)
         if not isinstance(result, dict) or not isinstance(result.get("message_id"), int):
             raise NetworkError(f"unexpected sendMessage result: {str(result)[:100]}")
         return int(result["message_id"])

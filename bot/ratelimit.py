@@ -1,0 +1,308 @@
+"""One budget of Telegram's flood limits, shared by two traffic classes: replies first.
+
+Telegram allows about 30 messages a second overall (1,000 with paid broadcasts),
+20 a minute in one group and about one a second in one private chat. PTB's
+``AIORateLimiter`` keeps those limits first come, first served, so at 09:00 a
+reply to a tap waits behind minutes of daily questions. This limiter keeps the
+same limits but has two queues:
+
+* **interactive**: anything sent because of an update (the default: a request
+  without ``rate_limit_args``);
+* **broadcast**: scheduled sends (the dispatcher passes ``Traffic.BROADCAST``).
+
+Whenever the overall budget has room, the oldest waiting interactive request
+that its own chat's limit allows goes first; broadcast requests get what the
+replies leave. Within one chat requests keep their order, whatever their class.
+
+Why not ``aiolimiter``: its leaky bucket has no notion of priority, and it lets
+a full bucket's worth through in a burst on top of the steady rate, so a window
+of one second can see twice the rate (a 429 from Telegram). Here every limit is
+a sliding window of send instants (a deque per key): at most ``n`` sends in any
+``period`` seconds, with a small margin for network jitter, so the bot itself
+provokes no 429s. ``RetryAfter`` still pauses every request for as long as
+Telegram says and is retried up to ``max_retries`` times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+from collections import deque
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+log = logging.getLogger(__name__)
+
+JSON = bool | dict[str, Any] | list[dict[str, Any]]
+
+# Telegram's documented limits (Bot FAQ, "My bot is hitting limits").
+PAID_MESSAGES_PER_SECOND = 1000
+GROUP_MESSAGES_PER_MINUTE = 20
+# "Avoid sending more than one message per second" in a private chat: we allow a
+# burst of 3 (an answer, its edit and a follow-up) and 3 per 3 s on average.
+PRIVATE_BURST = 3
+PRIVATE_PERIOD_SECONDS = 3.0
+# Request instants are taken here; Telegram counts arrivals. A 3 % longer window
+# absorbs the jitter between the two (at 30/s it costs one message a second).
+JITTER_MARGIN = 1.03
+PRUNE_EVERY_SECONDS = 5.0
+
+
+class Traffic(enum.StrEnum):
+    """Which queue a request waits in; pass it as ``rate_limit_args``."""
+
+    INTERACTIVE = "interactive"
+    BROADCAST = "broadcast"
+
+
+class SlidingWindow:
+    """At most ``limit`` events in any ``period`` seconds."""
+
+    __slots__ = ("_instants", "period")
+
+    def __init__(self, limit: int, period: float) -> None:
+        self._instants: deque[float] = deque(maxlen=limit)
+        self.period = period
+
+    def free_at(self, now: float) -> float:
+        """The earliest instant (>= now) at which one more event fits."""
+        instants = self._instants
+        if len(instants) < (instants.maxlen or 0):
+            return now
+        return max(now, instants[0] + self.period)
+
+    def record(self, now: float) -> None:
+        self._instants.append(now)
+
+    def idle_since(self, now: float) -> bool:
+        """Nothing recorded within the last period: the window can be forgotten."""
+        return not self._instants or self._instants[-1] + self.period <= now
+
+
+@dataclass(eq=False)
+class _Waiter:
+    traffic: Traffic
+    chat: int | str | None
+    paid: bool
+    future: asyncio.Future[None] = field(repr=False)
+
+
+class PriorityRateLimiter(BaseRateLimiter[Traffic]):
+    """Telegram's flood limits for the whole bot, interactive requests before broadcast.
+
+    ``overall_rate`` messages per second (``0`` turns every limit off, for a
+    self-hosted Bot API server or a benchmark). ``on_wait_change`` is told the
+    number of waiting requests whenever it changes, and ``on_retry_after`` each
+    time Telegram answers 429 (metrics hooks; no-ops by default).
+    """
+
+    def __init__(
+        self,
+        overall_rate: float,
+        *,
+        group_per_minute: int = GROUP_MESSAGES_PER_MINUTE,
+        private_burst: int = PRIVATE_BURST,
+        private_period: float = PRIVATE_PERIOD_SECONDS,
+        paid_rate: int = PAID_MESSAGES_PER_SECOND,
+        max_retries: int = 3,
+        on_wait_change: Callable[[Traffic, int], None] | None = None,
+        on_retry_after: Callable[[float], None] | None = None,
+    ) -> None:
+        self.enabled = overall_rate > 0
+        # A fractional rate (say 0.5/s) becomes 1 message per 2 s.
+        per_window = max(1, round(overall_rate)) if self.enabled else 1
+        self._overall = SlidingWindow(
+            per_window, JITTER_MARGIN * per_window / max(overall_rate, 1e-9)
+        )
+        self._paid = SlidingWindow(paid_rate, JITTER_MARGIN)
+        self._group_limit = group_per_minute
+        self._group_period = 60.0 * JITTER_MARGIN
+        self._private_limit = private_burst
+        self._private_period = private_period * JITTER_MARGIN
+        self._chats: dict[int | str, SlidingWindow] = {}
+        self._queues: dict[Traffic, deque[_Waiter]] = {t: deque() for t in Traffic}
+        self._paused_until = 0.0
+        self._timer: asyncio.TimerHandle | None = None
+        self._last_prune = 0.0
+        self._max_retries = max_retries
+        self._on_wait_change = on_wait_change
+        self._on_retry_after = on_retry_after
+        self.retry_after_count = 0
+
+    async def initialize(self) -> None:
+        """Nothing to open: the windows live in memory."""
+
+    async def shutdown(self) -> None:
+        """Cancel the wake-up timer; waiters still queued get ``CancelledError``."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        for queue in self._queues.values():
+            while queue:
+                queue.popleft().future.cancel()
+
+    def waiting(self, traffic: Traffic | None = None) -> int:
+        """How many requests wait for their turn (of one class, or of both)."""
+        if traffic is not None:
+            return len(self._queues[traffic])
+        return sum(len(queue) for queue in self._queues.values())
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, JSON]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: Traffic | None,
+    ) -> JSON:
+        if not self.enabled:
+            return await callback(*args, **kwargs)
+        traffic = rate_limit_args or Traffic.INTERACTIVE
+        chat = _chat_key(data.get("chat_id"))
+        paid = bool(data.get("allow_paid_broadcast"))
+        attempt = 0
+        while True:
+            if chat is not None:
+                # Only requests addressed to a chat count against the flood limits
+                # (answerCallbackQuery, getMe, setMyCommands... do not).
+                await self._turn(traffic, chat, paid)
+            elif self._paused_until > asyncio.get_running_loop().time():
+                await self._turn(traffic, None, paid)
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as error:
+                self.retry_after_count += 1
+                seconds = _seconds(error)
+                if self._on_retry_after is not None:
+                    self._on_retry_after(seconds)
+                if attempt >= self._max_retries:
+                    log.warning("Telegram flood limit: giving up after %d retries", attempt)
+                    raise
+                attempt += 1
+                log.info("Telegram flood limit: pausing every send for %.1f s", seconds)
+                self._pause(seconds + 0.1)
+
+    # -- the queue ---------------------------------------------------------------------------
+
+    async def _turn(self, traffic: Traffic, chat: int | str | None, paid: bool) -> None:
+        """Wait until this request may go; it is recorded in its windows when it does."""
+        loop = asyncio.get_running_loop()
+        waiter = _Waiter(traffic, chat, paid, loop.create_future())
+        self._queues[traffic].append(waiter)
+        self._notify(traffic)
+        self._grant(loop.time())
+        try:
+            await waiter.future
+        except asyncio.CancelledError:
+            with contextlib.suppress(ValueError):  # already let go: nothing to undo
+                self._queues[traffic].remove(waiter)
+                self._notify(traffic)
+            raise
+
+    def _grant(self, now: float) -> None:
+        """Let every request go that may go now; arm a timer for the next one."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if now - self._last_prune >= PRUNE_EVERY_SECONDS:
+            self._prune(now)
+        while True:
+            chosen, earliest = self._choose(now)
+            if chosen is None:
+                break
+            self._queues[chosen.traffic].remove(chosen)
+            self._notify(chosen.traffic)
+            if chosen.future.done():  # its task was cancelled while it waited
+                continue
+            if chosen.chat is not None:
+                (self._paid if chosen.paid else self._overall).record(now)
+                self._chat_window(chosen.chat).record(now)
+            chosen.future.set_result(None)
+        if earliest is not None:
+            loop = asyncio.get_running_loop()
+            self._timer = loop.call_at(earliest, self._on_timer)
+
+    def _on_timer(self) -> None:
+        self._timer = None
+        self._grant(asyncio.get_running_loop().time())
+
+    def _choose(self, now: float) -> tuple[_Waiter | None, float | None]:
+        """The request to let go now (interactive first), else when the next one can.
+
+        Within a class requests are scanned oldest first; a chat whose oldest
+        request must wait blocks its later ones too, in both classes, so each
+        chat's messages keep their order.
+        """
+        earliest: float | None = None
+        held: set[int | str] = set()
+        for traffic in (Traffic.INTERACTIVE, Traffic.BROADCAST):
+            for waiter in self._queues[traffic]:
+                if waiter.chat is not None and waiter.chat in held:
+                    continue
+                at = self._free_at(waiter, now)
+                if at <= now:
+                    return waiter, None
+                if waiter.chat is not None:
+                    held.add(waiter.chat)
+                earliest = at if earliest is None else min(earliest, at)
+        return None, earliest
+
+    def _free_at(self, waiter: _Waiter, now: float) -> float:
+        at = max(now, self._paused_until)
+        if waiter.chat is None:
+            return at
+        budget = self._paid if waiter.paid else self._overall
+        at = max(at, budget.free_at(now))
+        window = self._chats.get(waiter.chat)
+        return at if window is None else max(at, window.free_at(now))
+
+    def _chat_window(self, chat: int | str) -> SlidingWindow:
+        window = self._chats.get(chat)
+        if window is None:
+            group = isinstance(chat, str) or chat < 0
+            window = (
+                SlidingWindow(self._group_limit, self._group_period)
+                if group
+                else SlidingWindow(self._private_limit, self._private_period)
+            )
+            self._chats[chat] = window
+        return window
+
+    def _prune(self, now: float) -> None:
+        """Forget chats that sent nothing within their window (a broadcast touches many)."""
+        self._last_prune = now
+        idle = [chat for chat, window in self._chats.items() if window.idle_since(now)]
+        for chat in idle:
+            del self._chats[chat]
+
+    def _pause(self, seconds: float) -> None:
+        loop = asyncio.get_running_loop()
+        self._paused_until = max(self._paused_until, loop.time() + seconds)
+
+    def _notify(self, traffic: Traffic) -> None:
+        if self._on_wait_change is not None:
+            self._on_wait_change(traffic, len(self._queues[traffic]))
+
+
+def _chat_key(chat_id: object) -> int | str | None:
+    """Chat ids arrive as ints or strings (``"-100..."``, ``"@channel"``)."""
+    if chat_id is None:
+        return None
+    if isinstance(chat_id, int):
+        return chat_id
+    text = str(chat_id)
+    with contextlib.suppress(ValueError):
+        return int(text)
+    return text
+
+
+def _seconds(error: RetryAfter) -> float:
+    value = error.retry_after
+    return float(value if isinstance(value, int | float) else value.total_seconds())
