@@ -20,13 +20,12 @@ from telegram.ext import (
     ContextTypes,
     Defaults,
     MessageHandler,
-    TypeHandler,
     filters,
 )
 
 from bot import texts
 from bot.config import Settings
-from bot.content.check import load_checked_bank
+from bot.content.cache import load_bank_cached
 from bot.context import BotApplication, BotContext, BotData, Services
 from bot.dispatch import dispatch_due
 from bot.domain.clock import Clock, system_clock
@@ -51,7 +50,7 @@ def build_application(
     async def post_init(application: BotApplication) -> None:
         engine = create_engine(config.database_url)
         await migrate(engine)
-        loaded = bank or load_checked_bank(config.content_dir)
+        loaded = bank or load_bank_cached(config.content_dir, config.cache_dir)
         application.bot_data.services = Services(
             settings=config,
             bank=loaded,
@@ -111,11 +110,10 @@ def register_handlers(application: BotApplication) -> None:
     """Every handler, in the order Telegram updates should meet them."""
     private = filters.ChatType.PRIVATE
     groups_only = filters.ChatType.GROUPS
-    # Group -1 runs first for every update: wake up chats that had blocked the bot.
-    application.add_handler(TypeHandler(Update, activity.reactivate_on_activity), group=-1)
-    # The bot joining or leaving a group, and a group becoming a supergroup.
+    # The bot blocked/unblocked in a private chat, added to/removed from a group;
+    # a group becoming a supergroup.
     application.add_handler(
-        ChatMemberHandler(groups.bot_membership_changed, ChatMemberHandler.MY_CHAT_MEMBER)
+        ChatMemberHandler(activity.bot_membership_changed, ChatMemberHandler.MY_CHAT_MEMBER)
     )
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, groups.chat_migrated))
     # Onboarding and help.

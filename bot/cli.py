@@ -92,7 +92,7 @@ def _ids_in_other_decks(out_dir: Path, skip_decks: set[str]) -> set[str]:
 def _run() -> int:
     from bot.app import build_application
     from bot.config import ConfigError, load_settings
-    from bot.content.check import load_checked_bank
+    from bot.content.cache import load_bank_cached
     from bot.logging_setup import configure_logging
 
     try:
@@ -102,7 +102,7 @@ def _run() -> int:
         return 2
     configure_logging(settings.log_level, secrets=[settings.token])
     try:
-        bank = load_checked_bank(settings.content_dir)
+        bank = load_bank_cached(settings.content_dir, settings.cache_dir)
     except BankError as error:
         print(
             f"The question bank in {settings.content_dir} has problems:\n{error}", file=sys.stderr

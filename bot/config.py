@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     telegram_api_url: str = "https://api.telegram.org"
     database_url: str = DEFAULT_DATABASE_URL
     content_dir: Path = Path("content")
+    data_dir: Path = Path("data")
     default_timezone: str = "UTC"
     default_delivery_time: time = time(9, 0)
     send_rate_limit: Annotated[float, Field(ge=0)] = 30.0
@@ -79,6 +80,11 @@ class Settings(BaseSettings):
         if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
+
+    @property
+    def cache_dir(self) -> Path:
+        """Where derived files live (the checked bank); safe to delete."""
+        return self.data_dir / "cache"
 
     @property
     def token(self) -> str:

@@ -133,7 +133,7 @@ async def _plan_batch(
 ) -> list[PreparedSend]:
     """Choose a question for each due chat, insert the deliveries, move next due."""
     chat_ids = [row.id for row in rows]
-    cards = await learning.cards_for_people(chat_ids, session=session)
+    cards = await learning.due_cards_for_people(chat_ids, session=session)
     delivered = await delivery_store.delivered_ids_for_chats(chat_ids, session=session)
     dates = {
         local_date_of(row.next_due_at, row.timezone) for row in rows if row.next_due_at is not None

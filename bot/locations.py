@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from timezonefinder import TimezoneFinder
+if TYPE_CHECKING:
+    from timezonefinder import TimezoneFinder
 
 
 @lru_cache(maxsize=1)
 def _finder() -> TimezoneFinder:
+    # Imported on the first shared location: it pulls in numpy, which would add
+    # a fifth of a second to every start-up.
+    from timezonefinder import TimezoneFinder
+
     return TimezoneFinder(in_memory=False)
 
 

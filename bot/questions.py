@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from functools import lru_cache
@@ -18,7 +19,7 @@ from bot.domain.chats import ChatSettings
 from bot.domain.content import Bank
 from bot.domain.schedule import end_of_local_day
 from bot.domain.selection import choose_question, group_rotation_pick
-from bot.domain.srs import CardState
+from bot.domain.srs import CardDue, CardState
 from bot.ratelimit import Traffic
 from bot.sending import Blocked, Migrated, Outcome, Rejected, Sent, Transient, deliver
 from bot.storage import chats as chat_store
@@ -33,7 +34,7 @@ def pick_question(
     bank: Bank,
     settings: ChatSettings,
     *,
-    cards: dict[str, CardState],
+    cards: Mapping[str, CardState | CardDue],
     delivered: set[str],
     now: datetime,
     exclude: frozenset[str] = frozenset(),
@@ -98,13 +99,13 @@ def prepare(
 
 
 @lru_cache(maxsize=4096)
-def _card(bank: Bank, question_id: str, label: str) -> str | None:
+def card_text(bank: Bank, question_id: str, label: str, footer: str = "") -> str | None:
     """The rendered question card; cached, since thousands of chats get the same one."""
     question = bank.question(question_id)
     deck = bank.deck_of(question_id)
     if question is None or deck is None:
         return None
-    return texts.question_card(deck, question, label=label)
+    return texts.question_card(deck, question, label=label, footer=footer)
 
 
 async def send_prepared(
@@ -121,7 +122,7 @@ async def send_prepared(
     broadcast, a question asked for with a command is a reply. ``paid`` sets
     ``allow_paid_broadcast`` (Telegram charges Stars beyond the free limit).
     """
-    text = _card(bank, item.question_id, item.label)
+    text = card_text(bank, item.question_id, item.label)
     if text is None:
         return Rejected(f"question {item.question_id!r} is no longer in the bank")
     # do_api_request skips building a Message object from the reply: with

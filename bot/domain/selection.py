@@ -23,7 +23,7 @@ from datetime import datetime
 
 from bot.domain.clock import require_utc
 from bot.domain.content import Bank
-from bot.domain.srs import CardState
+from bot.domain.srs import CardDue, CardState
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def choose_question(
     bank: Bank,
     *,
     decks: Sequence[str],
-    cards: Mapping[str, CardState],
+    cards: Mapping[str, CardState | CardDue],
     seen: Set[str] | None = None,
     now: datetime,
     exclude: Set[str] = frozenset(),
@@ -143,7 +143,7 @@ def quiz_picks(
     bank: Bank,
     *,
     decks: Sequence[str],
-    cards: Mapping[str, CardState],
+    cards: Mapping[str, CardState | CardDue],
     now: datetime,
     count: int,
     seen: Set[str] | None = None,

@@ -1,25 +1,40 @@
-"""Runs before every other handler: a blocked chat that writes again is reactivated."""
+"""The bot's own membership in a chat: blocked and unblocked in private, added and removed
+in groups.
+
+For a private chat Telegram sends ``my_chat_member`` exactly when the person blocks
+(status ``kicked``) or unblocks (``member``) the bot, and a person must unblock
+before writing again. So that update, not a database read on every update, is what
+wakes up a chat that had been deactivated (by that update or by a 403 on send).
+"""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from telegram import Update
+from telegram import ChatMember, Update
+from telegram.constants import ChatType
 
 from bot.context import BotContext
+from bot.handlers import groups
 from bot.handlers.common import now_of
 from bot.storage import chats as chat_store
 
 
-async def reactivate_on_activity(update: Update, context: BotContext) -> None:
-    """A user who unblocked the bot and writes again gets daily questions again."""
-    chat = update.effective_chat
-    if chat is None or chat.type != "private":
+async def bot_membership_changed(update: Update, context: BotContext) -> None:
+    """Route ``my_chat_member``: private chats here, groups to the group handler."""
+    change = update.my_chat_member
+    if change is None:
         return
+    if change.chat.type != ChatType.PRIVATE:
+        await groups.bot_membership_changed(update, context)
+        return
+    blocked = change.new_chat_member.status == ChatMember.BANNED
     now = now_of(context)
     async with context.services.sessions() as session, session.begin():
-        settings = await chat_store.get_chat(chat.id, session=session)
-        if settings is not None and not settings.active:
-            await chat_store.save_chat(
-                replace(settings, active=True).rescheduled(now=now), session=session, now=now
-            )
+        settings = await chat_store.get_chat(change.chat.id, session=session)
+        if settings is None or settings.active == (not blocked):
+            return
+        updated = replace(settings, active=not blocked)
+        await chat_store.save_chat(
+            updated.rescheduled(now=now) if not blocked else updated, session=session, now=now
+        )

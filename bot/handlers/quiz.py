@@ -145,7 +145,7 @@ async def _start(update: Update, context: BotContext, topic: Topic, count: int) 
             seen = await delivery_store.delivered_question_ids(chat.id, session=session)
             picks = quiz_picks(bank, decks=bank.deck_ids, cards={}, now=now, count=count, seen=seen)
         else:
-            cards = await learning.cards_of(user.id, session=session)
+            cards = await learning.due_cards_of(user.id, session=session)
             picks = quiz_picks(bank, decks=bank.deck_ids, cards=cards, now=now, count=count)
         if not picks:
             await reply(update, f"{escape_html(topic.title)} has no questions yet.")

@@ -11,33 +11,34 @@ from bot.context import BotContext
 from bot.domain.schedule import end_of_local_day, local_date_of
 from bot.domain.srs import Rating
 from bot.domain.streaks import compute_streak
-from bot.handlers.common import NOT_SUBSCRIBED, load_chat, now_of, reply
-from bot.storage import deliveries as delivery_store
-from bot.storage import learning, people
+from bot.handlers.common import NOT_SUBSCRIBED, now_of, reply
+from bot.storage import learning
+
+WEEK = timedelta(days=7)
 
 
 async def stats_command(update: Update, context: BotContext) -> None:
-    """/stats: the person's progress, in their own time zone."""
+    """/stats: the person's progress, in their own time zone.
+
+    Three reads (bot.storage.learning.study_snapshot); the counts are derived
+    from the one list of grades.
+    """
     chat, user = update.effective_chat, update.effective_user
     if chat is None or user is None:
         return
     services = context.services
     now = now_of(context)
     async with services.sessions() as session:
-        person = await people.get_person(user.id, session=session)
-        settings = await load_chat(chat.id, session=session, services=services)
-        if person is None or settings is None:
-            await reply(update, NOT_SUBSCRIBED)
-            return
-        marks = await learning.study_marks(user.id, session=session)
-        all_time = await learning.rating_counts(user.id, session=session)
-        week = await learning.rating_counts(user.id, session=session, since=now - timedelta(days=7))
-        cards = await learning.cards_of(user.id, session=session)
-        delivered = await delivery_store.delivered_question_ids(chat.id, session=session)
-    streak = compute_streak(marks, today=local_date_of(now, person.timezone))
+        snapshot = await learning.study_snapshot(user.id, session=session)
+    if snapshot is None:
+        await reply(update, NOT_SUBSCRIBED)
+        return
+    settings, history, cards = snapshot.settings, snapshot.history, snapshot.cards
+    today = local_date_of(now, snapshot.timezone)
+    streak = compute_streak((mark for mark, _ in history), today=today)
     bank = services.bank
     selected = [deck for deck in bank.decks if deck.id in settings.decks]
-    horizon = end_of_local_day(now, person.timezone)
+    horizon = end_of_local_day(now, snapshot.timezone)
     due_now = sum(
         1
         for question_id, card in cards.items()
@@ -45,15 +46,16 @@ async def stats_command(update: Update, context: BotContext) -> None:
         and (deck := bank.deck_of(question_id)) is not None
         and deck.id in settings.decks
     )
-    seen = set(cards) | delivered
+    seen = set(cards) | snapshot.delivered
     new_left = [
         (deck.title, sum(1 for q in deck.questions if q.id not in seen)) for deck in selected
     ]
+    remembered = {int(Rating.GOOD), int(Rating.EASY)}
     view = texts.StatsView(
         streak=streak,
-        total=sum(all_time.values()),
-        this_week=sum(week.values()),
-        good_or_easy=all_time.get(int(Rating.GOOD), 0) + all_time.get(int(Rating.EASY), 0),
+        total=len(history),
+        this_week=sum(1 for mark, _ in history if mark.at >= now - WEEK),
+        good_or_easy=sum(1 for _, rating in history if rating in remembered),
         due_now=due_now,
         new_left=new_left,
     )

@@ -27,6 +27,7 @@ from bot.handlers.common import (
 from bot.handlers.groups import is_admin
 from bot.questions import (
     PreparedSend,
+    card_text,
     create_daily,
     label_for,
     pick_question,
@@ -93,7 +94,7 @@ async def _send_question(update: Update, context: BotContext, *, daily: bool) ->
             question_id = pick_question(
                 services.bank,
                 settings,
-                cards=await learning.cards_of(chat.id, session=session),
+                cards=await learning.due_cards_of(chat.id, session=session),
                 delivered=await delivery_store.delivered_question_ids(chat.id, session=session),
                 now=now,
                 exclude=frozenset({latest.question_id}) if latest else frozenset(),
@@ -169,12 +170,10 @@ async def _reveal(
     reply_to = pressed.message_id if pressed is not None else delivery.message_id
     sent = await _send_answer(context, chat.id, delivery, parts, markup, reply_to)
     async with services.sessions() as session, session.begin():
-        row = await delivery_store.get_delivery(delivery.id, session=session)
-        if row is not None:
-            if sent is None:
-                row.revealed_at = None  # let the person try again
-            else:
-                row.answer_message_id = sent.message_id
+        # Not sent: clear revealed_at, so the person can try again.
+        await delivery_store.record_answer_message(
+            delivery.id, sent.message_id if sent is not None else None, session=session
+        )
     if sent is None:
         await tell(update, SEND_FAILED, alert=True)
         return
@@ -231,15 +230,13 @@ async def _mark_question(
     The card is rendered again from the bank rather than from the message's
     entities, so the edit looks exactly like the original.
     """
-    bank = context.services.bank
-    question, deck = bank.question(delivery.question_id), bank.deck_of(delivery.question_id)
-    if question is None or deck is None:
-        return
     quiz = None
     if delivery.quiz_id is not None:
         async with context.services.sessions() as session:
             quiz = await quiz_store.get_quiz(delivery.quiz_id, session=session)
-    text = texts.question_card(deck, question, label=label_for(delivery, quiz), footer=footer)
+    text = card_text(context.services.bank, delivery.question_id, label_for(delivery, quiz), footer)
+    if text is None:
+        return
     await edit_or_ignore(message, text, reply_markup=None)
 
 
@@ -339,15 +336,8 @@ async def grade_button(update: Update, context: BotContext, action: Grade) -> No
                 timezone=zone,
                 now=now,
             )
-        previous = await learning.review_for_delivery(user.id, delivery.id, session=session)
-        if previous is not None:
-            await toast(
-                update, f"Already graded: {keyboards.GRADE_LABELS[Rating(previous.rating)]}."
-            )
-            return
-        cards = await learning.cards_of(user.id, session=session)
-        card = review(cards.get(delivery.question_id), rating, now)
         local, offset = _local_parts(now, person.timezone)
+        # The unique (person, delivery) constraint decides a double tap: no read first.
         recorded = await learning.record_review(
             ReviewRow(
                 person_id=user.id,
@@ -363,11 +353,19 @@ async def grade_button(update: Update, context: BotContext, action: Grade) -> No
             session=session,
         )
         if recorded:
+            card = review(
+                await learning.card_of(user.id, delivery.question_id, session=session),
+                rating,
+                now,
+            )
             await learning.save_card(
                 user.id, delivery.question_id, card, rating, session=session, now=now
             )
+        else:
+            previous = await learning.review_for_delivery(user.id, delivery.id, session=session)
     if not recorded:
-        await toast(update, "Already graded.")
+        earlier = f": {keyboards.GRADE_LABELS[Rating(previous.rating)]}" if previous else ""
+        await toast(update, f"Already graded{earlier}.")
         return
     phrase = texts.next_review_phrase(card.due, now)
     label = keyboards.GRADE_LABELS[rating]

@@ -6,6 +6,8 @@ the handlers and the tests all render identically.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from bot.rendering.markdown import markdown_to_blocks
 from bot.rendering.split import SEPARATOR, split_blocks
 from bot.rendering.tags import visible_len, visible_text
@@ -63,7 +65,16 @@ def render_answer(
     message and counts toward its limit. Long answers are split into parts
     marked ``(1/3)``, ``(2/3)``…; ``spoiler`` hides each part's body behind a
     spoiler (Telegram lets a spoiler contain any entity, ``<pre>`` included).
+
+    Results are memoised: the bank is fixed for the life of a process, and at
+    the peak minute thousands of people reveal the same few answers, which
+    would otherwise be parsed and split again each time (milliseconds each).
     """
+    return list(_render_answer(markdown, spoiler, limit, header))
+
+
+@lru_cache(maxsize=2048)
+def _render_answer(markdown: str, spoiler: bool, limit: int, header: str) -> tuple[str, ...]:
     if limit < _MIN_ROOM:
         raise RenderError(f"limit {limit} is too small")
     blocks = markdown_to_blocks(markdown)
@@ -80,7 +91,7 @@ def render_answer(
         parts = [_spoil(part, header if i == 0 else "") for i, part in enumerate(parts)]
     if len(parts) > 1:
         parts = [_marker(i, len(parts)) + part for i, part in enumerate(parts, start=1)]
-    return parts
+    return tuple(parts)
 
 
 def render_question(

@@ -148,6 +148,14 @@ async def claim_stale_pending(
     return rows
 
 
+async def record_answer_message(
+    delivery_id: int, message_id: int | None, *, session: AsyncSession
+) -> None:
+    """Store the id of the posted answer; None (not posted) makes the reveal undone."""
+    values = {"answer_message_id": message_id} if message_id is not None else {"revealed_at": None}
+    await session.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(values))
+
+
 async def try_begin_reveal(delivery_id: int, *, session: AsyncSession, now: datetime) -> bool:
     """Atomically mark a delivery as revealed; False if someone already did.
 

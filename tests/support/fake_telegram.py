@@ -216,12 +216,38 @@ class FakeTelegram(World):
             )
         )
 
-    def block(self, chat_id: int) -> None:
-        """The user blocks the bot (or, for a group, the bot is kicked): sends get 403."""
-        self.chat(chat_id).blocked = True
+    def block(self, chat_id: int, *, notify: bool = False) -> None:
+        """The user blocks the bot (or, for a group, the bot is kicked): sends get 403.
+
+        Telegram also sends the bot a ``my_chat_member`` update (member -> kicked) for
+        a private chat; ``notify=True`` does that. The default leaves it out, as if the
+        bot never saw it, so a test can exercise the 403 path.
+        """
+        chat = self.chat(chat_id)
+        if notify and not chat.is_group and not chat.blocked and chat.user is not None:
+            self._private_status_update(chat, "member", "kicked")
+        chat.blocked = True
 
     def unblock(self, chat_id: int) -> None:
-        self.chat(chat_id).blocked = False
+        """The user unblocks the bot: for a private chat Telegram sends ``my_chat_member``
+        (kicked -> member), as it does before any message a blocked user sends."""
+        chat = self.chat(chat_id)
+        if chat.blocked and not chat.is_group and chat.user is not None:
+            self._private_status_update(chat, "kicked", "member")
+        chat.blocked = False
+
+    def _private_status_update(self, chat: ChatInfo, old: str, new: str) -> None:
+        assert chat.user is not None
+        self.queue_update(
+            "my_chat_member",
+            {
+                "chat": chat.payload(),
+                "from": chat.user.payload(),
+                "date": int(time.time()),
+                "old_chat_member": member_payload(self.bot_user, old),
+                "new_chat_member": member_payload(self.bot_user, new),
+            },
+        )
 
     # -- users and chats -------------------------------------------------------------------
 
@@ -401,12 +427,13 @@ class FakeTelegram(World):
     async def _user_message(self, chat: ChatInfo, sender: UserInfo, content: JSONDict) -> JSONDict:
         """Store a message from someone other than the bot and deliver it as an update.
 
-        A user writing to the bot also unblocks it, as restarting a blocked bot does.
+        A user writing to the bot also unblocks it (with Telegram's ``my_chat_member``
+        update first), as restarting a blocked bot does.
         """
+        if not chat.is_group:
+            self.unblock(chat.id)  # writing to a bot one blocked means unblocking it first
         payload = self.new_message(chat, sender, **content)
         chat.seen = True
-        if not chat.is_group:
-            chat.blocked = False
         self.queue_update("message", payload)
         await asyncio.sleep(0)
         return dict(payload)
