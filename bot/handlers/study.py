@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup, Message, ReplyParameters, Update
 from telegram.constants import ChatType
+from telegram.error import NetworkError
 
 from bot import keyboards, texts
 from bot.callbacks import Grade, Reveal, Skip
@@ -171,9 +172,7 @@ async def _reveal(
     sent = await _send_answer(context, chat.id, delivery, parts, markup, reply_to)
     async with services.sessions() as session, session.begin():
         # Not sent: clear revealed_at, so the person can try again.
-        await delivery_store.record_answer_message(
-            delivery.id, sent.message_id if sent is not None else None, session=session
-        )
+        await delivery_store.record_answer_message(delivery.id, sent, session=session)
     if sent is None:
         await tell(update, SEND_FAILED, alert=True)
         return
@@ -191,29 +190,30 @@ async def _send_answer(
     parts: list[str],
     grades: InlineKeyboardMarkup,
     reply_to_id: int | None,
-) -> Message | None:
-    last: Message | None = None
+) -> int | None:
+    """Post the answer's parts; the message id of the last one (with the grade buttons).
+
+    Sent through ``do_api_request``, which skips building a ``Message`` from each
+    reply: an answer's reply repeats its whole text with every entity, and only
+    the message id is needed (the dispatcher does the same, bot/questions.py).
+    """
+    last: int | None = None
     try:
         for index, part in enumerate(parts):
-            is_last = index == len(parts) - 1
-            reply_to = (
-                ReplyParameters(reply_to_id, allow_sending_without_reply=True)
-                if index == 0 and reply_to_id
-                else None
-            )
-            markup = grades if is_last else None
+            params: dict[str, object] = {"chat_id": chat_id, "text": part, "parse_mode": "HTML"}
+            if index == 0 and reply_to_id:
+                params["reply_parameters"] = {
+                    "message_id": reply_to_id,
+                    "allow_sending_without_reply": True,
+                }
+            if index == len(parts) - 1:
+                params["reply_markup"] = grades
 
-            async def call(
-                part: str = part,
-                reply_to: ReplyParameters | None = reply_to,
-                markup: object = markup,
-            ) -> Message:
-                return await context.bot.send_message(
-                    chat_id,
-                    part,
-                    reply_parameters=reply_to,
-                    reply_markup=markup,  # type: ignore[arg-type]
-                )
+            async def call(params: dict[str, object] = params) -> int:
+                result = await context.bot.do_api_request("sendmessage", api_kwargs=params)
+                if not isinstance(result, dict) or not isinstance(result.get("message_id"), int):
+                    raise NetworkError(f"unexpected sendMessage result: {str(result)[:100]}")
+                return int(result["message_id"])
 
             last = await call_with_retries(call)
     except Exception:
