@@ -1090,7 +1090,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--content", type=Path, default=REPO / "content")
     parser.add_argument("--updates", type=int, default=1000, help="stats: chats/updates per burst")
     parser.add_argument("--chats", type=int, default=100_000, help="startup: chats seeded")
-    parser.add_argument("--runs", type=int, default=3, help="startup: bot starts (1st cold)")
+    parser.add_argument("--runs", type=int, default=2, help="startup: bot starts (1st cold)")
     parser.add_argument("--taps", type=int, default=40)
     parser.add_argument("--tap-rate", type=float, default=5.0, help="taps per second")
     parser.add_argument("--broadcast", type=int, default=600, help="taps: chats due at once")
