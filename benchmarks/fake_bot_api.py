@@ -36,6 +36,7 @@ import asyncio
 import contextlib
 import json
 import math
+import re
 import sys
 import time
 from collections import deque
@@ -74,22 +75,31 @@ def _markup_text(markup: object) -> str:
     return markup if isinstance(markup, str) else json.dumps(markup)
 
 
+GRADE_BUTTON = re.compile(r'"v\d+:g:')
+SHOW_ANSWER_BUTTON = re.compile(r'"v\d+:r:')
+MESSAGE_METHODS = ("sendmessage", "editmessagetext", "editmessagereplymarkup")
+
+
 def _tag(method: str, params: dict[str, Any]) -> tuple[str, Any]:
     """What a request is, for the driver: a short tag and a reference.
 
-    sendMessage: "grades" (carries grade buttons, i.e. a posted model answer),
-    "question" (carries Show answer), or "text"; the reference is the
-    replied-to message id. answerCallbackQuery: the callback query id.
+    sendMessage and message edits: "grades" (carries grade buttons, i.e. shows a
+    model answer), "question" (carries Show answer), or "text"; the reference
+    is the replied-to message id (sendMessage) or the edited one.
+    answerCallbackQuery: "callback", the callback query id.
     """
-    if method == "sendmessage":
+    if method in MESSAGE_METHODS:
         markup = _markup_text(params.get("reply_markup"))
-        reply = params.get("reply_parameters") or params.get("reply_to_message_id")
-        if isinstance(reply, str) and reply.startswith("{"):
-            reply = json.loads(reply)
-        ref = reply.get("message_id") if isinstance(reply, dict) else reply
-        if '"v1:g:' in markup:
+        if method == "sendmessage":
+            reply = params.get("reply_parameters") or params.get("reply_to_message_id")
+            if isinstance(reply, str) and reply.startswith("{"):
+                reply = json.loads(reply)
+            ref = reply.get("message_id") if isinstance(reply, dict) else reply
+        else:
+            ref = params.get("message_id")
+        if GRADE_BUTTON.search(markup):
             return "grades", ref
-        if '"v1:r:' in markup:
+        if SHOW_ANSWER_BUTTON.search(markup):
             return "question", ref
         return "text", ref
     if method == "answercallbackquery":

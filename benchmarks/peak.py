@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
 import os
 import platform
 import shlex
@@ -103,7 +104,7 @@ def cpu_seconds(pid: int) -> float:
 def percentile(values: Sequence[float], q: float) -> float:
     """Nearest-rank percentile (q in 0..100) of a non-empty sequence."""
     ordered = sorted(values)
-    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    rank = max(1, min(len(ordered), math.ceil(q / 100 * len(ordered) - 1e-9)))
     return ordered[rank - 1]
 
 
@@ -378,7 +379,10 @@ class Bot:
 def start_bot(
     api: FakeApi, url: str, workdir: Path, content: Path, extra_env: dict[str, str]
 ) -> Bot:
-    """``python -m bot run`` in ``workdir`` (its data directory), configured by environment."""
+    """``python -m bot run`` in ``workdir`` (its data directory), configured by environment.
+
+    ``{data}`` in an extra value stands for ``workdir`` (e.g. ``CACHE_DIR={data}/cache``).
+    """
     env = {
         key: value
         for key, value in os.environ.items()
@@ -391,7 +395,7 @@ def start_bot(
             "DATABASE_URL": url,
             "CONTENT_DIR": str(content),
             "LOG_LEVEL": "INFO",
-            **extra_env,
+            **{key: value.replace("{data}", str(workdir)) for key, value in extra_env.items()},
         }
     )
     workdir.mkdir(parents=True, exist_ok=True)
@@ -467,12 +471,20 @@ def button_update(
 
 
 # Record fields: [t, method, chat_id, status, tag, ref]
-def first_ok(log: Sequence[Sequence[Any]], method: str, tag: str, key: int) -> dict[Any, float]:
-    """For records of ``method`` with ``tag`` accepted (200): the first time per chat (key=2)
-    or per reference (key=5)."""
+SENT = ("sendmessage",)
+SHOWN = ("sendmessage", "editmessagetext")  # an answer may be posted or edited in
+CALLBACK = ("answercallbackquery",)
+BY_CHAT, BY_REF = 2, 5
+
+
+def first_ok(
+    log: Sequence[Sequence[Any]], methods: Sequence[str], tag: str | None, key: int
+) -> dict[Any, float]:
+    """Accepted (200) records of ``methods`` with ``tag`` (None: any): the first time per
+    chat (``BY_CHAT``) or per reference (``BY_REF``: callback query id, replied-to id)."""
     found: dict[Any, float] = {}
     for record in log:
-        if record[1] == method and record[3] == 200 and record[4] == tag:
+        if record[1] in methods and record[3] == 200 and (tag is None or record[4] == tag):
             found.setdefault(record[key], float(record[0]))
     return found
 
@@ -591,15 +603,15 @@ async def tap_latencies(
     """(answer posted, callback answered) latencies in seconds, from each tap's injection."""
 
     def done(log: list[list[Any]]) -> bool:
-        posted = first_ok(log, "sendmessage", "grades", 2)
+        posted = first_ok(log, SHOWN, "grades", BY_CHAT)
         return all(chat in posted for chat in taps)
 
     await api.wait_for(done, within=within, what="every tap's answer to be posted")
     await asyncio.sleep(0.5)  # the callback answers follow the posted answers
     log = await api.refresh()
     queued = await api.updates_log()
-    posted = first_ok(log, "sendmessage", "grades", 2)
-    answered = first_ok(log, "answercallbackquery", "callback", 5)
+    posted = first_ok(log, SHOWN, "grades", BY_CHAT)
+    answered = first_ok(log, CALLBACK, "callback", BY_REF)
     posted_s = [posted[chat] - queued[uid][0] for chat, (_, uid) in taps.items()]
     answered_s = [answered[qid] - queued[uid][0] for qid, uid in taps.values() if qid in answered]
     return posted_s, answered_s
@@ -673,7 +685,7 @@ async def run_taps(options: Options, workdir: Path) -> list[Table]:
             def all_delivered(targets: set[int], since: int) -> Callable[[list[list[Any]]], bool]:
                 def check(log: list[list[Any]]) -> bool:
                     return len(
-                        first_ok(log[since:], "sendmessage", "question", 2).keys() & targets
+                        first_ok(log[since:], SENT, "question", BY_CHAT).keys() & targets
                     ) >= len(targets)
 
                 return check
@@ -926,13 +938,13 @@ async def run_bursts(options: Options, workdir: Path) -> list[Table]:
             results = []
 
             def texts_to_chats(log: list[list[Any]], mark: int) -> dict[Any, float]:
-                return first_ok(log[mark:], "sendmessage", "text", 2)
+                return first_ok(log[mark:], SENT, None, BY_CHAT)
 
             stats_updates = [command_update(chat, "/stats", 5000) for chat in ids]
             results.append(await burst(api, bot, "/stats", stats_updates, texts_to_chats, set(ids)))
 
             def answers_posted(log: list[list[Any]], mark: int) -> dict[Any, float]:
-                return first_ok(log[mark:], "sendmessage", "grades", 2)
+                return first_ok(log[mark:], SHOWN, "grades", BY_CHAT)
 
             reveal_updates = [
                 button_update(chat, f"r-{chat}", cb.encode(cb.Reveal(reveal[chat])), 100)
@@ -943,7 +955,7 @@ async def run_bursts(options: Options, workdir: Path) -> list[Table]:
             )
 
             def callbacks_answered(log: list[list[Any]], mark: int) -> dict[Any, float]:
-                return first_ok(log[mark:], "answercallbackquery", "callback", 5)
+                return first_ok(log[mark:], CALLBACK, "callback", BY_REF)
 
             grade_updates = [
                 button_update(
@@ -1111,7 +1123,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="extra environment for the bot (repeatable)",
+        help="extra environment for the bot (repeatable); {data} in a value stands for the "
+        "bot's working (data) directory",
     )
     parser.add_argument("--label", default="", help="a note for the heading, e.g. before")
     parser.add_argument("--no-record", action="store_true", help="do not append to BENCHMARKS.md")
