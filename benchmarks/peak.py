@@ -662,7 +662,7 @@ async def run_taps(options: Options, workdir: Path) -> list[Table]:
             taps_a = await tap(api, deliveries, idle_chats, options.tap_rate, "a")
             posted_a, answered_a = await tap_latencies(api, taps_a, within=300)
             bot.check_alive()
-            await api.quiet(after=len(api.log))
+            await api.quiet(after=0)
             rejected_a = api.rejected - rejected0
 
             # (b) 3 s into a broadcast
@@ -692,7 +692,7 @@ async def run_taps(options: Options, workdir: Path) -> list[Table]:
 
             await api.wait_for(all_delivered(targets_b, mark), within=600, what="broadcast (b)")
             bot.check_alive()
-            await api.quiet(after=len(api.log))
+            await api.quiet(after=0)
             rejected_b = api.rejected - rejected0
 
             # (c) the broadcast alone
@@ -893,7 +893,7 @@ async def burst(
     keys: set[Any],
 ) -> Burst:
     """Inject every update at once; wait until each key has its reply; rate and CPU."""
-    await api.quiet(after=len(api.log))
+    await api.quiet(after=0)
     mark = len(api.log)
     cpu0 = bot.cpu()
     ids, at = await api.inject(updates)
