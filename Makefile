@@ -32,8 +32,14 @@ format: install
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# make bench                      every benchmark (dispatch, dispatch-100k, taps, stats, startup)
+# make bench SCENARIO=taps         one of them (or several, space-separated)
+# make bench SCENARIO=stats ARGS="--updates 500 --no-record"   options for benchmarks.peak
+# PostgreSQL runs need TEST_DATABASE_URL; results are appended to BENCHMARKS.md.
+SCENARIO ?= all
+ARGS ?=
 bench: install
-	$(BIN)/python -m benchmarks.dispatch
+	$(BIN)/python -m benchmarks $(SCENARIO) -- $(ARGS)
 
 # Regenerate the lock files after changing dependencies in pyproject.toml.
 lock: install

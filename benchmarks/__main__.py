@@ -1,0 +1,57 @@
+"""``make bench``: every benchmark, or the ones named.
+
+    python -m benchmarks                       # all (about 8 minutes on 2 busy cores)
+    python -m benchmarks taps stats            # some
+    python -m benchmarks startup -- --runs 3   # options after -- go to benchmarks.peak
+
+Scenarios: ``dispatch`` (10,000 chats, SQLite and PostgreSQL), ``dispatch-100k``
+(100,000 chats on PostgreSQL), and the peak scenarios of ``benchmarks.peak``:
+``taps``, ``stats``, ``startup``. PostgreSQL runs need TEST_DATABASE_URL; without
+it those are skipped with a message. Each benchmark appends to BENCHMARKS.md.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+DISPATCH = ("dispatch", "dispatch-100k")
+PEAK = ("taps", "stats", "startup")
+ORDER = (*DISPATCH, *PEAK)
+
+
+def commands(scenario: str, extra: list[str]) -> list[list[str]]:
+    python = sys.executable
+    if scenario == "dispatch":
+        return [[python, "-m", "benchmarks.dispatch"]]
+    if scenario == "dispatch-100k":
+        if not os.environ.get("TEST_DATABASE_URL"):
+            print("dispatch-100k: skipped, PostgreSQL needs TEST_DATABASE_URL", flush=True)
+            return []
+        return [[python, "-m", "benchmarks.dispatch", "100000", "postgresql"]]
+    return [[python, "-m", "benchmarks.peak", scenario, *extra]]
+
+
+def main(argv: list[str]) -> int:
+    names, extra = (
+        (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
+    )
+    names = [name for name in names if name] or ["all"]
+    chosen = list(ORDER) if "all" in names else names
+    unknown = [name for name in chosen if name not in ORDER]
+    if unknown:
+        print(f"unknown benchmark {unknown[0]!r}; choose from: all, {', '.join(ORDER)}")
+        return 2
+    for scenario in chosen:
+        for command in commands(scenario, extra):
+            print(f"$ {' '.join(command[1:])}", flush=True)
+            status = subprocess.run(command, check=False).returncode
+            if status != 0:
+                print(f"{scenario}: failed with exit status {status}", flush=True)
+                return status
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

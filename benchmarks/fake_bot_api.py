@@ -1,0 +1,317 @@
+"""A lean, limit-enforcing Bot API stand-in for the peak benchmarks, in its own process.
+
+The bot under test is the real ``python -m bot run`` process, pointed here by
+``TELEGRAM_API_URL``. This server answers every method the bot calls during the
+benchmarked flows with well-formed results (no validation: the test suite's fake
+does that, at a CPU cost that would make a benchmark measure the fake), serves
+``getUpdates`` by long polling from a queue the benchmark driver fills, and
+records every request so the driver can compute latencies and throughput.
+
+When limits are on it answers like Telegram when a bot sends too fast: HTTP 429
+with ``parameters.retry_after`` for more than 30 messages in any second overall,
+more than about one message a second in a private chat (a burst of 3 allowed),
+or more than 20 messages a minute in a group. Messages are ``send*``,
+``copyMessage``, ``forwardMessage`` and ``editMessage*`` requests; answering a
+callback query is not a message. Rejected requests are counted and logged.
+
+Control endpoints (JSON), for the driver only:
+
+- ``POST /control/updates`` ``{"updates": [{...}, ...]}``: queue updates (the
+  server assigns ``update_id``), answers ``{"ids": [...], "at": t}``;
+- ``GET /control/log?since=N``: request records from index N on, each
+  ``[t, method, chat_id, status, tag, ref]`` (see ``_tag``);
+- ``GET /control/updates_log``: per update id, ``[queued_at, served_at]``;
+- ``POST /control/config`` ``{"limits": bool}``; ``POST /control/reset``.
+
+Times are ``time.monotonic()`` (CLOCK_MONOTONIC, shared by every process of the
+machine), so the driver can compare them with its own clock.
+
+Usage: ``python -m benchmarks.fake_bot_api [--limits]``: prints the API root on
+stdout, serves until standard input closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+import re
+import sys
+import time
+from collections import deque
+from typing import Any
+
+from aiohttp import web
+
+BOT = {
+    "id": 999000,
+    "is_bot": True,
+    "first_name": "Bench",
+    "username": "BenchBot",
+    "can_join_groups": True,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
+
+OVERALL_PER_SECOND = 30
+PRIVATE_PER_SECOND = 1.0
+PRIVATE_BURST = 3
+GROUP_PER_MINUTE = 20
+
+Record = list[Any]  # [t, method, chat_id, status, tag, ref]
+
+
+def _is_message(method: str) -> bool:
+    return method.startswith(("send", "editmessage")) or method in (
+        "copymessage",
+        "forwardmessage",
+    )
+
+
+def _markup_text(markup: object) -> str:
+    if markup is None:
+        return ""
+    return markup if isinstance(markup, str) else json.dumps(markup)
+
+
+GRADE_BUTTON = re.compile(r'"v\d+:g:')
+SHOW_ANSWER_BUTTON = re.compile(r'"v\d+:r:')
+MESSAGE_METHODS = ("sendmessage", "editmessagetext", "editmessagereplymarkup")
+
+
+def _tag(method: str, params: dict[str, Any]) -> tuple[str, Any]:
+    """What a request is, for the driver: a short tag and a reference.
+
+    sendMessage and message edits: "grades" (carries grade buttons, i.e. shows a
+    model answer), "question" (carries Show answer), or "text"; the reference
+    is the replied-to message id (sendMessage) or the edited one.
+    answerCallbackQuery: "callback", the callback query id.
+    """
+    if method in MESSAGE_METHODS:
+        markup = _markup_text(params.get("reply_markup"))
+        if method == "sendmessage":
+            reply = params.get("reply_parameters") or params.get("reply_to_message_id")
+            if isinstance(reply, str) and reply.startswith("{"):
+                reply = json.loads(reply)
+            ref = reply.get("message_id") if isinstance(reply, dict) else reply
+        else:
+            ref = params.get("message_id")
+        if GRADE_BUTTON.search(markup):
+            return "grades", ref
+        if SHOW_ANSWER_BUTTON.search(markup):
+            return "question", ref
+        return "text", ref
+    if method == "answercallbackquery":
+        return "callback", params.get("callback_query_id")
+    return "", None
+
+
+class Limits:
+    """Telegram's flood limits, as sliding windows and token buckets."""
+
+    def __init__(self) -> None:
+        self.overall: deque[float] = deque()
+        self.private: dict[int, tuple[float, float]] = {}  # chat -> (tokens, at)
+        self.groups: dict[int, deque[float]] = {}
+
+    def admit(self, chat_id: int | None, now: float) -> float:
+        """0 if the message may go now (and count it), else seconds to wait."""
+        while self.overall and self.overall[0] <= now - 1.0:
+            self.overall.popleft()
+        if len(self.overall) >= OVERALL_PER_SECOND:
+            return self.overall[0] + 1.0 - now
+        if chat_id is not None and chat_id < 0:
+            window = self.groups.setdefault(chat_id, deque())
+            while window and window[0] <= now - 60.0:
+                window.popleft()
+            if len(window) >= GROUP_PER_MINUTE:
+                return window[0] + 60.0 - now
+            window.append(now)
+        elif chat_id is not None:
+            tokens, at = self.private.get(chat_id, (float(PRIVATE_BURST), now))
+            tokens = min(float(PRIVATE_BURST), tokens + (now - at) * PRIVATE_PER_SECOND)
+            if tokens < 1.0:
+                return (1.0 - tokens) / PRIVATE_PER_SECOND
+            self.private[chat_id] = (tokens - 1.0, now)
+        self.overall.append(now)
+        return 0.0
+
+
+class FakeBotApi:
+    def __init__(self, *, limits: bool) -> None:
+        self.limits_on = limits
+        self.reset()
+
+    def reset(self) -> None:
+        self.limits = Limits()
+        self.log: list[Record] = []
+        self.queue: deque[dict[str, Any]] = deque()
+        self.updates_log: dict[int, list[float | None]] = {}
+        self.next_update_id = 1
+        self.next_message_id = 1_000_000
+        self.arrived = asyncio.Event()
+        self.rejected = 0
+
+    # --- the Bot API -------------------------------------------------------
+
+    async def handle(self, request: web.Request) -> web.Response:
+        now = time.monotonic()
+        method = request.match_info["method"].lower()  # Bot API names are case-insensitive
+        params: dict[str, Any] = dict(request.query)
+        if request.can_read_body:
+            if request.content_type == "application/json":
+                params.update(await request.json())
+            else:
+                params.update(await request.post())
+        chat_id = _chat_id(params.get("chat_id"))
+        tag, ref = _tag(method, params)
+        if self.limits_on and _is_message(method):
+            wait = self.limits.admit(chat_id, now)
+            if wait > 0:
+                self.rejected += 1
+                retry_after = max(1, math.ceil(wait))
+                self.log.append([now, method, chat_id, 429, tag, ref])
+                return web.json_response(
+                    {
+                        "ok": False,
+                        "error_code": 429,
+                        "description": f"Too Many Requests: retry after {retry_after}",
+                        "parameters": {"retry_after": retry_after},
+                    },
+                    status=429,
+                )
+        if method == "getupdates":
+            result: Any = await self._get_updates(params)
+            self.log.append([now, method, None, 200, str(len(result)), None])
+            return web.json_response({"ok": True, "result": result})
+        self.log.append([now, method, chat_id, 200, tag, ref])
+        return web.json_response({"ok": True, "result": self._result(method, chat_id, params)})
+
+    def _result(self, method: str, chat_id: int | None, params: dict[str, Any]) -> Any:
+        if method == "getme":
+            return BOT
+        if method in ("sendmessage", "editmessagetext", "editmessagereplymarkup"):
+            return self._message(method, chat_id, params)
+        if method == "getchatmember":
+            user = {"id": _chat_id(params.get("user_id")) or 1, "is_bot": False, "first_name": "A"}
+            return {"status": "administrator", "user": user, **_ADMIN_RIGHTS}
+        if method == "getchat":
+            return _chat(chat_id or 1)
+        return True
+
+    def _message(self, method: str, chat_id: int | None, params: dict[str, Any]) -> dict[str, Any]:
+        if method == "sendmessage":
+            self.next_message_id += 1
+            message_id = self.next_message_id
+        else:
+            message_id = int(params.get("message_id") or 1)
+        message: dict[str, Any] = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": _chat(chat_id or 1),
+            "from": BOT,
+            "text": str(params.get("text", "")) or "…",
+        }
+        markup = params.get("reply_markup")
+        if markup:
+            message["reply_markup"] = json.loads(markup) if isinstance(markup, str) else markup
+        if method != "sendmessage":
+            message["edit_date"] = int(time.time())
+        return message
+
+    async def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        limit = int(params.get("limit") or 100)
+        timeout = float(params.get("timeout") or 0)
+        while self.queue and self.queue[0]["update_id"] < offset:
+            self.queue.popleft()
+        if not self.queue and timeout > 0:
+            self.arrived.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.arrived.wait(), timeout)
+        batch = [update for _, update in zip(range(limit), self.queue, strict=False)]
+        served = time.monotonic()
+        for update in batch:
+            entry = self.updates_log[update["update_id"]]
+            if entry[1] is None:
+                entry[1] = served
+        return batch
+
+    # --- control -----------------------------------------------------------
+
+    async def control(self, request: web.Request) -> web.Response:
+        action = request.match_info["action"]
+        if action == "updates":
+            body = await request.json()
+            at = time.monotonic()
+            ids = []
+            for update in body["updates"]:
+                update_id = self.next_update_id
+                self.next_update_id += 1
+                self.queue.append({"update_id": update_id, **update})
+                self.updates_log[update_id] = [at, None]
+                ids.append(update_id)
+            self.arrived.set()
+            return web.json_response({"ids": ids, "at": at})
+        if action == "log":
+            since = int(request.query.get("since", "0"))
+            return web.json_response({"log": self.log[since:], "rejected": self.rejected})
+        if action == "updates_log":
+            return web.json_response({str(k): v for k, v in self.updates_log.items()})
+        if action == "config":
+            body = await request.json()
+            self.limits_on = bool(body.get("limits", self.limits_on))
+            return web.json_response({"limits": self.limits_on})
+        if action == "reset":
+            self.reset()
+            return web.json_response({"ok": True})
+        raise web.HTTPNotFound()
+
+
+_ADMIN_RIGHTS = {
+    "can_be_edited": False,
+    "is_anonymous": False,
+    "can_manage_chat": True,
+    "can_delete_messages": True,
+    "can_manage_video_chats": True,
+    "can_restrict_members": True,
+    "can_promote_members": False,
+    "can_change_info": True,
+    "can_invite_users": True,
+    "can_post_stories": False,
+    "can_edit_stories": False,
+    "can_delete_stories": False,
+}
+
+
+def _chat_id(value: object) -> int | None:
+    try:
+        return int(str(value))
+    except ValueError:
+        return None
+
+
+def _chat(chat_id: int) -> dict[str, Any]:
+    if chat_id < 0:
+        return {"id": chat_id, "type": "supergroup", "title": "Bench group"}
+    return {"id": chat_id, "type": "private", "first_name": "B"}
+
+
+async def serve(limits: bool) -> None:
+    api = FakeBotApi(limits=limits)
+    app = web.Application(client_max_size=64 * 1024 * 1024)
+    app.router.add_route("*", "/bot{token}/{method}", api.handle)
+    app.router.add_route("*", "/control/{action}", api.control)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
+    await site.start()
+    port = runner.addresses[0][1]
+    print(f"http://127.0.0.1:{port}", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    await runner.cleanup()
+
+
+if __name__ == "__main__":
+    asyncio.run(serve("--limits" in sys.argv[1:]))
