@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Message, Update, User
+from telegram import InlineKeyboardMarkup, Message, Update, User
 from telegram.error import BadRequest
 
 from bot.context import BotContext, Services
@@ -77,10 +77,24 @@ async def toast(update: Update, text: str, *, alert: bool = False) -> None:
         await query.answer(text[:200], show_alert=alert)
 
 
-async def edit_or_ignore(message: Message, text: str, **kwargs: object) -> None:
-    """Edit a message, ignoring Telegram's complaint when nothing changed."""
+async def edit_or_ignore(
+    message: Message, text: str, *, reply_markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Edit a message's HTML text (no markup: no buttons), ignoring "not modified".
+
+    Through ``do_api_request``: the reply would repeat the whole message with its
+    entities, and building a ``Message`` from it is most of an edit's cost.
+    """
+    params: dict[str, object] = {
+        "chat_id": message.chat_id,
+        "message_id": message.message_id,
+        "text": text,
+        "parse_mode": "HTML",
+    }
+    if reply_markup is not None:
+        params["reply_markup"] = reply_markup
     try:
-        await message.edit_text(text, **kwargs)  # type: ignore[arg-type]
+        await message.get_bot().do_api_request("editmessagetext", api_kwargs=params)
     except BadRequest as error:
         if "not modified" not in error.message.lower():
             raise
