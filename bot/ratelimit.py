@@ -87,6 +87,7 @@ class SlidingWindow:
 
 @dataclass(eq=False)
 class _Waiter:
+    seq: int
     traffic: Traffic
     chat: int | str | None
     paid: bool
@@ -128,6 +129,7 @@ class PriorityRateLimiter(BaseRateLimiter[Traffic]):
         self._chats: dict[int | str, SlidingWindow] = {}
         self._queues: dict[Traffic, deque[_Waiter]] = {t: deque() for t in Traffic}
         self._paused_until = 0.0
+        self._seq = 0
         self._timer: asyncio.TimerHandle | None = None
         self._last_prune = 0.0
         self._max_retries = max_retries
@@ -194,7 +196,8 @@ class PriorityRateLimiter(BaseRateLimiter[Traffic]):
     async def _turn(self, traffic: Traffic, chat: int | str | None, paid: bool) -> None:
         """Wait until this request may go; it is recorded in its windows when it does."""
         loop = asyncio.get_running_loop()
-        waiter = _Waiter(traffic, chat, paid, loop.create_future())
+        self._seq += 1
+        waiter = _Waiter(self._seq, traffic, chat, paid, loop.create_future())
         self._queues[traffic].append(waiter)
         self._notify(traffic)
         self._grant(loop.time())
@@ -236,22 +239,37 @@ class PriorityRateLimiter(BaseRateLimiter[Traffic]):
     def _choose(self, now: float) -> tuple[_Waiter | None, float | None]:
         """The request to let go now (interactive first), else when the next one can.
 
-        Within a class requests are scanned oldest first; a chat whose oldest
-        request must wait blocks its later ones too, in both classes, so each
-        chat's messages keep their order.
+        Only the oldest waiting request of each chat may go, so a chat's messages
+        keep their order whatever their class. If a reply waits behind its own
+        chat's broadcast message, that message is lifted into the interactive
+        turn (rather than overtaken), so the reply is not kept waiting either.
         """
-        earliest: float | None = None
-        held: set[int | str] = set()
+        heads: dict[int | str, _Waiter] = {}
+        urgent: set[int | str] = set()
         for traffic in (Traffic.INTERACTIVE, Traffic.BROADCAST):
             for waiter in self._queues[traffic]:
-                if waiter.chat is not None and waiter.chat in held:
+                if waiter.chat is None:
                     continue
-                at = self._free_at(waiter, now)
-                if at <= now:
-                    return waiter, None
-                if waiter.chat is not None:
-                    held.add(waiter.chat)
-                earliest = at if earliest is None else min(earliest, at)
+                head = heads.get(waiter.chat)
+                if head is None or waiter.seq < head.seq:
+                    heads[waiter.chat] = waiter
+                if traffic is Traffic.INTERACTIVE:
+                    urgent.add(waiter.chat)
+        first: list[_Waiter] = []
+        rest: list[_Waiter] = []
+        for traffic in (Traffic.INTERACTIVE, Traffic.BROADCAST):
+            for waiter in self._queues[traffic]:
+                if waiter.chat is not None and heads[waiter.chat] is not waiter:
+                    continue
+                lifted = waiter.chat is not None and waiter.chat in urgent
+                (first if traffic is Traffic.INTERACTIVE or lifted else rest).append(waiter)
+        first.sort(key=lambda waiter: waiter.seq)
+        earliest: float | None = None
+        for waiter in (*first, *rest):
+            at = self._free_at(waiter, now)
+            if at <= now:
+                return waiter, None
+            earliest = at if earliest is None else min(earliest, at)
         return None, earliest
 
     def _free_at(self, waiter: _Waiter, now: float) -> float:

@@ -57,9 +57,19 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             async with self._running:
                 await coroutine
         finally:
+            if previous is not None and not previous.done():
+                # Cancelled while waiting: the next update must still wait for the
+                # one running now, so this link resolves only when that one does.
+                previous.add_done_callback(lambda _: self._release(key, mine))
+            else:
+                self._release(key, mine)
+
+    def _release(self, key: int, mine: asyncio.Future[None]) -> None:
+        """Let the chat's next update go, and forget the chain when it is the last."""
+        if not mine.done():
             mine.set_result(None)
-            if self._tails.get(key) is mine:
-                del self._tails[key]
+        if self._tails.get(key) is mine:
+            del self._tails[key]
 
     async def initialize(self) -> None:
         """Nothing to open."""

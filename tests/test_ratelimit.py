@@ -107,12 +107,6 @@ async def test_interactive_request_goes_before_queued_broadcast() -> None:
         await harness.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/ratelimit.py _choose scans every interactive waiter before any broadcast "
-    "one, so a chat's newer reply overtakes its own older broadcast message once the chat "
-    "may send again (the docstring promises per-chat order whatever the class)",
-)
 async def test_one_chats_requests_keep_their_order_across_classes() -> None:
     """A chat's older broadcast message is not overtaken by its newer reply."""
     limiter = PriorityRateLimiter(100, private_burst=1, private_period=0.05)

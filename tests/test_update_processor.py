@@ -229,11 +229,6 @@ async def test_cancelled_while_waiting_closes_the_coroutine(
     assert processor.chains == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/updates.py: a waiter cancelled before its turn resolves its own tail future "
-    "in `finally`, so the update queued behind it starts while the running one is not done",
-)
 async def test_a_cancelled_waiter_does_not_let_the_next_one_jump_the_queue(
     processor: PerChatUpdateProcessor,
 ) -> None:
