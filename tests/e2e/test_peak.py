@@ -345,6 +345,8 @@ async def test_double_tap_on_show_answer_posts_it_once(tg: PeakTelegram, bot: Ru
     await tg.wait_for(lambda: len(toasts(tg, second)) == 1, what="the second tap's toast")
     await tg.wait_for(lambda: len(toasts(tg, first)) == 1, what="the first tap's toast")
     assert "already above" in toasts(tg, second)[0]
+    order = [a.query_id for a in tg.callback_answers]
+    assert order.index(first) < order.index(second), "the taps were handled one after the other"
     assert len(answers(tg, ADA)) == 1
     assert len([a for a in tg.sends_to(ADA) if "Model answer" in a.text]) == 1
     async with bot.services.sessions() as session:
@@ -371,6 +373,8 @@ async def test_double_tap_on_a_grade_records_one_review(tg: PeakTelegram, bot: R
     await tg.wait_for(lambda: len(toasts(tg, second)) == 1, what="the second grade's toast")
     assert "Saved: Good" in toasts(tg, first_query[0])[0]
     assert "Already graded" in toasts(tg, second)[0]
+    order = [a.query_id for a in tg.callback_answers]
+    assert order.index(first_query[0]) < order.index(second)
     assert await count(bot, ReviewRow) == 1
     assert await count(bot, CardRow) == 1
 
