@@ -10,7 +10,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.storage.database import alembic_config, migrate
+from bot.storage.database import alembic_config, head_revision, migrate
 from bot.storage.models import Base
 
 
@@ -36,6 +36,10 @@ async def test_database_is_at_head_and_migrate_is_idempotent(engine: AsyncEngine
             await connection.execute(text("SELECT version_num FROM alembic_version"))
         ).scalar()
     assert version == head
+
+
+def test_head_revision_read_from_the_files_is_alembics() -> None:
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def test_single_head() -> None:

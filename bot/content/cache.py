@@ -21,7 +21,6 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from bot.content.check import load_checked_bank
 from bot.domain.content import Bank, Deck
 
 log = logging.getLogger(__name__)
@@ -65,6 +64,9 @@ def load_bank_cached(directory: Path, cache_dir: Path | None) -> Bank:
     Raises BankError (from the full check) when the bank has problems; a cache
     that cannot be read or written only costs the full check.
     """
+    # The YAML loader and the renderer are imported only when the check runs.
+    from bot.content.check import load_checked_bank
+
     if cache_dir is None or not directory.is_dir():
         return load_checked_bank(directory)
     key = bank_key(directory)
