@@ -71,7 +71,7 @@ def build_application(
             interval=timedelta(seconds=config.dispatch_interval_seconds),
             first=timedelta(seconds=0),
             name="dispatcher",
-            job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+            job_kwargs={"max_instances": 2, "coalesce": True, "misfire_grace_time": None},
         )
         log.info("ready: %d questions in %d decks", len(loaded), len(loaded.decks))
 
@@ -102,8 +102,17 @@ def build_application(
 
 
 async def _dispatch_job(context: BotContext) -> None:
-    """The periodic dispatcher tick (one job for every chat, see bot.dispatch)."""
-    await dispatch_due(context.bot, context.services)
+    """The periodic dispatcher tick (one job for every chat, see bot.dispatch).
+
+    A tick can outlast the interval (a broadcast at Telegram's limit takes
+    minutes); the next one then returns at once. Done here rather than with
+    APScheduler's ``max_instances=1``, which logs a warning on every skipped tick.
+    """
+    lock = context.bot_data.dispatching
+    if lock.locked():
+        return
+    async with lock:
+        await dispatch_due(context.bot, context.services)
 
 
 def register_handlers(application: BotApplication) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,8 @@ class BotData:
 
     services: Services | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    dispatching: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Held while a dispatcher tick runs (one tick at a time, bot.app._dispatch_job)."""
 
 
 class BotContext(CallbackContext[ExtBot[Traffic], dict[Any, Any], dict[Any, Any], BotData]):

@@ -170,7 +170,7 @@ async def study_snapshot(person_id: int, *, session: AsyncSession) -> StudySnaps
         select(CardRow.question_id, CardRow.due, literal(True).label("carded")).where(
             CardRow.person_id == person_id
         ),
-        select(DeliveryRow.question_id, null(), literal(False))
+        select(DeliveryRow.question_id, null().cast(CardRow.due.type), literal(False))
         .where(DeliveryRow.chat_id == person_id)
         .distinct(),
     )
