@@ -128,6 +128,29 @@ async def test_one_chats_requests_keep_their_order_across_classes() -> None:
         await harness.close()
 
 
+async def test_a_reply_behind_its_own_chats_broadcast_lifts_it_ahead_of_others() -> None:
+    """The reply keeps its chat's order yet does not wait behind other chats' broadcast."""
+    harness = Harness(PriorityRateLimiter(2))
+    try:
+        harness.submit("b1", chat_of(1), BROADCAST)
+        harness.submit("b2", chat_of(2), BROADCAST)
+        await harness.settle()
+        for index in (3, 4):
+            harness.submit(f"b{index}", chat_of(index), BROADCAST)
+            await harness.settle()
+        harness.submit("x-daily", chat_of(9), BROADCAST)
+        await harness.settle()
+        harness.submit("x-reply", chat_of(9))
+        await harness.settle()
+        assert harness.ran == ["b1", "b2"]
+        # The window refills (about a second) with room for two.
+        await harness.until(lambda: len(harness.ran) >= 4, "the next window")
+        assert harness.ran == ["b1", "b2", "x-daily", "x-reply"]
+        assert harness.limiter.waiting(BROADCAST) == 2
+    finally:
+        await harness.close()
+
+
 async def test_one_chats_interactive_requests_keep_their_order() -> None:
     limiter = PriorityRateLimiter(100, private_burst=1, private_period=0.02)
     harness = Harness(limiter)
@@ -211,6 +234,22 @@ async def test_paid_broadcasts_use_their_own_budget() -> None:
         assert harness.ran[-1] == "paid5", "the free budget is full; the paid one is not"
         assert "free-daily" not in harness.ran
         assert harness.limiter.waiting(BROADCAST) == 1
+    finally:
+        await harness.close()
+
+
+async def test_a_paid_send_does_not_overtake_its_chats_waiting_free_one() -> None:
+    harness = Harness(PriorityRateLimiter(1))
+    try:
+        harness.submit("first", chat_of(1))
+        await harness.settle()
+        harness.submit("x-free", chat_of(9), BROADCAST)
+        await harness.settle()
+        harness.submit("x-paid", chat_of(9), BROADCAST, paid=True)
+        harness.submit("y-paid", chat_of(10), BROADCAST, paid=True)
+        await harness.settle()
+        assert harness.ran == ["first", "y-paid"], "chat x keeps its order"
+        assert harness.limiter.waiting(BROADCAST) == 2
     finally:
         await harness.close()
 
