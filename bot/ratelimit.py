@@ -17,10 +17,11 @@ replies leave. Within one chat requests keep their order, whatever their class.
 Why not ``aiolimiter``: its leaky bucket has no notion of priority, and it lets
 a full bucket's worth through in a burst on top of the steady rate, so a window
 of one second can see twice the rate (a 429 from Telegram). Here every limit is
-a sliding window of send instants (a deque per key): at most ``n`` sends in any
-``period`` seconds, with a small margin for network jitter, so the bot itself
-provokes no 429s. ``RetryAfter`` still pauses every request for as long as
-Telegram says and is retried up to ``max_retries`` times.
+a sliding window (a deque per key): at most ``n`` sends in any ``period``
+seconds, each send counted until ``period`` after its response came back, so
+however late a request reaches Telegram the bot itself provokes no 429s.
+``RetryAfter`` still pauses every request for as long as Telegram says and is
+retried up to ``max_retries`` times.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import asyncio
 import contextlib
 import enum
 import logging
+import math
 from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
@@ -48,9 +50,9 @@ GROUP_MESSAGES_PER_MINUTE = 20
 # burst of 3 (an answer, its edit and a follow-up) and 3 per 3 s on average.
 PRIVATE_BURST = 3
 PRIVATE_PERIOD_SECONDS = 3.0
-# Request instants are taken here; Telegram counts arrivals. A 3 % longer window
-# absorbs the jitter between the two (at 30/s it costs one message a second).
-JITTER_MARGIN = 1.03
+# A send holds its place in a window until ``period`` after its response (see
+# SlidingWindow); 1 % on top covers clock rounding between here and Telegram.
+JITTER_MARGIN = 1.01
 PRUNE_EVERY_SECONDS = 5.0
 
 
@@ -61,28 +63,47 @@ class Traffic(enum.StrEnum):
     BROADCAST = "broadcast"
 
 
-class SlidingWindow:
-    """At most ``limit`` events in any ``period`` seconds."""
+class Slot:
+    """One send in a window: in flight (``at`` is infinite) until its response came."""
 
-    __slots__ = ("_instants", "period")
+    __slots__ = ("at",)
+
+    def __init__(self) -> None:
+        self.at = math.inf
+
+
+class SlidingWindow:
+    """At most ``limit`` sends in any ``period`` seconds, counted as Telegram counts them.
+
+    Telegram counts a message when it arrives, which is some time after the
+    limiter lets it go (more under load) and before its response comes back.
+    So a send occupies its place in the window until ``period`` after its
+    response: never sooner than it could have arrived. Network jitter then
+    cannot squeeze one message too many into Telegram's window.
+    """
+
+    __slots__ = ("_slots", "period")
 
     def __init__(self, limit: int, period: float) -> None:
-        self._instants: deque[float] = deque(maxlen=limit)
+        self._slots: deque[Slot] = deque(maxlen=limit)
         self.period = period
 
     def free_at(self, now: float) -> float:
-        """The earliest instant (>= now) at which one more event fits."""
-        instants = self._instants
-        if len(instants) < (instants.maxlen or 0):
+        """The earliest instant (>= now) at which one more send fits; infinite while
+        the oldest send of a full window is still in flight."""
+        slots = self._slots
+        if len(slots) < (slots.maxlen or 0):
             return now
-        return max(now, instants[0] + self.period)
+        return max(now, slots[0].at + self.period)
 
-    def record(self, now: float) -> None:
-        self._instants.append(now)
+    def take(self) -> Slot:
+        slot = Slot()
+        self._slots.append(slot)
+        return slot
 
     def idle_since(self, now: float) -> bool:
-        """Nothing recorded within the last period: the window can be forgotten."""
-        return not self._instants or self._instants[-1] + self.period <= now
+        """Nothing sent within the last period: the window can be forgotten."""
+        return not self._slots or self._slots[-1].at + self.period <= now
 
 
 @dataclass(eq=False)
@@ -92,6 +113,7 @@ class _Waiter:
     chat: int | str | None
     paid: bool
     future: asyncio.Future[None] = field(repr=False)
+    slots: tuple[Slot, ...] = ()
 
 
 class PriorityRateLimiter(BaseRateLimiter[Traffic]):
@@ -171,10 +193,11 @@ class PriorityRateLimiter(BaseRateLimiter[Traffic]):
         paid = bool(data.get("allow_paid_broadcast"))
         attempt = 0
         while True:
+            slots: tuple[Slot, ...] = ()
             if chat is not None:
                 # Only requests addressed to a chat count against the flood limits
                 # (answerCallbackQuery, getMe, setMyCommands... do not).
-                await self._turn(traffic, chat, paid)
+                slots = await self._turn(traffic, chat, paid)
             elif self._paused_until > asyncio.get_running_loop().time():
                 await self._turn(traffic, None, paid)
             try:
@@ -190,11 +213,14 @@ class PriorityRateLimiter(BaseRateLimiter[Traffic]):
                 attempt += 1
                 log.info("Telegram flood limit: pausing every send for %.1f s", seconds)
                 self._pause(seconds + 0.1)
+            finally:
+                if slots:
+                    self._answered(slots)
 
     # -- the queue ---------------------------------------------------------------------------
 
-    async def _turn(self, traffic: Traffic, chat: int | str | None, paid: bool) -> None:
-        """Wait until this request may go; it is recorded in its windows when it does."""
+    async def _turn(self, traffic: Traffic, chat: int | str | None, paid: bool) -> tuple[Slot, ...]:
+        """Wait until this request may go; returns its places in its windows."""
         loop = asyncio.get_running_loop()
         self._seq += 1
         waiter = _Waiter(self._seq, traffic, chat, paid, loop.create_future())
@@ -207,7 +233,18 @@ class PriorityRateLimiter(BaseRateLimiter[Traffic]):
             with contextlib.suppress(ValueError):  # already let go: nothing to undo
                 self._queues[traffic].remove(waiter)
                 self._notify(traffic)
+            if waiter.slots:
+                self._answered(waiter.slots)
             raise
+        return waiter.slots
+
+    def _answered(self, slots: tuple[Slot, ...]) -> None:
+        """A request's response came: its places now date from this instant."""
+        now = asyncio.get_running_loop().time()
+        for slot in slots:
+            slot.at = now
+        if self.waiting():
+            self._grant(now)
 
     def _grant(self, now: float) -> None:
         """Let every request go that may go now; arm a timer for the next one."""
@@ -225,10 +262,10 @@ class PriorityRateLimiter(BaseRateLimiter[Traffic]):
             if chosen.future.done():  # its task was cancelled while it waited
                 continue
             if chosen.chat is not None:
-                (self._paid if chosen.paid else self._overall).record(now)
-                self._chat_window(chosen.chat).record(now)
+                budget = self._paid if chosen.paid else self._overall
+                chosen.slots = (budget.take(), self._chat_window(chosen.chat).take())
             chosen.future.set_result(None)
-        if earliest is not None:
+        if earliest is not None and earliest != math.inf:
             loop = asyncio.get_running_loop()
             self._timer = loop.call_at(earliest, self._on_timer)
 
