@@ -52,6 +52,8 @@ def configure_logging(level: str, *, secrets: list[str]) -> logging.Handler:
     root.addHandler(handler)
     root.setLevel(level)
     # At INFO httpx logs one line per Bot API call (long polling included): noise.
+    # APScheduler logs two lines per dispatcher tick ("Running job", "executed"): noise too.
     if logging.getLevelName(level) > logging.DEBUG:
         logging.getLogger("httpx").setLevel(logging.WARNING)
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
     return handler
