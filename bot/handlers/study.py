@@ -6,6 +6,7 @@ import logging
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import IntegrityError
 from telegram import InlineKeyboardMarkup, Message, ReplyParameters, Update
 from telegram.constants import ChatType
 from telegram.error import NetworkError
@@ -49,6 +50,7 @@ log = logging.getLogger(__name__)
 NO_QUESTION = "I have no question for your topics right now. Try /topics to pick more decks."
 GONE = "This question is no longer available."
 NOT_YOURS = "This card belongs to someone else."
+PRESS_AGAIN = "That grade was not saved because your data changed meanwhile. Please press again."
 SEND_FAILED = "Telegram did not accept the message just now. Please try again in a minute."
 
 
@@ -106,7 +108,8 @@ async def _send_question(update: Update, context: BotContext, *, daily: bool) ->
             if daily:
                 delivery = await create_daily(
                     settings, session=session, question_id=question_id, local_date=today, now=now
-                )
+                ) or await delivery_store.daily_delivery(chat.id, today, session=session)
+                # (None from create_daily: the dispatcher created today's row meanwhile.)
             else:
                 delivery = await delivery_store.create_delivery(
                     session=session,
@@ -308,61 +311,68 @@ async def grade_button(update: Update, context: BotContext, action: Grade) -> No
     services = context.services
     now = now_of(context)
     rating = Rating(action.rating)
-    async with services.sessions() as session, session.begin():
-        delivery = await delivery_store.get_delivery(action.delivery_id, session=session)
-        if delivery is None or delivery.chat_id != chat.id:
-            await toast(update, GONE, alert=True)
-            return
-        if chat.type == ChatType.PRIVATE and user.id != chat.id:
-            await toast(update, NOT_YOURS, alert=True)
-            return
-        if delivery.revealed_at is None:
-            await toast(update, "Reveal the answer first.")
-            return
-        if services.bank.question(delivery.question_id) is None:
-            await toast(update, GONE, alert=True)
-            return
-        person = await people.get_person(user.id, session=session)
-        if person is None:
-            # Group members who never opened the bot privately are tracked too,
-            # in the group's time zone until they choose their own.
-            chat_settings = await chat_store.get_chat(chat.id, session=session)
-            zone = chat_settings.schedule.timezone if chat_settings else "UTC"
-            person = await people.upsert_person(
-                user.id,
+    try:
+        async with services.sessions() as session, session.begin():
+            delivery = await delivery_store.get_delivery(action.delivery_id, session=session)
+            if delivery is None or delivery.chat_id != chat.id:
+                await toast(update, GONE, alert=True)
+                return
+            if chat.type == ChatType.PRIVATE and user.id != chat.id:
+                await toast(update, NOT_YOURS, alert=True)
+                return
+            if delivery.revealed_at is None:
+                await toast(update, "Reveal the answer first.")
+                return
+            if services.bank.question(delivery.question_id) is None:
+                await toast(update, GONE, alert=True)
+                return
+            person = await people.get_person(user.id, session=session)
+            if person is None:
+                # Group members who never opened the bot privately are tracked too,
+                # in the group's time zone until they choose their own.
+                chat_settings = await chat_store.get_chat(chat.id, session=session)
+                zone = chat_settings.schedule.timezone if chat_settings else "UTC"
+                person = await people.upsert_person(
+                    user.id,
+                    session=session,
+                    first_name=user.first_name or "",
+                    username=user.username,
+                    timezone=zone,
+                    now=now,
+                )
+            local, offset = _local_parts(now, person.timezone)
+            # The unique (person, delivery) constraint decides a double tap: no read first.
+            recorded = await learning.record_review(
+                ReviewRow(
+                    person_id=user.id,
+                    question_id=delivery.question_id,
+                    delivery_id=delivery.id,
+                    chat_id=chat.id,
+                    rating=int(rating),
+                    source=delivery.kind,
+                    reviewed_at=now,
+                    local_date=local.date(),
+                    utc_offset_minutes=offset,
+                ),
                 session=session,
-                first_name=user.first_name or "",
-                username=user.username,
-                timezone=zone,
-                now=now,
             )
-        local, offset = _local_parts(now, person.timezone)
-        # The unique (person, delivery) constraint decides a double tap: no read first.
-        recorded = await learning.record_review(
-            ReviewRow(
-                person_id=user.id,
-                question_id=delivery.question_id,
-                delivery_id=delivery.id,
-                chat_id=chat.id,
-                rating=int(rating),
-                source=delivery.kind,
-                reviewed_at=now,
-                local_date=local.date(),
-                utc_offset_minutes=offset,
-            ),
-            session=session,
-        )
-        if recorded:
-            card = review(
-                await learning.card_of(user.id, delivery.question_id, session=session),
-                rating,
-                now,
-            )
-            await learning.save_card(
-                user.id, delivery.question_id, card, rating, session=session, now=now
-            )
-        else:
-            previous = await learning.review_for_delivery(user.id, delivery.id, session=session)
+            if recorded:
+                card = review(
+                    await learning.card_of(user.id, delivery.question_id, session=session),
+                    rating,
+                    now,
+                )
+                await learning.save_card(
+                    user.id, delivery.question_id, card, rating, session=session, now=now
+                )
+            else:
+                previous = await learning.review_for_delivery(user.id, delivery.id, session=session)
+    except IntegrityError:
+        # The person's rows were deleted meanwhile (/forget in their private chat
+        # while they graded in a group): nothing was saved; a new press starts afresh.
+        log.info("grade of delivery %s by %s raced a deletion", action.delivery_id, user.id)
+        await toast(update, PRESS_AGAIN, alert=True)
+        return
     if not recorded:
         earlier = f": {keyboards.GRADE_LABELS[Rating(previous.rating)]}" if previous else ""
         await toast(update, f"Already graded{earlier}.")
