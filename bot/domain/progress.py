@@ -57,18 +57,25 @@ def local_dates(instants: Iterable[datetime], timezone: str) -> list[date]:
 def daily_counts(days: Iterable[date], *, today: date, span: int = HEATMAP_DAYS) -> dict[date, int]:
     """How many reviews fell on each of the ``span`` local days ending ``today``.
 
-    Every day of the window is a key (0 when nothing was graded). Days before the
-    window are left out; a date after ``today`` (right after flying west) counts as
-    today, as it does for streaks.
+    ``days`` holds one local date per review. Every day of the window is a key
+    (0 when nothing was graded). Days before the window are left out; a date
+    after ``today`` (right after flying west) counts as today, as for streaks.
     """
+    return window_counts(Counter(days), today=today, span=span)
+
+
+def window_counts(
+    per_day: Mapping[date, int], *, today: date, span: int = HEATMAP_DAYS
+) -> dict[date, int]:
+    """:func:`daily_counts` for reviews already counted per date (as the database does)."""
     if span < 1:
         raise ValueError(f"span must be at least 1, got {span}")
     start = today - timedelta(days=span - 1)
     counts = {start + timedelta(days=offset): 0 for offset in range(span)}
-    for day in days:
+    for day, count in per_day.items():
         day = min(day, today)
         if day >= start:
-            counts[day] += 1
+            counts[day] += count
     return counts
 
 
