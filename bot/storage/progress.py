@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.progress import GradedReview
-from bot.domain.srs import Rating
+from bot.domain.srs import CardState, Rating
 from bot.storage.models import CardRow, ReviewRow
 
 
@@ -97,3 +97,9 @@ async def review_rows(person_id: int, *, session: AsyncSession) -> list[ReviewRo
             .order_by(ReviewRow.reviewed_at, ReviewRow.id)
         )
     )
+
+
+async def card_of(person_id: int, question_id: str, *, session: AsyncSession) -> CardState | None:
+    """One card's FSRS state (for the grade buttons' intervals), or None if never graded."""
+    row = await session.get(CardRow, (person_id, question_id))
+    return CardState.from_dict(row.state) if row is not None else None

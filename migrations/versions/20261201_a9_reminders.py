@@ -46,9 +46,11 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_reminders_next_at"), ["next_at"], unique=False)
 
     now = datetime.now(UTC)
-    chats = op.get_bind().execute(
-        sa.text("SELECT id, timezone FROM chats WHERE kind = 'private'")
-    ).all()
+    chats = (
+        op.get_bind()
+        .execute(sa.text("SELECT id, timezone FROM chats WHERE kind = 'private'"))
+        .all()
+    )
     rows = [
         {
             "chat_id": chat_id,
