@@ -21,7 +21,7 @@ def preview(card: CardState | None, now: datetime) -> dict[Rating, timedelta]:
 
 
 def compact_interval(delta: timedelta) -> str:
-    """``1d`` … ``13d``, ``2w`` … ``8w``, ``2mo`` … ``12mo``, then years (``1y``, ``1.5y``).
+    """``1d`` … ``13d``, ``2w`` … ``9w``, ``2mo`` … ``12mo``, then years (``1y``, ``1.5y``).
 
     Whole days (FSRS schedules whole days here), never less than 1. Weeks,
     months (30.44 days) and years (365.25 days) are rounded to the nearest
