@@ -77,12 +77,14 @@ async def remind_due(bot: Bot, services: Services, *, now: datetime | None = Non
                 assert row.next_at is not None  # claim_due only returns rows with an instant
                 today = local_date_of(moment, chat.timezone)
                 due_day = local_date_of(row.next_at, chat.timezone)
-                row.last_on = max(due_day, row.last_on) if row.last_on else due_day
-                reminder_store.reschedule(row, chat.timezone, now=moment)
+                # This day's minute is spent either way; only a sent nudge marks the
+                # day as reminded (so moving the time later today still works).
+                reminder_store.move_past(row, due_day, chat.timezone, now=moment)
                 if due_day != today or not chat.active or chat.paused:
                     continue
                 nudge = streak_nudge(marks.get(chat.id, []), today=today)
                 if nudge is not None:
+                    row.last_on = due_day
                     outgoing.append(ReminderSend(chat.id, nudge))
         sent += await _send_all(bot, services, outgoing, moment)
     if sent:

@@ -10,6 +10,7 @@ button that opens the private chat through a deep link.
 from __future__ import annotations
 
 from telegram import ReplyParameters, Update
+from telegram.constants import ChatType
 
 from bot import keyboards
 from bot.context import BotContext
@@ -56,14 +57,16 @@ async def private_only(update: Update, context: BotContext) -> None:
     )
 
 
-def message_link(chat_id: int, username: str | None, message_id: int) -> str | None:
-    """A t.me link to a group message; None for basic groups, which have no links."""
+def message_link(
+    chat_id: int, username: str | None, message_id: int, *, supergroup: bool
+) -> str | None:
+    """A t.me link to a supergroup's message; None for basic groups, which have no links."""
+    if not supergroup:
+        return None
     if username:
         return f"https://t.me/{username}/{message_id}"
     text = str(chat_id)
-    if text.startswith("-100"):
-        return f"https://t.me/c/{text[4:]}/{message_id}"
-    return None
+    return f"https://t.me/c/{text[4:]}/{message_id}" if text.startswith("-100") else None
 
 
 async def group_question(update: Update, context: BotContext) -> None:
@@ -113,7 +116,9 @@ async def _point_to(update: Update, context: BotContext, delivery: DeliveryRow |
     if chat is None or delivery is None or delivery.message_id is None:
         await reply(update, "Today's question is on its way.")
         return
-    link = message_link(chat.id, chat.username, delivery.message_id)
+    link = message_link(
+        chat.id, chat.username, delivery.message_id, supergroup=chat.type == ChatType.SUPERGROUP
+    )
     text = "Today's question is already here ⬆️" + (f' <a href="{link}">Open it</a>' if link else "")
     await context.bot.send_message(
         chat.id,

@@ -33,9 +33,24 @@ async def get_reminder(chat_id: int, *, session: AsyncSession) -> Reminder | Non
 
 
 def reschedule(row: ReminderRow, timezone: str, *, now: datetime) -> None:
-    """Recompute ``next_at`` from the row's time, the chat's zone and ``last_on``."""
+    """Recompute ``next_at`` from the row's time, the chat's zone and ``last_on``.
+
+    ``last_on`` is the local date of the last nudge sent: a new time later today
+    still reminds today unless a nudge went out already.
+    """
     row.next_at = (
         next_reminder(parse_hhmm(row.remind_at), timezone, now=now, last_reminded=row.last_on)
+        if row.enabled
+        else None
+    )
+    row.updated_at = now
+
+
+def move_past(row: ReminderRow, day: date, timezone: str, *, now: datetime) -> None:
+    """After the dispatcher considered ``day``: the next instant is on a later local day."""
+    last = max(day, row.last_on) if row.last_on else day
+    row.next_at = (
+        next_reminder(parse_hhmm(row.remind_at), timezone, now=now, last_reminded=last)
         if row.enabled
         else None
     )

@@ -32,8 +32,10 @@ from bot.domain.srs import Rating, review
 from bot.domain.streaks import StudyMark, compute_streak
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def _bank() -> Bank:
@@ -107,9 +109,7 @@ def test_a_traveller_s_reviews_keep_the_date_they_counted_for() -> None:
 
 def test_window_is_365_days_ending_today() -> None:
     today = date(2026, 12, 1)
-    counts = window_counts(
-        {date(2025, 12, 1): 4, date(2025, 12, 2): 2, today: 3}, today=today
-    )
+    counts = window_counts({date(2025, 12, 1): 4, date(2025, 12, 2): 2, today: 3}, today=today)
     assert len(counts) == 365
     assert min(counts) == date(2025, 12, 2)
     assert counts[date(2025, 12, 2)] == 2
@@ -260,7 +260,11 @@ def test_nudge_mentions_the_freeze_that_would_be_spent() -> None:
     assert compute_streak(week, today=date(2026, 3, 8)).freezes_held == 1
     tonight = streak_nudge(week, today=date(2026, 3, 8))
     assert tonight is not None
-    assert (tonight.streak, tonight.freeze_tonight, tonight.freeze_for_yesterday) == (7, True, False)
+    assert (tonight.streak, tonight.freeze_tonight, tonight.freeze_for_yesterday) == (
+        7,
+        True,
+        False,
+    )
     covering = streak_nudge(week, today=date(2026, 3, 9))  # 8 March missed, a freeze covers it
     assert covering is not None
     assert (covering.freeze_tonight, covering.freeze_for_yesterday) == (False, True)
@@ -294,8 +298,10 @@ def test_reviews_csv_replays_fsrs_for_next_due() -> None:
     first = utc(2026, 3, 2, 8, 0, 5)
     rows = [
         ExportedReview(first, 60, "n1", "NLP", 'What is "attention"?', Rating.GOOD),
-        ExportedReview(first + timedelta(days=2), 60, "n1", "NLP", 'What is "attention"?', 1),
-        ExportedReview(first + timedelta(hours=1), -300, "m1", "ML", "Bias, variance?", 4),
+        ExportedReview(
+            first + timedelta(days=2), 60, "n1", "NLP", 'What is "attention"?', Rating(1)
+        ),
+        ExportedReview(first + timedelta(hours=1), -300, "m1", "ML", "Bias, variance?", Rating(4)),
     ]
     parsed = list(csv.reader(io.StringIO(reviews_csv(rows))))
     assert parsed == [
