@@ -69,11 +69,21 @@ def _figure(height: int) -> Figure:
 
 
 def _png(figure: Figure) -> bytes:
+    """Draw with Agg and encode as an RGB PNG (no alpha: a third less to compress).
+
+    zlib level 1: the picture is flat colours, so the file is barely larger than
+    at the default level 6, for less than half the CPU.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    canvas = figure.canvas
+    assert isinstance(canvas, FigureCanvasAgg)
+    canvas.draw()
+    width, height = canvas.get_width_height()
+    image = Image.frombuffer("RGBA", (width, height), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
     buffer = io.BytesIO()
-    # zlib level 3: a third of the default's CPU for a file a few percent larger.
-    figure.savefig(
-        buffer, format="png", dpi=DPI, facecolor="white", pil_kwargs={"compress_level": 3}
-    )
+    image.convert("RGB").save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
 
 
