@@ -72,7 +72,9 @@ def main() -> None:
     for _ in range(1000):
         button_intervals(card, now)
     preview = time.process_time() - start  # ms per preview = seconds for 1000
-    print(f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}"
+    )
     print(f"first picture (imports matplotlib): {first:.0f} ms CPU")
     print(
         f"person picture: median {statistics.median(people):.0f} ms, "

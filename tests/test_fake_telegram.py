@@ -524,13 +524,13 @@ async def test_send_photo_keeps_the_upload_and_reuses_its_file_id(
     again = await fake_bot.send_photo(chat, largest.file_id)
     assert tg.sent(chat, "sendPhoto")[-1].file == sent.file
     assert again.photo[-1].file_id == largest.file_id
-    with pytest.raises(BadRequest, match="(?i)wrong file identifier"):
+    with pytest.raises(BadRequest, match=r"(?i)wrong file identifier"):
         await fake_bot.send_photo(chat, "no-such-file-id")
-    with pytest.raises(BadRequest, match="(?i)image_process_failed"):
+    with pytest.raises(BadRequest, match=r"(?i)image_process_failed"):
         await fake_bot.send_photo(chat, InputFile(b"not an image", filename="x.png"))
-    with pytest.raises(BadRequest, match="(?i)photo_invalid_dimensions"):
+    with pytest.raises(BadRequest, match=r"(?i)photo_invalid_dimensions"):
         await fake_bot.send_photo(chat, InputFile(_png(2100, 100), filename="wide.png"))
-    with pytest.raises(BadRequest, match="(?i)caption is too long"):
+    with pytest.raises(BadRequest, match=r"(?i)caption is too long"):
         await fake_bot.send_photo(chat, largest.file_id, caption="x" * 1025)
 
 
@@ -552,5 +552,5 @@ async def test_send_document_keeps_name_type_and_bytes(tg: FakeTelegram, fake_bo
     assert sent.file is not None
     assert sent.file.data == b"a,b\n1,2\n"
     assert sent.plain_text == "Your reviews"
-    with pytest.raises(BadRequest, match="(?i)file must be non-empty"):
+    with pytest.raises(BadRequest, match=r"(?i)file must be non-empty"):
         await fake_bot.send_document(chat, InputFile(b"", filename="empty.txt"))

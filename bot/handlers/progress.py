@@ -36,7 +36,7 @@ from bot.domain.progress import (
 )
 from bot.domain.schedule import local_date_of
 from bot.domain.streaks import Streak
-from bot.handlers.common import now_of
+from bot.handlers.common import now_of, reply
 from bot.rendering.progress_picture import (
     GroupPicture,
     PersonPicture,
@@ -94,11 +94,18 @@ def _cache(context: BotContext) -> PictureCache:
     return cache
 
 
-async def _render(function: Any, picture: Any) -> bytes:
+async def _render(function: Any, picture: Any) -> bytes | None:
+    """Draw in the picture thread; None (and one log line) if drawing fails."""
     global _EXECUTOR
     if _EXECUTOR is None:
         _EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stats-picture")
-    result: bytes = await asyncio.get_running_loop().run_in_executor(_EXECUTOR, function, picture)
+    try:
+        result: bytes = await asyncio.get_running_loop().run_in_executor(
+            _EXECUTOR, function, picture
+        )
+    except Exception:
+        log.exception("could not draw the stats picture")
+        return None
     return result
 
 
@@ -131,8 +138,16 @@ async def _send_cached(
 
 
 async def _upload(
-    update: Update, context: BotContext, key: tuple[Any, ...], png: bytes, caption: str, weak: bool
+    update: Update,
+    context: BotContext,
+    key: tuple[Any, ...],
+    png: bytes | None,
+    caption: str,
+    weak: bool,
 ) -> None:
+    if png is None:  # drawing failed (logged): the summary alone rather than silence
+        await reply(update, caption + (WEAK_HINT if weak else ""))
+        return
     sent = await _send(
         update, InputFile(png, filename="stats.png"), caption + (WEAK_HINT if weak else "")
     )
