@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bot.domain.progress import calendar_cells, window_counts
 from bot.domain.srs import CardState, Rating, review
 from bot.domain.streaks import StudyMark
-from bot.rendering.progress_picture import EMPTY, HEIGHT, LEVEL_COLOURS, WIDTH
+from bot.rendering.progress_picture import EMPTY, GROUP_HEIGHT, HEIGHT, LEVEL_COLOURS, WIDTH
 from bot.storage import learning
 from bot.storage.models import CardRow, ReviewRow
 from tests.e2e.test_groups import GROUP, join, said
@@ -354,3 +354,11 @@ async def test_groups_never_get_silence(
     assert "your time" not in settings
     zone = await said(tg, GROUP, 2001, "/timezone", "time zone")
     assert zone.startswith("This group's time zone is UTC.")
+
+    # /stats in the group: the group's picture, its summary as the caption.
+    await tg.send_text(GROUP, 2002, "/stats")
+    await tg.wait_for(lambda: bool(tg.sent(GROUP, "sendPhoto")), what="the group picture")
+    picture = tg.sent(GROUP, "sendPhoto")[-1]
+    assert picture.file is not None
+    assert Image.open(io.BytesIO(picture.file.data)).size == (WIDTH, GROUP_HEIGHT)
+    assert "Group progress" in (picture.plain_text or "")
