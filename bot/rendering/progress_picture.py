@@ -110,29 +110,63 @@ def _level(count: int) -> int:
     return sum(1 for floor in LEVEL_FLOORS if count >= floor)
 
 
+HEATMAP_LEFT = 110
+HEATMAP_TOP = 185
+CELL_GAP = 3
+
+
+def heatmap_cell_size(columns: int) -> int:
+    """Whole pixels per heatmap cell (square plus gap) for a calendar of ``columns`` weeks."""
+    return (WIDTH - HEATMAP_LEFT - 40) // columns
+
+
+def heatmap_cell_centre(column: int, row: int, columns: int, top: int) -> tuple[int, int]:
+    """The pixel (x, y from the top) at the middle of a day's square."""
+    cell = heatmap_cell_size(columns)
+    square = cell - CELL_GAP
+    return HEATMAP_LEFT + column * cell + square // 2, top + row * cell + square // 2
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    return int(colour[1:3], 16), int(colour[3:5], 16), int(colour[5:7], 16)
+
+
 def _heatmap(figure: Figure, height: int, top: int, counts: Mapping[date, int]) -> None:
-    from matplotlib.colors import ListedColormap
+    """The calendar as raw pixels (``figimage``): exact squares, and far cheaper than patches."""
+    import numpy as np
 
     cells = calendar_cells(counts)
     columns = cells[-1].column + 1 if cells else 1
-    grid: list[list[float]] = [[float("nan")] * columns for _ in range(7)]
-    for cell in cells:
-        grid[cell.row][cell.column] = _level(cell.count)
-    cell_px = (WIDTH - 150) / columns
-    bottom = top + int(7 * cell_px)
-    ax = _axes(figure, height, top, bottom)
-    colours = ListedColormap([EMPTY, *LEVEL_COLOURS]).with_extremes(bad="white")
-    ax.pcolormesh(grid, cmap=colours, vmin=-0.5, vmax=4.5, edgecolors="white", linewidth=2.5)
-    ax.set_xlim(0, columns)
-    ax.set_ylim(7, 0)
-    # Labels as plain text: matplotlib ticks cost several times more to draw.
-    ax.set_axis_off()
+    cell = heatmap_cell_size(columns)
+    square = cell - CELL_GAP
+    pixels = np.full((7 * cell, columns * cell, 3), 255, dtype=np.uint8)
+    palette = [_rgb(colour) for colour in (EMPTY, *LEVEL_COLOURS)]
+    for day in cells:
+        y, x = day.row * cell, day.column * cell
+        pixels[y : y + square, x : x + square] = palette[_level(day.count)]
+    bottom = top + 7 * cell
+    figure.figimage(pixels, xo=HEATMAP_LEFT, yo=height - bottom, origin="upper")
     for row, name in enumerate(WEEKDAYS):
         if name:
-            ax.text(-0.4, row + 0.5, name, ha="right", va="center", fontsize=16, color=MUTED)
-    for cell in cells:
-        if cell.day.day <= 7 and cell.row == 0 and cell.column < columns - 1:
-            ax.text(cell.column, -0.4, f"{cell.day:%b}", va="bottom", fontsize=16, color=MUTED)
+            figure.text(
+                (HEATMAP_LEFT - 10) / WIDTH,
+                1 - (top + row * cell + square / 2) / height,
+                name,
+                ha="right",
+                va="center",
+                fontsize=16,
+                color=MUTED,
+            )
+    for day in cells:
+        if day.day.day <= 7 and day.row == 0 and day.column < columns - 1:
+            figure.text(
+                (HEATMAP_LEFT + day.column * cell) / WIDTH,
+                1 - (top - 8) / height,
+                f"{day.day:%b}",
+                va="bottom",
+                fontsize=16,
+                color=MUTED,
+            )
     total = sum(counts.values())
     studied = sum(1 for count in counts.values() if count)
     figure.text(
@@ -252,7 +286,7 @@ def render_person(picture: PersonPicture) -> bytes:
         f"{picture.today:%a %d %b %Y}"
     )
     _header(figure, HEIGHT, picture.title, subtitle)
-    _heatmap(figure, HEIGHT, 185, picture.heatmap)
+    _heatmap(figure, HEIGHT, HEATMAP_TOP, picture.heatmap)
     _forecast(_axes(figure, HEIGHT, 540, 880), picture.today, picture.forecast)
     rows = list(picture.retention) or [("no decks", None, 0)]
     _retention(_axes(figure, HEIGHT, 990, 1350), rows)
@@ -264,7 +298,7 @@ def render_group(picture: GroupPicture) -> bytes:
     figure = _figure(GROUP_HEIGHT)
     subtitle = f"Group streak: {_plural(picture.streak, 'day')}    {picture.today:%a %d %b %Y}"
     _header(figure, GROUP_HEIGHT, picture.title, subtitle)
-    _heatmap(figure, GROUP_HEIGHT, 185, picture.heatmap)
+    _heatmap(figure, GROUP_HEIGHT, HEATMAP_TOP, picture.heatmap)
     _members(_axes(figure, GROUP_HEIGHT, 560, 1050), picture.members)
     return _png(figure)
 

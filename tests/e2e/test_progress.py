@@ -15,7 +15,15 @@ from sqlalchemy import select
 from bot.domain.progress import calendar_cells, window_counts
 from bot.domain.srs import CardState, Rating, review
 from bot.domain.streaks import StudyMark
-from bot.rendering.progress_picture import EMPTY, GROUP_HEIGHT, HEIGHT, LEVEL_COLOURS, WIDTH
+from bot.rendering.progress_picture import (
+    EMPTY,
+    GROUP_HEIGHT,
+    HEATMAP_TOP,
+    HEIGHT,
+    LEVEL_COLOURS,
+    WIDTH,
+    heatmap_cell_centre,
+)
 from bot.storage import learning
 from bot.storage.models import CardRow, ReviewRow
 from tests.e2e.test_groups import GROUP, join, said
@@ -90,14 +98,11 @@ async def test_stats_sends_a_cached_picture_of_the_chosen_days(
     today = date(2026, 3, 2)
     cells = {c.day: c for c in calendar_cells(window_counts({}, today=today))}
     columns = max(c.column for c in cells.values()) + 1
-    cell = (WIDTH - 150) / columns
-    row_height = int(7 * cell) / 7
     pixels = image.convert("RGB")
 
     def colour_of(day: date) -> tuple[int, int, int]:
-        c = cells[day]
-        x, y = 110 + (c.column + 0.5) * cell, 185 + (c.row + 0.5) * row_height
-        return pixels.getpixel((round(x), round(y)))  # type: ignore[return-value]
+        x, y = heatmap_cell_centre(cells[day].column, cells[day].row, columns, top=HEATMAP_TOP)
+        return pixels.getpixel((x, y))  # type: ignore[return-value]
 
     for day, count in chosen.items():
         band = {1: 0, 3: 1, 5: 2, 8: 3}[count]
