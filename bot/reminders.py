@@ -52,7 +52,7 @@ def reminder_text(nudge: Nudge) -> str:
             "🧊 A streak freeze is covering yesterday; skip today too and the streak ends tonight."
         )
     elif nudge.freeze_tonight:
-        held = "the one freeze" if nudge.freezes_held == 1 else "one of your 2 freezes"
+        held = "the freeze" if nudge.freezes_held == 1 else "one of the 2 freezes"
         lines.append(f"🧊 If you skip today, {held} you hold will be spent tonight to save it.")
     else:
         lines.append("It ends at midnight if you skip today (no streak freeze held).")
