@@ -367,3 +367,25 @@ async def test_groups_never_get_silence(
     assert picture.file is not None
     assert Image.open(io.BytesIO(picture.file.data)).size == (WIDTH, GROUP_HEIGHT)
     assert "Group progress" in (picture.plain_text or "")
+
+
+async def test_reminder_row_in_settings(
+    tg: FakeTelegram, bot: RunningBot, clock: FakeClock
+) -> None:
+    await start(tg)
+    text = await said(tg, ADA, ADA, "/settings", "Settings")
+    assert "Streak reminder: 20:00" in text
+    menu = tg.sent(ADA)[-1]
+    await tg.press(ADA, ADA, menu.message_id, button(menu, "Reminder: 20:00"))
+    await tg.wait_for(lambda: "Streak reminder: 20:00 your time" in (menu.plain_text or ""))
+    assert [t for t, _ in menu.buttons] == ["19:00", "20:00", "21:00", "22:00", "Off", "« Back"]
+    await tg.press(ADA, ADA, menu.message_id, button(menu, "21:00"))
+    await tg.wait_for(lambda: "Streak reminder: 21:00 your time" in (menu.plain_text or ""))
+    await tg.press(ADA, ADA, menu.message_id, button(menu, "« Back"))
+    await tg.wait_for(lambda: "Reminder: 21:00" in [t for t, _ in menu.buttons])
+    assert "Streak reminder: 21:00" in (menu.plain_text or "")
+    bare = await said(tg, ADA, ADA, "/remind", "Streak reminder")
+    assert bare.startswith("Streak reminder: 21:00 your time (UTC).")
+    assert "« Back" not in [t for t, _ in tg.sent(ADA)[-1].buttons]
+    bad = await said(tg, ADA, ADA, "/remind soon", "/remind off")
+    assert "21:30" in bad
