@@ -15,7 +15,7 @@ import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.domain.progress import calendar_cells
 
@@ -303,8 +303,6 @@ def render_group(picture: GroupPicture) -> bytes:
     return _png(figure)
 
 
-def warm_up() -> Any:
-    """Import matplotlib's drawing modules (for a worker thread, before the first picture)."""
-    from matplotlib.backends import backend_agg
-
-    return backend_agg
+def warm_up() -> None:
+    """Import matplotlib and draw one small picture (fonts loaded): the first /stats's cost."""
+    render_group(GroupPicture("warm-up", date(2026, 1, 1), {date(2026, 1, 1): 1}, [], 0))

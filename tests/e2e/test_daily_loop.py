@@ -107,7 +107,7 @@ async def test_start_deliver_reveal_grade_stats(
     assert reviews == 1
 
     await tg.send_text(ADA, ADA, "/stats")
-    await tg.wait_for(lambda: "Current streak" in (tg.sent(ADA)[-1].plain_text or ""))
+    await tg.wait_for(lambda: "Current streak" in (tg.sent(ADA)[-1].plain_text or ""), timeout=15)
     stats = tg.sent(ADA)[-1].plain_text or ""
     assert "Current streak: 1 day" in stats
     assert "Graded: 1 total" in stats

@@ -85,7 +85,7 @@ async def test_stats_sends_a_cached_picture_of_the_chosen_days(
             await graded(bot, ADA, "attention", Rating.GOOD if n % 2 else Rating.AGAIN, at)
 
     await tg.send_text(ADA, ADA, "/stats")
-    await tg.wait_for(lambda: bool(tg.sent(ADA, "sendPhoto")), what="the stats picture")
+    await tg.wait_for(lambda: bool(tg.sent(ADA, "sendPhoto")), what="the stats picture", timeout=15)
     photo = tg.sent(ADA, "sendPhoto")[-1]
     assert photo.file is not None
     image = Image.open(io.BytesIO(photo.file.data))
@@ -117,7 +117,9 @@ async def test_stats_sends_a_cached_picture_of_the_chosen_days(
     # A new grade changes the state: a new picture is drawn and uploaded.
     await graded(bot, ADA, "bpe", Rating.GOOD, datetime(2026, 3, 2, 7, 0, tzinfo=UTC))
     await tg.send_text(ADA, ADA, "/stats")
-    await tg.wait_for(lambda: len(tg.sent(ADA, "sendPhoto")) == 3, what="the third picture")
+    await tg.wait_for(
+        lambda: len(tg.sent(ADA, "sendPhoto")) == 3, what="the third picture", timeout=15
+    )
     third = tg.sent(ADA, "sendPhoto")[-1]
     assert third.file is not None
     assert third.file.file_id != photo.file.file_id
@@ -362,7 +364,9 @@ async def test_groups_never_get_silence(
 
     # /stats in the group: the group's picture, its summary as the caption.
     await tg.send_text(GROUP, 2002, "/stats")
-    await tg.wait_for(lambda: bool(tg.sent(GROUP, "sendPhoto")), what="the group picture")
+    await tg.wait_for(
+        lambda: bool(tg.sent(GROUP, "sendPhoto")), what="the group picture", timeout=15
+    )
     picture = tg.sent(GROUP, "sendPhoto")[-1]
     assert picture.file is not None
     assert Image.open(io.BytesIO(picture.file.data)).size == (WIDTH, GROUP_HEIGHT)
