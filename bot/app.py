@@ -30,9 +30,24 @@ from bot.context import BotApplication, BotContext, BotData, Services
 from bot.dispatch import dispatch_due
 from bot.domain.clock import Clock, system_clock
 from bot.domain.content import Bank
-from bot.handlers import activity, buttons, errors, groups, onboarding, quiz, settings, stats, study
+from bot.handlers import (
+    activity,
+    buttons,
+    errors,
+    export,
+    group_commands,
+    groups,
+    onboarding,
+    quiz,
+    reminders,
+    settings,
+    stats,
+    study,
+    weak,
+)
 from bot.http import AiohttpRequest
 from bot.ratelimit import PriorityRateLimiter
+from bot.reminders import remind_due
 from bot.storage.database import create_engine, create_sessionmaker, migrate
 from bot.updates import PerChatUpdateProcessor
 
@@ -102,7 +117,8 @@ def build_application(
 
 
 async def _dispatch_job(context: BotContext) -> None:
-    """The periodic dispatcher tick (one job for every chat, see bot.dispatch).
+    """The periodic dispatcher tick: daily questions, then streak reminders (one job
+    for every chat, see bot.dispatch and bot.reminders).
 
     A tick can outlast the interval (a broadcast at Telegram's limit takes
     minutes); the next one then returns at once. Done here rather than with
@@ -113,6 +129,7 @@ async def _dispatch_job(context: BotContext) -> None:
         return
     async with lock:
         await dispatch_due(context.bot, context.services)
+        await remind_due(context.bot, context.services)
 
 
 def register_handlers(application: BotApplication) -> None:
@@ -135,6 +152,9 @@ def register_handlers(application: BotApplication) -> None:
     )
     application.add_handler(CommandHandler(["next", "more"], study.next_command, filters=private))
     application.add_handler(CommandHandler("answer", study.answer_command, filters=private))
+    application.add_handler(
+        CommandHandler(["question", "today"], group_commands.group_question, filters=groups_only)
+    )
     application.add_handler(CommandHandler("quiz", quiz.quiz_command))
     # Progress: a person's stats in private, the group's in groups, and the leaderboard.
     application.add_handler(CommandHandler("stats", stats.stats_command, filters=private))
@@ -142,6 +162,8 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(
         CommandHandler(["top", "leaderboard"], groups.top_command, filters=groups_only)
     )
+    application.add_handler(CommandHandler("weak", weak.weak_command, filters=private))
+    application.add_handler(CommandHandler("remind", reminders.remind_command, filters=private))
     # Settings (in groups: admins only, checked in the handlers).
     application.add_handler(CommandHandler("settings", settings.settings_command))
     application.add_handler(CommandHandler("time", settings.time_command))
@@ -153,6 +175,15 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(MessageHandler(filters.LOCATION & private, settings.location_message))
     # Data protection.
     application.add_handler(CommandHandler("forget", onboarding.forget_command, filters=private))
+    application.add_handler(CommandHandler("export", export.export_command, filters=private))
+    # Private-only commands in a group: one line and a button to the private chat.
+    application.add_handler(
+        CommandHandler(
+            ["next", "more", "answer", "forget", "export", "weak", "remind"],
+            group_commands.private_only,
+            filters=groups_only,
+        )
+    )
     # Every inline button, versioned payloads decoded in one place.
     application.add_handler(CallbackQueryHandler(buttons.button_pressed))
     # Anything else typed in a private chat: a pointer to /help instead of silence.

@@ -16,9 +16,9 @@ from typing import Literal
 VERSION = "v1"
 MAX_BYTES = 64
 
-Section = Literal["menu", "time", "days", "topics", "timezone"]
+Section = Literal["menu", "time", "days", "topics", "timezone", "reminder"]
 DaysPreset = Literal["all", "weekdays", "weekends"]
-SECTIONS: tuple[Section, ...] = ("menu", "time", "days", "topics", "timezone")
+SECTIONS: tuple[Section, ...] = ("menu", "time", "days", "topics", "timezone", "reminder")
 DAY_PRESETS: tuple[DaysPreset, ...] = ("all", "weekdays", "weekends")
 
 
@@ -107,6 +107,22 @@ class QuizNext:
     quiz_id: int
 
 
+@dataclass(frozen=True)
+class WeakQuiz:
+    """/weak's "Quiz me on X": ``kind`` is "d" (deck) or "t" (tag)."""
+
+    kind: str
+    key: str
+
+
+@dataclass(frozen=True)
+class SetReminder:
+    """The streak reminder at hour:minute, or off (``hour`` None)."""
+
+    hour: int | None
+    minute: int = 0
+
+
 Action = (
     Reveal
     | Grade
@@ -124,6 +140,8 @@ Action = (
     | QuizPick
     | QuizStop
     | QuizNext
+    | WeakQuiz
+    | SetReminder
 )
 
 _ID = r"(0|[1-9]\d{0,17})"
@@ -133,7 +151,7 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"k:{_ID}"), "skip"),
     (re.compile(r"q"), "first"),
     (re.compile(r"n"), "next"),
-    (re.compile(r"s:(menu|time|days|topics|timezone)"), "settings"),
+    (re.compile(r"s:(menu|time|days|topics|timezone|reminder)"), "settings"),
     (re.compile(r"t:([01]\d|2[0-3])([0-5]\d)"), "time"),
     (re.compile(r"d:(all|weekdays|weekends)"), "days"),
     (re.compile(r"w:([0-6])"), "day"),
@@ -144,6 +162,8 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"qp:([dt]):([a-z0-9-]{1,50})"), "quiz-pick"),
     (re.compile(rf"qs:{_ID}"), "quiz-stop"),
     (re.compile(rf"qn:{_ID}"), "quiz-next"),
+    (re.compile(r"wq:([dt]):([a-z0-9-]{1,50})"), "weak-quiz"),
+    (re.compile(r"rm:(?:off|([01]\d|2[0-3])([0-5]\d))"), "reminder"),
 ]
 
 
@@ -182,6 +202,10 @@ def encode(action: Action) -> str:
             body = f"qs:{quiz_id}"
         case QuizNext(quiz_id):
             body = f"qn:{quiz_id}"
+        case WeakQuiz(kind, key):
+            body = f"wq:{kind}:{key}"
+        case SetReminder(hour, minute):
+            body = "rm:off" if hour is None else f"rm:{hour:02d}{minute:02d}"
     data = f"{VERSION}:{body}"
     if len(data.encode()) > MAX_BYTES:
         raise ValueError(f"callback data over {MAX_BYTES} bytes: {data!r}")
@@ -228,6 +252,10 @@ def _build(kind: str, groups: tuple[str | None, ...]) -> Action:
         return QuizStop(int(values[0]))
     if kind == "quiz-next":
         return QuizNext(int(values[0]))
+    if kind == "weak-quiz":
+        return WeakQuiz(values[0], values[1])
+    if kind == "reminder":
+        return SetReminder(int(values[0]), int(values[1])) if values[0] else SetReminder(None)
     builders: dict[str, Action] = {"first": FirstQuestion(), "next": NextQuestion(), "noop": Noop()}
     return builders[kind]
 

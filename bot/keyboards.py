@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -50,8 +50,20 @@ def question_keyboard_json(
     return {"inline_keyboard": [row]}
 
 
-def grade_keyboard(delivery_id: int, *, next_quiz: int | None = None) -> InlineKeyboardMarkup:
-    rows = [[_button(label, cb.Grade(delivery_id, int(r))) for r, label in GRADE_LABELS.items()]]
+def grade_keyboard(
+    delivery_id: int,
+    *,
+    next_quiz: int | None = None,
+    intervals: Mapping[Rating, str] | None = None,
+) -> InlineKeyboardMarkup:
+    """Again / Hard / Good / Easy, each with its next interval when known (``Good · 5d``)."""
+    shown = intervals or {}
+    rows = [
+        [
+            _button(f"{label} · {shown[r]}" if r in shown else label, cb.Grade(delivery_id, int(r)))
+            for r, label in GRADE_LABELS.items()
+        ]
+    ]
     if next_quiz is not None:
         rows.append([_button("Next question ▶", cb.QuizNext(next_quiz))])
     return InlineKeyboardMarkup(rows)
@@ -83,7 +95,9 @@ def first_question_keyboard() -> InlineKeyboardMarkup:
     )
 
 
-def settings_keyboard(paused: bool) -> InlineKeyboardMarkup:
+def settings_keyboard(paused: bool, *, reminder: str | None = None) -> InlineKeyboardMarkup:
+    """The /settings menu; private chats also get the streak reminder row."""
+    extra = [[_button(f"Reminder: {reminder}", cb.OpenSettings("reminder"))]] if reminder else []
     return InlineKeyboardMarkup(
         [
             [
@@ -94,6 +108,7 @@ def settings_keyboard(paused: bool) -> InlineKeyboardMarkup:
                 _button("Days", cb.OpenSettings("days")),
                 _button("Topics", cb.OpenSettings("topics")),
             ],
+            *extra,
             [_button("Resume" if paused else "Pause", cb.SetPaused(not paused))],
         ]
     )
@@ -140,3 +155,30 @@ def forget_keyboard() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [[_button("Yes, delete everything", cb.Forget(True)), _button("Cancel", cb.Forget(False))]]
     )
+
+
+REMINDER_PRESETS = ((19, 0), (20, 0), (21, 0), (22, 0))
+
+
+def reminder_keyboard(*, back: bool = True) -> InlineKeyboardMarkup:
+    times = [_button(f"{h:02d}:{m:02d}", cb.SetReminder(h, m)) for h, m in REMINDER_PRESETS]
+    rows = [times, [_button("Off", cb.SetReminder(None))]]
+    return InlineKeyboardMarkup([*rows, _back_row()] if back else rows)
+
+
+def question_now_keyboard() -> InlineKeyboardMarkup:
+    """Under the streak reminder: one tap to today's question."""
+    return InlineKeyboardMarkup([[_button("Give me a question", cb.FirstQuestion())]])
+
+
+def weak_keyboard(topics: Sequence[tuple[str, str, str]]) -> InlineKeyboardMarkup:
+    """One "Quiz me on X" per (kind letter, key, title)."""
+    return InlineKeyboardMarkup(
+        [[_button(f"Quiz me on {title}", cb.WeakQuiz(kind, key))] for kind, key, title in topics]
+    )
+
+
+def open_private_keyboard(bot_username: str, payload: str) -> InlineKeyboardMarkup:
+    """A button that opens the bot's private chat (deep link ``t.me/<bot>?start=...``)."""
+    url = f"https://t.me/{bot_username}?start={payload}"
+    return InlineKeyboardMarkup([[InlineKeyboardButton(f"Open @{bot_username}", url=url)]])

@@ -16,7 +16,8 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("question", "Today's question (or show it again)"),
     ("next", "An extra question now"),
     ("answer", "Show the answer to the last question"),
-    ("stats", "Streak, reviews and progress"),
+    ("stats", "Streak, reviews and progress, as a picture"),
+    ("weak", "Your weakest topics and leeches, with a quiz"),
     ("quiz", "A quiz on a topic now, e.g. /quiz nlp 10"),
     ("settings", "Time, time zone, days and topics"),
     ("time", "Delivery time, e.g. /time 9:30"),
@@ -25,6 +26,8 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("topics", "Which decks to draw from"),
     ("pause", "Pause daily questions"),
     ("resume", "Resume daily questions"),
+    ("remind", "Streak reminder time, e.g. /remind 21:30 or off"),
+    ("export", "Download your data (CSV and JSON)"),
     ("help", "What the bot does and how"),
     ("forget", "Delete everything stored about you"),
     ("start", "Subscribe to a daily question"),
@@ -32,6 +35,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
 
 
 GROUP_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("question", "Today's group question now (or a link to it)"),
     ("quiz", "A group quiz on a topic, e.g. /quiz nlp 5"),
     ("top", "The group leaderboard"),
     ("stats", "The group streak and activity"),
@@ -61,11 +65,13 @@ def schedule_line(settings: ChatSettings) -> str:
 
 def next_due_line(settings: ChatSettings, now: datetime) -> str:
     if not settings.active:
-        return "Daily questions are <b>off</b> (the chat was deactivated)."
+        where = "this group" if settings.is_group else "the chat"
+        return f"Daily questions are <b>off</b> ({where} was deactivated)."
     if settings.paused or settings.next_due_at is None:
         return "Daily questions are <b>paused</b>. /resume turns them back on."
     due = settings.next_due_at.astimezone(ZoneInfo(settings.schedule.timezone))
-    return f"Next question: <b>{due:%a %d %b, %H:%M}</b> your time ({_relative(due - now)})."
+    whose = "the group's time" if settings.is_group else "your time"
+    return f"Next question: <b>{due:%a %d %b, %H:%M}</b> {whose} ({_relative(due - now)})."
 
 
 def _relative(delta: timedelta) -> str:

@@ -24,6 +24,12 @@ ACTIONS: list[cb.Action] = [
     cb.QuizPick("t", "neural-networks"),
     cb.QuizStop(12),
     cb.QuizNext(7),
+    cb.OpenSettings("reminder"),
+    cb.WeakQuiz("t", "attention"),
+    cb.WeakQuiz("d", "machine-learning"),
+    cb.SetReminder(21, 30),
+    cb.SetReminder(0, 0),
+    cb.SetReminder(None),
 ]
 
 
@@ -55,6 +61,10 @@ def test_round_trip_and_size(action: cb.Action) -> None:
         "v1:zz",
         "v1:qp:x:nlp",
         "v1:qs:",
+        "v1:wq:x:nlp",
+        "v1:wq:t:Bad Tag",
+        "v1:rm:2400",
+        "v1:rm:on",
         "v1:r:1:extra",
         "v1:" + "r" * 70,
     ],

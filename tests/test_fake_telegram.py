@@ -486,3 +486,71 @@ async def test_wait_for_failure_dumps_the_traffic(tg: FakeTelegram, fake_bot: Bo
     await fake_bot.send_message(chat, "only one")
     with pytest.raises(AssertionError, match=r"(?s)2 message\(s\).*sendMessage.*only one"):
         await tg.wait_for_messages(chat, 2, timeout=0.05)
+
+
+# -- files: sendPhoto and sendDocument keep what was uploaded --------------------------------
+
+
+def _png(width: int, height: int) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), "white").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+async def test_send_photo_keeps_the_upload_and_reuses_its_file_id(
+    tg: FakeTelegram, fake_bot: Bot
+) -> None:
+    from telegram import InputFile
+
+    chat = await _started(tg)
+    data = _png(1200, 1400)
+    message = await fake_bot.send_photo(
+        chat, InputFile(data, filename="stats.png"), caption="<b>Stats</b>", parse_mode="HTML"
+    )
+    assert tg.calls("sendPhoto")[-1].content_type == "multipart/form-data"
+    assert message.caption == "Stats"
+    largest = message.photo[-1]
+    # Telegram keeps photos at most 1280 px on their longer side.
+    assert (largest.width, largest.height) == (1097, 1280)
+    [sent] = tg.sent(chat, "sendPhoto")
+    assert sent.file is not None
+    assert sent.file.data == data
+    assert sent.file.file_id == largest.file_id
+    assert sent.plain_text == "Stats"
+    again = await fake_bot.send_photo(chat, largest.file_id)
+    assert tg.sent(chat, "sendPhoto")[-1].file == sent.file
+    assert again.photo[-1].file_id == largest.file_id
+    with pytest.raises(BadRequest, match=r"(?i)wrong file identifier"):
+        await fake_bot.send_photo(chat, "no-such-file-id")
+    with pytest.raises(BadRequest, match=r"(?i)image_process_failed"):
+        await fake_bot.send_photo(chat, InputFile(b"not an image", filename="x.png"))
+    with pytest.raises(BadRequest, match=r"(?i)photo_invalid_dimensions"):
+        await fake_bot.send_photo(chat, InputFile(_png(2100, 100), filename="wide.png"))
+    with pytest.raises(BadRequest, match=r"(?i)caption is too long"):
+        await fake_bot.send_photo(chat, largest.file_id, caption="x" * 1025)
+
+
+async def test_send_document_keeps_name_type_and_bytes(tg: FakeTelegram, fake_bot: Bot) -> None:
+    from telegram import InputFile
+
+    chat = await _started(tg)
+    message = await fake_bot.send_document(
+        chat, InputFile(b"a,b\n1,2\n", filename="reviews.csv"), caption="Your reviews"
+    )
+    document = message.document
+    assert document is not None
+    assert (document.file_name, document.mime_type, document.file_size) == (
+        "reviews.csv",
+        "text/csv",
+        8,
+    )
+    [sent] = tg.sent(chat, "sendDocument")
+    assert sent.file is not None
+    assert sent.file.data == b"a,b\n1,2\n"
+    assert sent.plain_text == "Your reviews"
+    with pytest.raises(BadRequest, match=r"(?i)file must be non-empty"):
+        await fake_bot.send_document(chat, InputFile(b"", filename="empty.txt"))

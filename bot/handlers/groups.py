@@ -19,6 +19,7 @@ from bot.domain.chats import ChatSettings
 from bot.domain.leaderboard import MemberStats, group_streak, rank
 from bot.domain.schedule import local_date_of
 from bot.domain.streaks import compute_streak
+from bot.handlers import progress
 from bot.handlers.common import default_settings, load_chat, now_of, reply
 from bot.rendering import escape_html
 from bot.storage import chats as chat_store
@@ -199,14 +200,16 @@ async def group_stats(update: Update, context: BotContext) -> None:
     streak = await group_streak_of(context, settings)
     week = sum(row[2] for row in activity)
     total = sum(row[3] for row in activity)
-    await reply(
-        update,
+    caption = (
         "<b>Group progress</b>\n"
         f"🔥 Group streak: <b>{streak}</b> day{'s' if streak != 1 else ''}\n"
         f"👥 Members who graded here: <b>{len(activity)}</b>\n"
         f"✍️ Grades: <b>{week}</b> in the last 7 days, <b>{total}</b> in all\n"
         f"{texts.next_due_line(settings, now)}\n"
-        "Your own streak and cards: /stats in a private chat with me.",
+        "Your own streak and cards: /stats in a private chat with me."
+    )
+    await progress.send_group_stats(
+        update, context, settings=settings, streak=streak, caption=caption
     )
 
 

@@ -12,6 +12,7 @@ from bot.context import BotContext
 from bot.handlers.common import default_settings, ensure_person, load_chat, now_of, reply, toast
 from bot.storage import chats as chat_store
 from bot.storage import people
+from bot.storage import reminders as reminder_store
 
 
 async def start_command(update: Update, context: BotContext) -> None:
@@ -30,6 +31,9 @@ async def start_command(update: Update, context: BotContext) -> None:
             user, session=session, services=services, now=now, timezone=settings.schedule.timezone
         )
         await chat_store.save_chat(settings, session=session, now=now)
+        await reminder_store.ensure_reminder(
+            chat.id, settings.schedule.timezone, session=session, now=now
+        )
     await reply(
         update,
         texts.welcome(user.first_name or "there", settings, now, len(services.bank)),

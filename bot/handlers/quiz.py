@@ -20,6 +20,7 @@ from bot import keyboards
 from bot.callbacks import QuizNext, QuizPick, QuizStop
 from bot.context import BotContext
 from bot.domain.content import Bank
+from bot.domain.progress import weak_quiz_picks
 from bot.domain.quiz import (
     QuizGrade,
     QuizInputError,
@@ -48,6 +49,7 @@ from bot.sending import Sent
 from bot.storage import chats as chat_store
 from bot.storage import deliveries as delivery_store
 from bot.storage import learning
+from bot.storage import progress as progress_store
 from bot.storage import quizzes as quiz_store
 from bot.storage.models import DeliveryRow, PersonRow, QuizRow
 
@@ -124,7 +126,10 @@ async def _ensure_chat(
         )
 
 
-async def _start(update: Update, context: BotContext, topic: Topic, count: int) -> None:
+async def _start(
+    update: Update, context: BotContext, topic: Topic, count: int, *, weak_first: bool = False
+) -> None:
+    """Create the quiz and send its first question; ``weak_first``: leeches and due cards first."""
     chat, user = update.effective_chat, update.effective_user
     if chat is None or user is None:
         return
@@ -144,6 +149,10 @@ async def _start(update: Update, context: BotContext, topic: Topic, count: int) 
         if is_group(update):
             seen = await delivery_store.delivered_question_ids(chat.id, session=session)
             picks = quiz_picks(bank, decks=bank.deck_ids, cards={}, now=now, count=count, seen=seen)
+        elif weak_first:
+            cards = await learning.due_cards_of(user.id, session=session)
+            lapses = await progress_store.card_lapses(user.id, session=session)
+            picks = weak_quiz_picks(bank, cards=cards, lapses=lapses, now=now, count=count)
         else:
             cards = await learning.due_cards_of(user.id, session=session)
             picks = quiz_picks(bank, decks=bank.deck_ids, cards=cards, now=now, count=count)
@@ -164,6 +173,9 @@ async def _start(update: Update, context: BotContext, topic: Topic, count: int) 
         update, f"🎯 Quiz on <b>{escape_html(topic.title)}</b>: {len(picks)} questions{note}. Go!"
     )
     await send_current(context, quiz_id)
+
+
+start_quiz = _start
 
 
 async def send_current(context: BotContext, quiz_id: int) -> None:

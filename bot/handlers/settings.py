@@ -20,12 +20,14 @@ from bot.domain.schedule import (
     parse_local_time,
     parse_timezone,
 )
+from bot.handlers import reminders
 from bot.handlers.common import NOT_SUBSCRIBED, edit_or_ignore, load_chat, now_of, reply, toast
 from bot.handlers.groups import admin_only
 from bot.locations import timezone_at
 from bot.rendering import escape_html
 from bot.storage import chats as chat_store
 from bot.storage import people
+from bot.storage import reminders as reminder_store
 
 TIME_HELP = (
     "Send the time like this: <code>/time 9:30</code> (24-hour), or <code>/time 9am</code>, "
@@ -36,6 +38,31 @@ TIMEZONE_HELP = (
     "<code>/timezone new york</code> or <code>/timezone UTC+5:30</code>. "
     "Or share your location (📎 → Location) and I will work it out."
 )
+GROUP_TIMEZONE_HELP = (
+    "Send the group's time zone like this: <code>/timezone Europe/Berlin</code>, "
+    "<code>/timezone new york</code> or <code>/timezone UTC+5:30</code>."
+)
+GROUP_NOT_SUBSCRIBED = "This group is not subscribed yet. Send /start."
+
+
+def _in_group(update: Update) -> bool:
+    chat = update.effective_chat
+    return chat is not None and chat.type != ChatType.PRIVATE
+
+
+def _timezone_help(update: Update) -> str:
+    return GROUP_TIMEZONE_HELP if _in_group(update) else TIMEZONE_HELP
+
+
+def _zone_is(update: Update, zone: str) -> str:
+    whose = "This group's" if _in_group(update) else "Your"
+    return f"{whose} time zone is <b>{escape_html(zone)}</b>."
+
+
+def _not_subscribed(update: Update) -> str:
+    return GROUP_NOT_SUBSCRIBED if _in_group(update) else NOT_SUBSCRIBED
+
+
 DAYS_HELP = (
     "Pick below, or send <code>/days weekdays</code>, <code>/days every day</code>, "
     "<code>/days mon,wed,fri</code>."
@@ -67,6 +94,9 @@ async def _change(update: Update, context: BotContext, change: Change) -> ChatSe
             and updated.schedule.timezone != settings.schedule.timezone
         ):
             await people.set_person_timezone(chat.id, updated.schedule.timezone, session=session)
+            await reminder_store.follow_timezone(
+                chat.id, updated.schedule.timezone, session=session, now=now
+            )
     return updated
 
 
@@ -86,12 +116,14 @@ async def settings_command(update: Update, context: BotContext) -> None:
     """/settings: every setting, with buttons to change them."""
     settings = await _show(update, context)
     if settings is None:
-        await reply(update, NOT_SUBSCRIBED)
+        await reply(update, _not_subscribed(update))
         return
+    reminder = await reminders.reminder_label(context, settings)
     await reply(
         update,
-        texts.settings_text(settings, list(context.services.bank.decks), now_of(context)),
-        reply_markup=keyboards.settings_keyboard(settings.paused),
+        texts.settings_text(settings, list(context.services.bank.decks), now_of(context))
+        + reminders.settings_line(reminder),
+        reply_markup=keyboards.settings_keyboard(settings.paused, reminder=reminder),
     )
 
 
@@ -99,7 +131,7 @@ async def _confirm(
     update: Update, context: BotContext, settings: ChatSettings | None, what: str
 ) -> None:
     if settings is None:
-        await reply(update, NOT_SUBSCRIBED)
+        await reply(update, _not_subscribed(update))
         return
     await reply(update, f"{what}\n{texts.next_due_line(settings, now_of(context))}")
 
@@ -128,17 +160,13 @@ async def timezone_command(update: Update, context: BotContext) -> None:
     text = " ".join(context.args or [])
     if not text:
         current = await _show(update, context)
-        zone = (
-            f"Your time zone is <b>{escape_html(current.schedule.timezone)}</b>. "
-            if current
-            else ""
-        )
-        await reply(update, zone + TIMEZONE_HELP)
+        zone = _zone_is(update, current.schedule.timezone) + " " if current else ""
+        await reply(update, zone + _timezone_help(update))
         return
     try:
         timezone = parse_timezone(text)
     except ScheduleInputError as error:
-        await reply(update, f"{escape_html(str(error))}\n{TIMEZONE_HELP}")
+        await reply(update, f"{escape_html(str(error))}\n{_timezone_help(update)}")
         return
     await _set_timezone(update, context, timezone)
 
@@ -167,7 +195,7 @@ async def days_command(update: Update, context: BotContext) -> None:
     if not text:
         current = await _show(update, context)
         if current is None:
-            await reply(update, NOT_SUBSCRIBED)
+            await reply(update, _not_subscribed(update))
             return
         await reply(
             update,
@@ -189,7 +217,7 @@ async def topics_command(update: Update, context: BotContext) -> None:
     """/topics: toggle decks on and off (at least one stays on)."""
     current = await _show(update, context)
     if current is None:
-        await reply(update, NOT_SUBSCRIBED)
+        await reply(update, _not_subscribed(update))
         return
     await reply(update, _topics_text(context), reply_markup=_topics_markup(context, current))
 
@@ -210,7 +238,8 @@ def _topics_markup(context: BotContext, settings: ChatSettings) -> InlineKeyboar
 async def pause_command(update: Update, context: BotContext) -> None:
     """/pause: stop daily questions until /resume."""
     settings = await _change(update, context, lambda s: replace(s, paused=True))
-    await _confirm(update, context, settings, "Paused. Your cards and streak are kept.")
+    kept = "Its history is kept." if _in_group(update) else "Your cards and streak are kept."
+    await _confirm(update, context, settings, f"Paused. {kept}")
 
 
 @admin_only
@@ -249,14 +278,18 @@ async def _edit_menu(
     elif section == "timezone":
         await edit_or_ignore(
             query.message,
-            f"Your time zone is <b>{escape_html(settings.schedule.timezone)}</b>.\n{TIMEZONE_HELP}",
+            f"{_zone_is(update, settings.schedule.timezone)}\n{_timezone_help(update)}",
             reply_markup=keyboards.timezone_keyboard(),
         )
+    elif section == "reminder" and not settings.is_group:
+        await reminders.edit_reminder_menu(context, query.message, settings)
     else:
+        reminder = await reminders.reminder_label(context, settings)
         await edit_or_ignore(
             query.message,
-            texts.settings_text(settings, list(context.services.bank.decks), now),
-            reply_markup=keyboards.settings_keyboard(settings.paused),
+            texts.settings_text(settings, list(context.services.bank.decks), now)
+            + reminders.settings_line(reminder),
+            reply_markup=keyboards.settings_keyboard(settings.paused, reminder=reminder),
         )
 
 
@@ -264,7 +297,7 @@ async def _edit_menu(
 async def open_settings_button(update: Update, context: BotContext, action: OpenSettings) -> None:
     settings = await _show(update, context)
     if settings is None:
-        await toast(update, NOT_SUBSCRIBED, alert=True)
+        await toast(update, _not_subscribed(update), alert=True)
         return
     await toast(update, "")
     await _edit_menu(update, context, settings, action.section)
@@ -275,7 +308,7 @@ async def _button_change(
 ) -> None:
     settings = await _change(update, context, change)
     if settings is None:
-        await toast(update, NOT_SUBSCRIBED, alert=True)
+        await toast(update, _not_subscribed(update), alert=True)
         return
     await toast(update, note)
     await _edit_menu(update, context, settings, section)

@@ -1,4 +1,4 @@
-"""/stats: streaks, grades, retention, what is due, what is left."""
+"""/stats: streaks, grades, retention, what is due, what is left (the picture's caption)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from bot.context import BotContext
 from bot.domain.schedule import end_of_local_day, local_date_of
 from bot.domain.srs import Rating
 from bot.domain.streaks import compute_streak
+from bot.handlers import progress
 from bot.handlers.common import NOT_SUBSCRIBED, now_of, reply
 from bot.storage import learning
 
@@ -59,4 +60,12 @@ async def stats_command(update: Update, context: BotContext) -> None:
         due_now=due_now,
         new_left=new_left,
     )
-    await reply(update, texts.stats_text(view))
+    await progress.send_person_stats(
+        update,
+        context,
+        person_id=user.id,
+        name=user.first_name or "",
+        timezone=snapshot.timezone,
+        streak=streak,
+        caption=texts.stats_text(view),
+    )

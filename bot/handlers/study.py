@@ -14,6 +14,7 @@ from telegram.error import NetworkError
 from bot import keyboards, texts
 from bot.callbacks import Grade, Reveal, Skip
 from bot.context import BotContext
+from bot.domain.intervals import button_intervals
 from bot.domain.schedule import local_date_of
 from bot.domain.srs import Rating, review
 from bot.handlers import quiz as quiz_flow
@@ -160,13 +161,22 @@ async def _reveal(
             return
         first = await delivery_store.try_begin_reveal(delivery.id, session=session, now=now)
         answer_message_id = delivery.answer_message_id
+        group = chat.type != ChatType.PRIVATE
+        # In a private chat the grader is the chat's person: show FSRS's interval for
+        # each button. In groups every member has their own card: plain buttons.
+        card = (
+            None
+            if group or not first
+            else await learning.card_of(chat.id, delivery.question_id, session=session)
+        )
     if not first:
         await _already_revealed(update, context, answer_message_id, from_button)
         return
-    group = chat.type != ChatType.PRIVATE
     parts = render_answer(question.answer, header="<b>Model answer</b>", spoiler=group)
     markup = keyboards.grade_keyboard(
-        delivery.id, next_quiz=delivery.quiz_id if group and delivery.quiz_id else None
+        delivery.id,
+        next_quiz=delivery.quiz_id if group and delivery.quiz_id else None,
+        intervals=None if group else button_intervals(card, now),
     )
     # Reply to the pressed message itself: the recorder may not have stored the
     # question's message id yet when someone taps within milliseconds.

@@ -174,3 +174,26 @@ class QuizRow(Base):
     started_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
+
+
+class ReminderRow(Base):
+    """A private chat's streak reminder: its local time and the next instant to consider.
+
+    Like ``chats.next_due_at`` for daily questions, ``next_at`` (UTC, indexed)
+    is claimed by the dispatcher; ``last_on`` is the local date of the last
+    reminder considered, which makes it at most one per local day.
+    """
+
+    __tablename__ = "reminders"
+
+    chat_id: Mapped[int] = mapped_column(
+        BigInteger,
+        ForeignKey("chats.id", ondelete="CASCADE", onupdate="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    )
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    remind_at: Mapped[str] = mapped_column(String(5))  # HH:MM, local wall time
+    next_at: Mapped[datetime | None] = mapped_column(index=True)
+    last_on: Mapped[date | None] = mapped_column(Date)
+    updated_at: Mapped[datetime]

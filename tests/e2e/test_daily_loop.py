@@ -68,13 +68,20 @@ async def test_start_deliver_reveal_grade_stats(
     reveal = next(data for _, data in question.buttons if data and data.startswith("v1:r:"))
     await tg.press(ADA, ADA, question.message_id, reveal)
     await tg.wait_for(
-        lambda: any(b[0] == "Good" for m in tg.sent(ADA) for b in m.buttons), what="grade buttons"
+        lambda: any(b[0].startswith("Good") for m in tg.sent(ADA) for b in m.buttons),
+        what="grade buttons",
     )
     answer = tg.sent(ADA)[-1]
     assert answer.reply_to_message_id == question.message_id
     assert "Model answer" in (answer.plain_text or "")
     assert "Bias" in (answer.plain_text or "")
-    assert [text for text, _ in answer.buttons] == ["Again", "Hard", "Good", "Easy"]
+    # FSRS's preview for a new card (no learning steps): 1, 1, 2 and 8 days.
+    assert [text for text, _ in answer.buttons] == [
+        "Again · 1d",
+        "Hard · 1d",
+        "Good · 2d",
+        "Easy · 8d",
+    ]
     # The question message now says it was revealed and lost its buttons.
     await tg.wait_for(lambda: question.reply_markup is None, what="question edited")
     assert "Answer below" in (question.plain_text or "")
@@ -85,7 +92,7 @@ async def test_start_deliver_reveal_grade_stats(
     await tg.wait_for(lambda: any("already above" in (a.text or "") for a in tg.callback_answers))
     assert len(tg.sent(ADA)) == sent_before
 
-    good = next(data for text, data in answer.buttons if text == "Good")
+    good = next(data for text, data in answer.buttons if text.startswith("Good"))
     assert good is not None
     await tg.press(ADA, ADA, answer.message_id, good)
     await tg.wait_for(lambda: any("Saved: Good" in (a.text or "") for a in tg.callback_answers))
@@ -100,7 +107,7 @@ async def test_start_deliver_reveal_grade_stats(
     assert reviews == 1
 
     await tg.send_text(ADA, ADA, "/stats")
-    await tg.wait_for(lambda: "Current streak" in (tg.sent(ADA)[-1].plain_text or ""))
+    await tg.wait_for(lambda: "Current streak" in (tg.sent(ADA)[-1].plain_text or ""), timeout=15)
     stats = tg.sent(ADA)[-1].plain_text or ""
     assert "Current streak: 1 day" in stats
     assert "Graded: 1 total" in stats

@@ -20,7 +20,10 @@ def quiz_questions(tg: FakeTelegram, chat_id: int) -> list[SentMessage]:
 
 
 def button(message: SentMessage, label: str) -> str:
-    data = next((d for text, d in message.buttons if text == label), None)
+    data = next(
+        (d for text, d in message.buttons if text == label or text.startswith(f"{label} · ")),
+        None,
+    )
     assert data is not None, f"no {label!r} button on {message.plain_text!r}: {message.buttons}"
     return data
 
@@ -30,7 +33,8 @@ async def answer_and_grade(tg: FakeTelegram, chat_id: int, user_id: int, grade: 
     question = quiz_questions(tg, chat_id)[-1]
     await tg.press(chat_id, user_id, question.message_id, button(question, "Show answer"))
     await tg.wait_for(
-        lambda: any(t == grade for t, _ in tg.sent(chat_id)[-1].buttons), what="grade buttons"
+        lambda: any(t.split(" · ")[0] == grade for t, _ in tg.sent(chat_id)[-1].buttons),
+        what="grade buttons",
     )
     answer = tg.sent(chat_id)[-1]
     await tg.press(chat_id, user_id, answer.message_id, button(answer, grade))

@@ -41,6 +41,8 @@ from tests.support.fake_telegram_world import (
     MessageEdit,
     RecordedRequest,
     SentMessage,
+    StoredFile,
+    UploadedFile,
     UserInfo,
     World,
     member_payload,
@@ -54,6 +56,8 @@ __all__ = [
     "MessageEdit",
     "RecordedRequest",
     "SentMessage",
+    "StoredFile",
+    "UploadedFile",
     "UserInfo",
 ]
 
@@ -178,6 +182,8 @@ class FakeTelegram(World):
         if handler is None:
             raise bad_request(f"method {method} is not implemented by FakeTelegram")
         params = coerce_params(method, raw)
+        # Multipart parts named by ``attach://<name>`` are not parameters themselves.
+        params.update({f"__upload__{k}": v for k, v in raw.items() if isinstance(v, UploadedFile)})
         return params, await handler(self, params)
 
     # -- fault injection -------------------------------------------------------------------
@@ -528,7 +534,7 @@ class FakeTelegram(World):
 
 
 async def _read_params(request: web.Request) -> JSONDict:
-    """Query string plus body: JSON, urlencoded form or multipart (files become a marker).
+    """Query string plus body: JSON, urlencoded form or multipart (files kept whole).
 
     PTB 22 posts ``application/x-www-form-urlencoded`` (multipart only when uploading),
     with strings as-is and everything else, nested objects included, JSON-encoded.
@@ -547,7 +553,7 @@ async def _read_params(request: web.Request) -> JSONDict:
     elif request.content_type in {"application/x-www-form-urlencoded", "multipart/form-data"}:
         for key, value in (await request.post()).items():
             if isinstance(value, web.FileField):
-                params[key] = f"<file {value.filename}>"
+                params[key] = UploadedFile(value.filename, value.content_type, value.file.read())
             else:
                 params[key] = value if isinstance(value, str) else bytes(value).decode("utf-8")
     return params

@@ -16,7 +16,9 @@ from tests.support.telegram_html import telegram_html_problems, visible_text
 
 __all__ = [
     "MAX_CALLBACK_ANSWER",
+    "MAX_CAPTION_LENGTH",
     "MAX_MESSAGE_LENGTH",
+    "check_caption",
     "check_commands",
     "check_reply_markup",
     "check_text",
@@ -27,6 +29,7 @@ __all__ = [
 JSONDict = dict[str, Any]
 
 MAX_MESSAGE_LENGTH = 4096
+MAX_CAPTION_LENGTH = 1024
 MAX_CALLBACK_ANSWER = 200
 _BUTTON_ACTIONS = (
     "url",
@@ -66,6 +69,28 @@ def check_text(text: str, parse_mode: str | None) -> str:
         raise bad_request("message text is empty")
     if utf16_len(shown) > MAX_MESSAGE_LENGTH:
         raise bad_request("message is too long")
+    return shown
+
+
+def check_caption(caption: str, parse_mode: str | None) -> str:
+    """Validate a media caption (0-1024 characters after entity parsing); return it as shown."""
+    mode = (parse_mode or "").lower()
+    if mode == "html":
+        problems = [
+            p
+            for p in telegram_html_problems(caption, limit=MAX_MESSAGE_LENGTH)
+            if not p.startswith("message text is empty")
+        ]
+        if problems:
+            raise _html_error(problems[0])
+        shown = visible_text(caption)
+    elif mode in {"", "markdown", "markdownv2"}:
+        shown = caption
+    else:
+        raise bad_request("unsupported parse_mode")
+    shown = shown.strip()
+    if utf16_len(shown) > MAX_CAPTION_LENGTH:
+        raise bad_request("message caption is too long")
     return shown
 
 

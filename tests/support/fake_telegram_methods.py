@@ -6,12 +6,14 @@ spec-checked parameters and returning the ``result`` value; failures raise ``Api
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tests.support.fake_telegram_checks import (
     MAX_CALLBACK_ANSWER,
+    check_caption,
     check_commands,
     check_reply_markup,
     check_text,
@@ -24,7 +26,9 @@ from tests.support.fake_telegram_world import (
     ChatInfo,
     MessageEdit,
     SentMessage,
+    StoredFile,
     StoredMessage,
+    UploadedFile,
     World,
     member_payload,
 )
@@ -196,6 +200,122 @@ async def send_message(world: World, p: JSONDict) -> Any:
         )
     )
     return payload
+
+
+# -- files ------------------------------------------------------------------------------------
+
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
+# Telegram keeps photos at most 1280 px on their longer side, plus smaller thumbnails.
+PHOTO_SIDES = (90, 320, 800, 1280)
+
+
+def _input_file(world: World, p: JSONDict, name: str, *, kind: str) -> StoredFile:
+    """The file a send names: a fresh upload (kept), ``attach://part``, or a known file id."""
+    value = p[name]
+    if isinstance(value, str) and value.startswith("attach://"):
+        value = p.get(f"__upload__{value[len('attach://') :]}")
+        if value is None:
+            raise bad_request(f"wrong file identifier/HTTP URL specified for {name}")
+    if isinstance(value, UploadedFile):
+        return world.store_file(value, kind=kind)
+    if isinstance(value, str) and value in world.files:
+        return world.files[value]
+    if isinstance(value, str) and value.startswith(("http://", "https://")):
+        raise bad_request("wrong HTTP URL specified (the fake fetches nothing)")
+    raise bad_request("wrong file identifier/HTTP URL specified")
+
+
+def _photo_sizes(stored: StoredFile) -> list[JSONDict]:
+    """``PhotoSize`` objects for an image, checked as Telegram checks photos."""
+    from PIL import Image, UnidentifiedImageError
+
+    if len(stored.data) > MAX_PHOTO_BYTES:
+        raise bad_request("PHOTO_SAVE_FILE_INVALID")
+    try:
+        with Image.open(io.BytesIO(stored.data)) as image:
+            width, height = image.size
+    except (UnidentifiedImageError, OSError):
+        raise bad_request("IMAGE_PROCESS_FAILED") from None
+    if width + height > 10000 or max(width, height) > 20 * min(width, height):
+        raise bad_request("PHOTO_INVALID_DIMENSIONS")
+    sizes = []
+    for index, side in enumerate(PHOTO_SIDES):
+        scale = min(1.0, side / max(width, height))
+        sizes.append(
+            {
+                "file_id": stored.file_id
+                if side == PHOTO_SIDES[-1]
+                else f"{stored.file_id}-{index}",
+                "file_unique_id": f"{stored.file_unique_id}{index}",
+                "width": max(1, round(width * scale)),
+                "height": max(1, round(height * scale)),
+                "file_size": len(stored.data),
+            }
+        )
+        if scale == 1.0:
+            break
+    sizes[-1]["file_id"] = stored.file_id
+    return sizes
+
+
+async def _send_media(
+    world: World, p: JSONDict, method: str, media: JSONDict, stored: StoredFile
+) -> Any:
+    chat = world.resolve_chat(p["chat_id"], write=True)
+    caption = p.get("caption")
+    extra: JSONDict = dict(media)
+    if caption:
+        extra["caption"] = check_caption(caption, p.get("parse_mode"))
+    markup = p.get("reply_markup")
+    if markup is not None:
+        check_reply_markup(markup, inline_only=False)
+        if (kept := inline_markup_or_none(markup)) is not None:
+            extra["reply_markup"] = kept
+    replied = _reply_target(world, chat, p)
+    if replied is not None:
+        extra["reply_to_message"] = {
+            k: v for k, v in replied.payload.items() if k != "reply_to_message"
+        }
+    payload = world.new_message(chat, world.bot_user, **extra)
+    world.record_sent(
+        SentMessage(
+            message_id=payload["message_id"],
+            chat_id=chat.id,
+            text=caption,
+            parse_mode=p.get("parse_mode"),
+            reply_markup=markup,
+            reply_to_message_id=None if replied is None else replied.payload["message_id"],
+            method=method,
+            params={k: v for k, v in p.items() if not k.startswith("__upload__")},
+            file=stored,
+        )
+    )
+    return payload
+
+
+async def send_photo(world: World, p: JSONDict) -> Any:
+    world.resolve_chat(p["chat_id"], write=True)
+    stored = _input_file(world, p, "photo", kind="photo")
+    return await _send_media(world, p, "sendPhoto", {"photo": _photo_sizes(stored)}, stored)
+
+
+async def send_document(world: World, p: JSONDict) -> Any:
+    world.resolve_chat(p["chat_id"], write=True)
+    stored = _input_file(world, p, "document", kind="document")
+    if len(stored.data) > MAX_DOCUMENT_BYTES:
+        raise bad_request("file is too big")
+    if not stored.data:
+        raise bad_request("file must be non-empty")
+    document: JSONDict = {
+        "file_id": stored.file_id,
+        "file_unique_id": stored.file_unique_id,
+        "mime_type": stored.mime_type,
+        "file_size": len(stored.data),
+    }
+    if stored.filename:
+        document["file_name"] = stored.filename
+    return await _send_media(world, p, "sendDocument", {"document": document}, stored)
 
 
 def _reply_target(world: World, chat: ChatInfo, p: JSONDict) -> StoredMessage | None:
@@ -383,6 +503,8 @@ HANDLERS: dict[str, Handler] = {
     "setChatMenuButton": set_chat_menu_button,
     "getChatMenuButton": get_chat_menu_button,
     "sendMessage": send_message,
+    "sendPhoto": send_photo,
+    "sendDocument": send_document,
     "editMessageText": edit_message_text,
     "editMessageReplyMarkup": edit_message_reply_markup,
     "deleteMessage": delete_message,

@@ -24,7 +24,9 @@ __all__ = [
     "MessageEdit",
     "RecordedRequest",
     "SentMessage",
+    "StoredFile",
     "StoredMessage",
+    "UploadedFile",
     "UserInfo",
     "World",
     "member_payload",
@@ -120,6 +122,32 @@ class StoredMessage:
     deleted: bool = False
 
 
+@dataclass(frozen=True)
+class UploadedFile:
+    """A file part of a multipart request, kept whole so tests can open what the bot sent."""
+
+    filename: str | None
+    content_type: str
+    data: bytes
+
+    def __repr__(self) -> str:
+        return f"<file {self.filename} {self.content_type} {len(self.data)} bytes>"
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    """A file on the fake's "servers": what ``file_id`` stands for in later calls."""
+
+    file_id: str
+    file_unique_id: str
+    filename: str | None
+    mime_type: str
+    data: bytes
+
+    def __repr__(self) -> str:
+        return f"<stored file {self.file_id} {self.filename} {len(self.data)} bytes>"
+
+
 @dataclass
 class MessageEdit:
     """One successful edit, holding the content after it."""
@@ -148,6 +176,7 @@ class SentMessage:
     params: JSONDict = field(default_factory=dict)
     edits: list[MessageEdit] = field(default_factory=list)
     deleted: bool = False
+    file: StoredFile | None = None
 
     @property
     def plain_text(self) -> str | None:
@@ -262,6 +291,8 @@ class World:
         self._all_kinds = _update_kinds()
         self._allowed_updates = self._all_kinds - _OPT_IN_UPDATES
         self._faults: list[Fault] = []
+        self.files: dict[str, StoredFile] = {}
+        self._file_numbers = itertools.count(1)
         self._changed = asyncio.Event()
         self._poll_generation = 0
         self._closing = False
@@ -359,6 +390,19 @@ class World:
         sent = self._sent_by_key.get((chat_id, message_id))
         if sent is not None:
             sent.deleted = True
+
+    def store_file(self, upload: UploadedFile, *, kind: str) -> StoredFile:
+        """Keep an uploaded file under a new file id, as Telegram's servers do."""
+        number = next(self._file_numbers)
+        stored = StoredFile(
+            file_id=f"{kind}-file-{number:06d}-AgACAgIAAxkBAAI",
+            file_unique_id=f"AQAD{number:08d}",
+            filename=upload.filename,
+            mime_type=upload.content_type,
+            data=upload.data,
+        )
+        self.files[stored.file_id] = stored
+        return stored
 
     def new_callback_query_id(self) -> str:
         query_id = str(next(self._query_ids))

@@ -1,0 +1,140 @@
+"""A person's data as files they can keep: ``reviews.csv`` and ``data.json``.
+
+Pure: the handler loads rows and passes plain values. The next due instant of
+each past review is recomputed by replaying the person's grades through the
+same pure, deterministic FSRS :func:`~bot.domain.srs.review` (no fuzzing) that
+scheduled them, so the file says exactly what the bot decided at the time.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from bot.domain.clock import require_utc
+from bot.domain.srs import CardState, Rating, review
+from bot.domain.streaks import Streak
+
+GRADE_NAMES = {Rating.AGAIN: "Again", Rating.HARD: "Hard", Rating.GOOD: "Good", Rating.EASY: "Easy"}
+CSV_COLUMNS = (
+    "date",
+    "time",
+    "utc_offset",
+    "question_id",
+    "deck",
+    "question",
+    "grade",
+    "next_due",
+)
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ExportedReview:
+    """One grade with what the person saw: when (UTC, and the offset it was local in), what."""
+
+    at: datetime
+    utc_offset_minutes: int
+    question_id: str
+    deck: str
+    question: str
+    rating: Rating
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "at", require_utc(self.at, "at"))
+        object.__setattr__(self, "rating", Rating(self.rating))
+
+
+def replay_next_dues(reviews: Sequence[ExportedReview]) -> list[datetime]:
+    """The card's due instant after each review (in the order given, oldest first)."""
+    cards: dict[str, CardState] = {}
+    dues: list[datetime] = []
+    for item in reviews:
+        card = review(cards.get(item.question_id), item.rating, item.at)
+        cards[item.question_id] = card
+        dues.append(card.due)
+    return dues
+
+
+def _offset(minutes: int) -> timezone:
+    return timezone(timedelta(minutes=minutes))
+
+
+def reviews_csv(reviews: Iterable[ExportedReview]) -> str:
+    """``reviews.csv``: one row per grade, oldest first, times in the local time of the grade.
+
+    Columns: date (YYYY-MM-DD) and time (HH:MM:SS) where the person was,
+    utc_offset (+01:00), question_id, deck (title), question (text), grade
+    (Again/Hard/Good/Easy), next_due (ISO 8601, same offset).
+    """
+    ordered = sorted(reviews, key=lambda r: r.at)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for item, due in zip(ordered, replay_next_dues(ordered), strict=True):
+        zone = _offset(item.utc_offset_minutes)
+        local = item.at.astimezone(zone)
+        writer.writerow(
+            (
+                local.date().isoformat(),
+                local.strftime("%H:%M:%S"),
+                local.strftime("%z")[:3] + ":" + local.strftime("%z")[3:],
+                item.question_id,
+                item.deck,
+                item.question,
+                GRADE_NAMES[item.rating],
+                due.astimezone(zone).isoformat(timespec="seconds"),
+            )
+        )
+    return out.getvalue()
+
+
+@dataclass(frozen=True)
+class ExportedCard:
+    question_id: str
+    deck: str
+    state: CardState
+    reps: int
+    lapses: int
+
+
+def data_json(
+    *,
+    person: Mapping[str, Any],
+    settings: Mapping[str, Any],
+    cards: Iterable[ExportedCard],
+    streak: Streak,
+    now: datetime,
+) -> str:
+    """``data.json``: settings, every card with its FSRS state, and the streaks."""
+    document = {
+        "format": "interview-bot export",
+        "version": FORMAT_VERSION,
+        "exported_at": require_utc(now, "now").isoformat(timespec="seconds"),
+        "person": dict(person),
+        "settings": dict(settings),
+        "cards": [
+            {
+                "question_id": card.question_id,
+                "deck": card.deck,
+                "reps": card.reps,
+                "lapses": card.lapses,
+                "fsrs": card.state.to_dict(),
+            }
+            for card in sorted(cards, key=lambda c: c.question_id)
+        ],
+        "streaks": {
+            "current": streak.current,
+            "longest": streak.longest,
+            "freezes_held": streak.freezes_held,
+            "freezes_used": streak.freezes_used,
+            "studied_today": streak.studied_today,
+            "study_days": streak.days,
+        },
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"

@@ -1,0 +1,101 @@
+"""/export: what the bot knows about a person, as two files they keep.
+
+``reviews.csv`` (every grade) and ``data.json`` (settings, cards with their
+FSRS state, streaks); the formats are documented in README.md. Building the
+CSV replays FSRS over the person's history, so it runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from telegram import InputFile, Update
+
+from bot.context import BotContext
+from bot.domain.chats import format_hhmm
+from bot.domain.export import ExportedCard, ExportedReview, data_json, reviews_csv
+from bot.domain.schedule import describe_days, local_date_of
+from bot.domain.srs import CardState, Rating
+from bot.domain.streaks import compute_streak
+from bot.handlers.common import now_of, reply
+from bot.storage import chats as chat_store
+from bot.storage import learning, people
+from bot.storage import progress as progress_store
+from bot.storage import reminders as reminder_store
+
+NOTHING = "I have nothing stored about you yet. /start subscribes you."
+
+
+async def export_command(update: Update, context: BotContext) -> None:
+    """/export: reviews.csv and data.json, as documents."""
+    user, message = update.effective_user, update.effective_message
+    if user is None or message is None:
+        return
+    services = context.services
+    bank = services.bank
+    now = now_of(context)
+    async with services.sessions() as session:
+        person = await people.get_person(user.id, session=session)
+        if person is None:
+            await reply(update, NOTHING)
+            return
+        settings = await chat_store.get_chat(user.id, session=session)
+        reminder = await reminder_store.get_reminder(user.id, session=session)
+        reviews = await progress_store.review_rows(user.id, session=session)
+        cards = await progress_store.card_rows(user.id, session=session)
+        marks = await learning.study_marks(user.id, session=session)
+
+    def deck_title(question_id: str) -> str:
+        deck = bank.deck_of(question_id)
+        return deck.title if deck is not None else ""
+
+    exported = [
+        ExportedReview(
+            at=row.reviewed_at,
+            utc_offset_minutes=row.utc_offset_minutes,
+            question_id=row.question_id,
+            deck=deck_title(row.question_id),
+            question=q.question if (q := bank.question(row.question_id)) else "",
+            rating=Rating(row.rating),
+        )
+        for row in reviews
+    ]
+    schedule: dict[str, object] = (
+        {
+            "timezone": settings.schedule.timezone,
+            "delivery_time": format_hhmm(settings.schedule.local_time),
+            "days": describe_days(settings.schedule.days),
+            "decks": list(settings.decks),
+            "paused": settings.paused,
+        }
+        if settings is not None
+        else {"timezone": person.timezone}
+    )
+    schedule["streak_reminder"] = (
+        (format_hhmm(reminder.at) if reminder.enabled else "off") if reminder else None
+    )
+    document = data_json(
+        person={"id": person.id, "first_name": person.first_name, "username": person.username},
+        settings=schedule,
+        cards=[
+            ExportedCard(
+                c.question_id,
+                deck_title(c.question_id),
+                CardState.from_dict(c.state),
+                c.reps,
+                c.lapses,
+            )
+            for c in cards
+        ],
+        streak=compute_streak(marks, today=local_date_of(now, person.timezone)),
+        now=now,
+    )
+    csv_text = await asyncio.to_thread(reviews_csv, exported)
+    await message.reply_document(
+        InputFile(csv_text.encode(), filename="reviews.csv"),
+        caption=f"Your {len(exported)} reviews, one row per grade.",
+    )
+    await message.reply_document(
+        InputFile(document.encode(), filename="data.json"),
+        caption="Your settings, cards (with their FSRS state) and streaks.",
+    )

@@ -1,0 +1,259 @@
+"""The /stats picture: rendered off the event loop, cached per person (or group) and state.
+
+The picture depends only on the reviews (heatmap, retention, streaks, and the
+cards they scheduled) and on the local date, so ``(reviews, newest review id,
+today, time zone)`` identifies it. The first /stats renders it in a worker
+thread and uploads it; Telegram's file id is cached, so a repeated /stats with
+nothing new re-sends that id: one cheap query, no drawing, no upload.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from telegram import InputFile, Message, Update
+from telegram.error import BadRequest
+
+from bot.context import BotContext
+from bot.domain.chats import ChatSettings
+from bot.domain.progress import (
+    FORECAST_DAYS,
+    HEATMAP_DAYS,
+    RETENTION_DAYS,
+    daily_counts,
+    due_forecast,
+    leeches,
+    local_dates,
+    topic_stats,
+    weakest_topics,
+    window_counts,
+)
+from bot.domain.schedule import local_date_of
+from bot.domain.streaks import Streak
+from bot.handlers.common import now_of, reply
+from bot.rendering.progress_picture import (
+    GroupPicture,
+    PersonPicture,
+    render_group,
+    render_person,
+)
+from bot.storage import groups as group_store
+from bot.storage import progress as progress_store
+
+log = logging.getLogger(__name__)
+
+CACHE_SIZE = 2048
+CAPTION_LIMIT = 1024
+WEAK_HINT = "\n🧩 Some topics need work: /weak shows them, with a quiz."
+_CACHE_KEY = "progress.pictures"
+# One drawing thread: matplotlib is not thread-safe, and one picture at a time
+# keeps a burst of /stats from taking every core.
+_EXECUTOR: ThreadPoolExecutor | None = None
+# Pictures waiting for or in the drawing thread. Past this many (a crowd sending
+# /stats at once) a person gets the text summary at once instead of waiting
+# seconds in the queue; the picture comes with a later /stats.
+MAX_BACKLOG = 8
+_backlog = 0
+BUSY_NOTE = "\n<i>(The picture comes with your next /stats: many people are asking right now.)</i>"
+
+
+@dataclass(frozen=True)
+class CachedPicture:
+    file_id: str
+    weak: bool = False
+
+
+class PictureCache:
+    """A small LRU of Telegram file ids by picture state."""
+
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[Any, ...], CachedPicture] = OrderedDict()
+
+    def get(self, key: tuple[Any, ...]) -> CachedPicture | None:
+        item = self._items.get(key)
+        if item is not None:
+            self._items.move_to_end(key)
+        return item
+
+    def put(self, key: tuple[Any, ...], item: CachedPicture) -> None:
+        self._items[key] = item
+        self._items.move_to_end(key)
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def drop(self, key: tuple[Any, ...]) -> None:
+        self._items.pop(key, None)
+
+
+def _cache(context: BotContext) -> PictureCache:
+    cache = context.bot_data.extras.get(_CACHE_KEY)
+    if not isinstance(cache, PictureCache):
+        cache = PictureCache()
+        context.bot_data.extras[_CACHE_KEY] = cache
+    return cache
+
+
+async def _render(function: Any, picture: Any) -> bytes | None:
+    """Draw in the picture thread; None (and one log line) if drawing fails."""
+    global _EXECUTOR, _backlog
+    if _EXECUTOR is None:
+        _EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stats-picture")
+    _backlog += 1
+    try:
+        result: bytes = await asyncio.get_running_loop().run_in_executor(
+            _EXECUTOR, function, picture
+        )
+    except Exception:
+        log.exception("could not draw the stats picture")
+        return None
+    finally:
+        _backlog -= 1
+    return result
+
+
+def drawing_is_busy() -> bool:
+    """True when a new picture would wait behind MAX_BACKLOG others."""
+    return _backlog >= MAX_BACKLOG
+
+
+async def _send(update: Update, photo: str | InputFile, caption: str) -> Message | None:
+    message = update.effective_message
+    if message is None:
+        return None
+    if len(caption) <= CAPTION_LIMIT:
+        return await message.reply_photo(photo, caption=caption)
+    sent = await message.reply_photo(photo)
+    await message.reply_text(caption)
+    return sent
+
+
+async def _send_cached(
+    update: Update, context: BotContext, key: tuple[Any, ...], caption: str
+) -> CachedPicture | None:
+    """Re-send a cached picture; None when there is none (or Telegram forgot it)."""
+    cache = _cache(context)
+    cached = cache.get(key)
+    if cached is None:
+        return None
+    try:
+        await _send(update, cached.file_id, caption + (WEAK_HINT if cached.weak else ""))
+    except BadRequest as error:
+        log.info("cached stats picture refused (%s); drawing it again", error)
+        cache.drop(key)
+        return None
+    return cached
+
+
+async def _upload(
+    update: Update,
+    context: BotContext,
+    key: tuple[Any, ...],
+    png: bytes | None,
+    caption: str,
+    weak: bool,
+) -> None:
+    if png is None:  # drawing failed (logged): the summary alone rather than silence
+        await reply(update, caption + (WEAK_HINT if weak else ""))
+        return
+    sent = await _send(
+        update, InputFile(png, filename="stats.png"), caption + (WEAK_HINT if weak else "")
+    )
+    if sent is not None and sent.photo:
+        _cache(context).put(key, CachedPicture(sent.photo[-1].file_id, weak))
+
+
+async def send_person_stats(
+    update: Update,
+    context: BotContext,
+    *,
+    person_id: int,
+    name: str,
+    timezone: str,
+    streak: Streak,
+    caption: str,
+) -> None:
+    """/stats in a private chat: the picture with the text summary as its caption."""
+    services = context.services
+    now = now_of(context)
+    today = local_date_of(now, timezone)
+    async with services.sessions() as session:
+        state = await progress_store.person_state(person_id, session=session)
+    key = ("person", person_id, state, today, timezone)
+    if await _send_cached(update, context, key, caption):
+        return
+    if drawing_is_busy():
+        await reply(update, caption + BUSY_NOTE)
+        return
+    bank = services.bank
+    async with services.sessions() as session:
+        per_day = await progress_store.reviews_per_day(
+            person_id, session=session, since=today - timedelta(days=HEATMAP_DAYS)
+        )
+        dues = await progress_store.card_dues(person_id, session=session)
+        reviews = await progress_store.graded_reviews(
+            person_id, session=session, since=now - timedelta(days=RETENTION_DAYS)
+        )
+        lapses = await progress_store.card_lapses(person_id, session=session)
+    stats = topic_stats(reviews, bank, now=now)
+    by_deck = {s.key: s for s in stats if s.kind == "deck"}
+    retention = [
+        (
+            deck.title,
+            by_deck[deck.id].retention if deck.id in by_deck else None,
+            by_deck[deck.id].reviews if deck.id in by_deck else 0,
+        )
+        for deck in bank.decks
+    ]
+    weak = bool(weakest_topics(stats) or leeches(lapses, bank))
+    picture = PersonPicture(
+        title=f"{name}'s progress" if name else "Your progress",
+        today=today,
+        heatmap=window_counts(per_day, today=today),
+        forecast=due_forecast(dues, now=now, timezone=timezone, days=FORECAST_DAYS),
+        retention=retention,
+        current_streak=streak.current,
+        longest_streak=streak.longest,
+    )
+    await _upload(update, context, key, await _render(render_person, picture), caption, weak)
+
+
+async def send_group_stats(
+    update: Update, context: BotContext, *, settings: ChatSettings, streak: int, caption: str
+) -> None:
+    """/stats in a group: the group's days and its top members, the summary as caption."""
+    services = context.services
+    now = now_of(context)
+    timezone = settings.schedule.timezone
+    today = local_date_of(now, timezone)
+    chat_id = settings.chat_id
+    async with services.sessions() as session:
+        state = await progress_store.chat_state(chat_id, session=session)
+    key = ("group", chat_id, state, today, timezone)
+    if await _send_cached(update, context, key, caption):
+        return
+    async with services.sessions() as session:
+        instants = await progress_store.chat_review_instants(
+            chat_id, session=session, since=now - timedelta(days=HEATMAP_DAYS + 1)
+        )
+        activity = await group_store.member_activity(chat_id, session=session, week_start=now)
+    members = sorted(((name, total) for _, name, _, total in activity), key=lambda m: -m[1])
+    picture = GroupPicture(
+        title=_group_title(update),
+        today=today,
+        heatmap=daily_counts(local_dates(instants, timezone), today=today),
+        members=members,
+        streak=streak,
+    )
+    await _upload(update, context, key, await _render(render_group, picture), caption, False)
+
+
+def _group_title(update: Update) -> str:
+    chat = update.effective_chat
+    return (chat.title if chat is not None and chat.title else "This group")[:40]

@@ -1,0 +1,129 @@
+"""The streak reminder's sender: claims due reminders like the dispatcher claims chats.
+
+Each private chat's reminder row holds its next instant (UTC, indexed). Every
+dispatcher tick claims the due rows in batches, moves each to its next local
+day in the same transaction (so a reminder is considered at most once per local
+date, also with several instances), commits, and only then sends the nudges
+that apply: a current streak of 2+ days, nothing graded today, the chat active
+and not paused, and still the same local day as the reminder's minute. A crash
+between the commit and the send loses that day's nudge rather than doubling it.
+Sends use ``do_api_request`` like the daily questions: bulk traffic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from telegram import Bot
+from telegram.error import NetworkError
+
+from bot import keyboards
+from bot.context import Services
+from bot.domain.reminders import Nudge, streak_nudge
+from bot.domain.schedule import local_date_of
+from bot.sending import Blocked, Outcome, Sent, deliver
+from bot.storage import chats as chat_store
+from bot.storage import groups as group_store
+from bot.storage import reminders as reminder_store
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+CONCURRENCY = 16
+
+
+@dataclass(frozen=True)
+class ReminderSend:
+    chat_id: int
+    nudge: Nudge
+
+
+def reminder_text(nudge: Nudge) -> str:
+    """The nudge: the streak at stake, and what a streak freeze would do tonight."""
+    lines = [
+        f"🔥 Your <b>{nudge.streak}-day streak</b> is waiting: you haven't studied today yet. "
+        "One question keeps it going."
+    ]
+    if nudge.freeze_for_yesterday:
+        lines.append(
+            "🧊 A streak freeze is covering yesterday; skip today too and the streak ends tonight."
+        )
+    elif nudge.freeze_tonight:
+        held = "the freeze" if nudge.freezes_held == 1 else "one of the 2 freezes"
+        lines.append(f"🧊 If you skip today, {held} you hold will be spent tonight to save it.")
+    else:
+        lines.append("It ends at midnight if you skip today (no streak freeze held).")
+    lines.append("<i>/remind changes the time or turns these off.</i>")
+    return "\n".join(lines)
+
+
+async def remind_due(bot: Bot, services: Services, *, now: datetime | None = None) -> int:
+    """Consider every reminder due at ``now``; returns how many nudges were sent."""
+    moment = now or services.clock()
+    sent = 0
+    while True:
+        async with services.sessions() as session, session.begin():
+            claimed = await reminder_store.claim_due(session=session, now=moment, limit=BATCH_SIZE)
+            if not claimed:
+                break
+            marks = await group_store.marks_for_people(
+                [chat.id for _, chat in claimed], session=session
+            )
+            outgoing: list[ReminderSend] = []
+            for row, chat in claimed:
+                assert row.next_at is not None  # claim_due only returns rows with an instant
+                today = local_date_of(moment, chat.timezone)
+                due_day = local_date_of(row.next_at, chat.timezone)
+                # This day's minute is spent either way; only a sent nudge marks the
+                # day as reminded (so moving the time later today still works).
+                reminder_store.move_past(row, due_day, chat.timezone, now=moment)
+                if due_day != today or not chat.active or chat.paused:
+                    continue
+                nudge = streak_nudge(marks.get(chat.id, []), today=today)
+                if nudge is not None:
+                    row.last_on = due_day
+                    outgoing.append(ReminderSend(chat.id, nudge))
+        sent += await _send_all(bot, services, outgoing, moment)
+    if sent:
+        log.info("reminders: %d sent", sent)
+    return sent
+
+
+async def _send_all(bot: Bot, services: Services, items: list[ReminderSend], now: datetime) -> int:
+    semaphore = asyncio.Semaphore(CONCURRENCY)
+
+    async def one(item: ReminderSend) -> Outcome:
+        async with semaphore:
+            return await send_reminder(bot, item)
+
+    outcomes = await asyncio.gather(*(one(item) for item in items))
+    blocked = [i.chat_id for i, o in zip(items, outcomes, strict=True) if isinstance(o, Blocked)]
+    if blocked:
+        async with services.sessions() as session, session.begin():
+            for chat_id in blocked:
+                await chat_store.set_active(chat_id, False, session=session, now=now)
+    for item, outcome in zip(items, outcomes, strict=True):
+        if not isinstance(outcome, Sent | Blocked):
+            log.warning("reminder to chat %s not sent: %s", item.chat_id, outcome)
+    return sum(1 for outcome in outcomes if isinstance(outcome, Sent))
+
+
+async def send_reminder(bot: Bot, item: ReminderSend) -> Outcome:
+    """One nudge, sent like a daily question (``do_api_request``: broadcast traffic)."""
+    params = {
+        "chat_id": item.chat_id,
+        "text": reminder_text(item.nudge),
+        "parse_mode": "HTML",
+        "reply_markup": keyboards.question_now_keyboard().to_dict(),
+    }
+
+    async def call() -> int:
+        result = await bot.do_api_request("sendmessage", api_kwargs=params)
+        if not isinstance(result, dict) or not isinstance(result.get("message_id"), int):
+            raise NetworkError(f"unexpected sendMessage result: {str(result)[:100]}")
+        return int(result["message_id"])
+
+    return await deliver(call)

@@ -1,0 +1,99 @@
+"""What the statistics read: reviews by day, card due dates and lapses, export rows.
+
+Each query reads only what one picture or file needs (a date window, two
+columns), so /stats stays cheap for people with long histories.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.progress import GradedReview
+from bot.domain.srs import Rating
+from bot.storage.models import CardRow, ReviewRow
+
+
+async def person_state(person_id: int, *, session: AsyncSession) -> tuple[int, int]:
+    """(reviews, newest review id): changes with every grade, so it keys the picture cache."""
+    count, newest = (
+        await session.execute(
+            select(func.count(), func.max(ReviewRow.id)).where(ReviewRow.person_id == person_id)
+        )
+    ).one()
+    return int(count), int(newest or 0)
+
+
+async def chat_state(chat_id: int, *, session: AsyncSession) -> tuple[int, int]:
+    """(reviews in the chat, newest id): the group picture's cache key."""
+    count, newest = (
+        await session.execute(
+            select(func.count(), func.max(ReviewRow.id)).where(ReviewRow.chat_id == chat_id)
+        )
+    ).one()
+    return int(count), int(newest or 0)
+
+
+async def reviews_per_day(person_id: int, *, session: AsyncSession, since: date) -> Counter[date]:
+    """Reviews per local date (the date each grade counts for) from ``since`` on."""
+    rows = await session.execute(
+        select(ReviewRow.local_date, func.count())
+        .where(ReviewRow.person_id == person_id, ReviewRow.local_date >= since)
+        .group_by(ReviewRow.local_date)
+    )
+    return Counter({day: int(count) for day, count in rows})
+
+
+async def chat_review_instants(
+    chat_id: int, *, session: AsyncSession, since: datetime
+) -> list[datetime]:
+    rows = await session.scalars(
+        select(ReviewRow.reviewed_at).where(
+            ReviewRow.chat_id == chat_id, ReviewRow.reviewed_at >= since
+        )
+    )
+    return list(rows)
+
+
+async def graded_reviews(
+    person_id: int, *, session: AsyncSession, since: datetime | None = None
+) -> list[GradedReview]:
+    query = select(
+        ReviewRow.question_id, ReviewRow.rating, ReviewRow.reviewed_at, ReviewRow.local_date
+    ).where(ReviewRow.person_id == person_id)
+    if since is not None:
+        query = query.where(ReviewRow.reviewed_at >= since)
+    rows = await session.execute(query.order_by(ReviewRow.reviewed_at, ReviewRow.id))
+    return [GradedReview(q, Rating(r), at, day) for q, r, at, day in rows]
+
+
+async def card_dues(person_id: int, *, session: AsyncSession) -> list[datetime]:
+    return list(await session.scalars(select(CardRow.due).where(CardRow.person_id == person_id)))
+
+
+async def card_lapses(person_id: int, *, session: AsyncSession) -> dict[str, int]:
+    """question id → times forgotten (graded Again), for cards forgotten at least once."""
+    rows = await session.execute(
+        select(CardRow.question_id, CardRow.lapses).where(
+            CardRow.person_id == person_id, CardRow.lapses > 0
+        )
+    )
+    return {question: int(lapses) for question, lapses in rows}
+
+
+async def card_rows(person_id: int, *, session: AsyncSession) -> list[CardRow]:
+    return list(await session.scalars(select(CardRow).where(CardRow.person_id == person_id)))
+
+
+async def review_rows(person_id: int, *, session: AsyncSession) -> list[ReviewRow]:
+    """Every review of the person, oldest first."""
+    return list(
+        await session.scalars(
+            select(ReviewRow)
+            .where(ReviewRow.person_id == person_id)
+            .order_by(ReviewRow.reviewed_at, ReviewRow.id)
+        )
+    )
