@@ -7,12 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from functools import lru_cache
-from typing import cast
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
-from telegram.error import NetworkError
-from telegram.ext import ExtBot
 
 from bot import keyboards, texts
 from bot.domain.chats import ChatSettings
@@ -21,7 +18,16 @@ from bot.domain.schedule import end_of_local_day
 from bot.domain.selection import choose_question, group_rotation_pick
 from bot.domain.srs import CardDue, CardState
 from bot.ratelimit import Traffic
-from bot.sending import Blocked, Migrated, Outcome, Rejected, Sent, Transient, deliver
+from bot.sending import (
+    Blocked,
+    Migrated,
+    Outcome,
+    Rejected,
+    Sent,
+    Transient,
+    deliver,
+    send_message_id,
+)
 from bot.storage import chats as chat_store
 from bot.storage import deliveries as delivery_store
 from bot.storage.models import DeliveryRow, QuizRow
@@ -125,11 +131,6 @@ async def send_prepared(
     text = card_text(bank, item.question_id, item.label)
     if text is None:
         return Rejected(f"question {item.question_id!r} is no longer in the bank")
-    # do_api_request skips building a Message object from the reply: with
-    # thousands of deliveries a minute that is most of PTB's cost per send
-    # (benchmarks/dispatch.py: 458 -> 878 deliveries/s on PostgreSQL). Bot API
-    # method names are case-insensitive; the lowercase name tells PTB this is
-    # deliberate (it warns about do_api_request for methods it wraps by name).
     params: dict[str, object] = {
         "chat_id": item.chat_id,
         "text": text,
@@ -140,18 +141,9 @@ async def send_prepared(
     }
     if paid:
         params["allow_paid_broadcast"] = True
-    limiter = bot.rate_limiter if isinstance(bot, ExtBot) else None
 
     async def call() -> int:
-        if limiter is not None:
-            result = await cast("ExtBot[Traffic]", bot).do_api_request(
-                "sendmessage", api_kwargs=params, rate_limit_args=traffic
-            )
-        else:
-            result = await bot.do_api_request("sendmessage", api_kwargs=params)
-        if not isinstance(result, dict) or not isinstance(result.get("message_id"), int):
-            raise NetworkError(f"unexpected sendMessage result: {str(result)[:100]}")
-        return int(result["message_id"])
+        return await send_message_id(bot, params, traffic=traffic)
 
     return await deliver(call)
 

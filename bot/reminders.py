@@ -7,7 +7,7 @@ date, also with several instances), commits, and only then sends the nudges
 that apply: a current streak of 2+ days, nothing graded today, the chat active
 and not paused, and still the same local day as the reminder's minute. A crash
 between the commit and the send loses that day's nudge rather than doubling it.
-Sends use ``do_api_request`` like the daily questions: bulk traffic.
+Sends go like the daily questions, as broadcast traffic (bot/ratelimit.py).
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from telegram import Bot
-from telegram.error import NetworkError
 
 from bot import keyboards
 from bot.context import Services
 from bot.domain.reminders import Nudge, streak_nudge
 from bot.domain.schedule import local_date_of
-from bot.sending import Blocked, Outcome, Sent, deliver
+from bot.ratelimit import Traffic
+from bot.sending import Blocked, Outcome, Sent, deliver, send_message_id
 from bot.storage import chats as chat_store
 from bot.storage import groups as group_store
 from bot.storage import reminders as reminder_store
@@ -112,8 +112,8 @@ async def _send_all(bot: Bot, services: Services, items: list[ReminderSend], now
 
 
 async def send_reminder(bot: Bot, item: ReminderSend) -> Outcome:
-    """One nudge, sent like a daily question (``do_api_request``: broadcast traffic)."""
-    params = {
+    """One nudge, sent like a daily question: broadcast traffic."""
+    params: dict[str, object] = {
         "chat_id": item.chat_id,
         "text": reminder_text(item.nudge),
         "parse_mode": "HTML",
@@ -121,9 +121,6 @@ async def send_reminder(bot: Bot, item: ReminderSend) -> Outcome:
     }
 
     async def call() -> int:
-        result = await bot.do_api_request("sendmessage", api_kwargs=params)
-        if not isinstance(result, dict) or not isinstance(result.get("message_id"), int):
-            raise NetworkError(f"unexpected sendMessage result: {str(result)[:100]}")
-        return int(result["message_id"])
+        return await send_message_id(bot, params, traffic=Traffic.BROADCAST)
 
     return await deliver(call)

@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 from telegram import InlineKeyboardMarkup, Message, ReplyParameters, Update
 from telegram.constants import ChatType
-from telegram.error import NetworkError
 
 from bot import keyboards, texts
 from bot.callbacks import Grade, Reveal, Skip
@@ -39,7 +38,7 @@ from bot.questions import (
     send_prepared,
 )
 from bot.rendering import render_answer
-from bot.sending import Sent, call_with_retries
+from bot.sending import Sent, call_with_retries, send_message_id
 from bot.storage import chats as chat_store
 from bot.storage import deliveries as delivery_store
 from bot.storage import learning, people
@@ -223,10 +222,7 @@ async def _send_answer(
                 params["reply_markup"] = grades
 
             async def call(params: dict[str, object] = params) -> int:
-                result = await context.bot.do_api_request("sendmessage", api_kwargs=params)
-                if not isinstance(result, dict) or not isinstance(result.get("message_id"), int):
-                    raise NetworkError(f"unexpected sendMessage result: {str(result)[:100]}")
-                return int(result["message_id"])
+                return await send_message_id(context.bot, params)
 
             last = await call_with_retries(call)
     except Exception:
