@@ -157,7 +157,11 @@ async def ask_question(tg: FakeTelegram, user_id: int) -> SentMessage:
 
 
 def button(message: SentMessage, label: str) -> str:
-    data = next((d for text, d in message.buttons if text == label), None)
+    """The data of the button called ``label`` (grade buttons may add " · 2d")."""
+    data = next(
+        (d for text, d in message.buttons if text == label or text.startswith(f"{label} · ")),
+        None,
+    )
     assert data is not None, f"no {label!r} button on {message.buttons}"
     return data
 
