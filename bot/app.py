@@ -13,7 +13,6 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 from telegram.ext import (
-    AIORateLimiter,
     ApplicationBuilder,
     CallbackQueryHandler,
     ChatMemberHandler,
@@ -21,11 +20,12 @@ from telegram.ext import (
     ContextTypes,
     Defaults,
     MessageHandler,
+    SimpleUpdateProcessor,
     TypeHandler,
     filters,
 )
 
-from bot import texts
+from bot import db_outage, texts
 from bot.config import Settings
 from bot.content.check import load_checked_bank
 from bot.context import BotApplication, BotContext, BotData, Services
@@ -34,6 +34,7 @@ from bot.domain.clock import Clock, system_clock
 from bot.domain.content import Bank
 from bot.handlers import activity, buttons, errors, groups, onboarding, quiz, settings, stats, study
 from bot.http import AiohttpRequest
+from bot.metrics import MeasuredAIORateLimiter, MeasuredUpdateProcessor
 from bot.storage.database import create_engine, create_sessionmaker, migrate
 
 log = logging.getLogger(__name__)
@@ -78,6 +79,7 @@ def build_application(
     async def post_shutdown(application: BotApplication) -> None:
         services = application.bot_data.services
         if services is not None:
+            await db_outage.close(services.engine)
             await services.engine.dispose()
 
     builder = (
@@ -89,14 +91,14 @@ def build_application(
         .get_updates_request(AiohttpRequest(connection_pool_size=1))
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=None))
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
-        .concurrent_updates(False)
+        .concurrent_updates(MeasuredUpdateProcessor(SimpleUpdateProcessor(1)))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
     if config.send_rate_limit > 0:
         # PTB's default max_retries is 0: RetryAfter would reach the caller at once.
         # Groups: at most 20 messages a minute each (long answers, quiz questions).
-        limiter = AIORateLimiter(
+        limiter = MeasuredAIORateLimiter(
             overall_max_rate=config.send_rate_limit,
             overall_time_period=1,
             group_max_rate=20,

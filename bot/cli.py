@@ -19,7 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="A Telegram bot for machine-learning interview practice.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="run the bot (long polling; configuration from env/.env)")
+    sub.add_parser("run", help="run the bot (long polling or webhook; configuration from env/.env)")
     content = sub.add_parser("content", help="work with the question bank").add_subparsers(
         dest="content_command", required=True
     )
@@ -100,7 +100,7 @@ def _run() -> int:
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2
-    configure_logging(settings.log_level, secrets=[settings.token])
+    configure_logging(settings.log_level, secrets=settings.secrets, log_format=settings.log_format)
     try:
         bank = load_checked_bank(settings.content_dir)
     except BankError as error:
@@ -108,13 +108,20 @@ def _run() -> int:
             f"The question bank in {settings.content_dir} has problems:\n{error}", file=sys.stderr
         )
         return 1
-    from telegram import Update
+    import asyncio
+
+    from bot.lifecycle import SingleInstanceError, run, single_instance
 
     application = build_application(settings, bank=bank)
     log.info(
-        "starting interview-bot (%d questions), polling %s", len(bank), settings.telegram_api_url
+        "starting interview-bot (%d questions), Bot API %s", len(bank), settings.telegram_api_url
     )
-    application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    try:
+        with single_instance(settings.database_url):
+            asyncio.run(run(application, settings))
+    except SingleInstanceError as error:
+        print(error, file=sys.stderr)
+        return 2
     return 0
 
 

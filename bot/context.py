@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +23,8 @@ class Services:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     clock: Clock = system_clock
+    # Set on SIGTERM/SIGINT: the dispatcher stops claiming and sending (bot/lifecycle.py).
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass

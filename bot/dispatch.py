@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
 
+from bot import metrics
 from bot.context import Services
 from bot.domain.leaderboard import group_streak
 from bot.domain.schedule import is_still_due, local_date_of
@@ -70,7 +71,7 @@ async def dispatch_due(
     recorder = OutcomeRecorder(services)
     try:
         await _resend_stale(bot, services, moment, report, recorder)
-        while True:
+        while not services.stopping.is_set():
             batch = await _claim_batch(services, moment, report)
             if batch is None:
                 break
@@ -129,6 +130,7 @@ async def _plan_batch(
     lease = _lease(services)
     created: list[DeliveryRow] = []
     streaks: dict[int, int] = {}
+    dues: dict[int, datetime] = {}
     for row in rows:
         settings = chat_store.to_settings(row)
         due = row.next_due_at
@@ -138,6 +140,7 @@ async def _plan_batch(
             chat_store.apply_settings(row, settings.rescheduled(now=now), now=now)
             continue
         local_date = local_date_of(due, settings.schedule.timezone)
+        dues[row.id] = due
         if settings.is_group:
             history = await group_store.delivered_at(row.id, session=session)
             question_id = pick_group_question(services.bank, settings, delivered=history)
@@ -182,10 +185,13 @@ async def _plan_batch(
     session.add_all(created)
     await session.flush()
     return [
-        prepare(
-            delivery,
-            group=delivery.chat_id in streaks,
-            group_streak=streaks.get(delivery.chat_id, 0),
+        replace(
+            prepare(
+                delivery,
+                group=delivery.chat_id in streaks,
+                group_streak=streaks.get(delivery.chat_id, 0),
+            ),
+            due_at=dues.get(delivery.chat_id),
         )
         for delivery in created
     ]
@@ -217,7 +223,7 @@ async def _resend_stale(
     recorder: OutcomeRecorder,
 ) -> None:
     """Re-send pending deliveries whose lease expired, if their day is not over."""
-    while True:
+    while not services.stopping.is_set():
         items: list[PreparedSend] = []
         async with services.sessions() as session, session.begin():
             rows = await delivery_store.claim_stale_pending(
@@ -251,8 +257,12 @@ async def _send_all(
 
     async def one(item: PreparedSend) -> None:
         async with semaphore:
+            if services.stopping.is_set():
+                recorder.release(item)  # shutting down: another tick sends it, at once
+                return
             outcome = await send_prepared(bot, services.bank, item)
         recorder.add(item, outcome)
+        metrics.delivery_finished(outcome, due_at=item.due_at, now=services.clock())
         if isinstance(outcome, Sent):
             report.sent += 1
         else:

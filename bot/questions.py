@@ -68,6 +68,7 @@ class PreparedSend:
     label: str
     skip: bool = True
     quiz_id: int | None = None
+    due_at: datetime | None = None  # a daily question's due instant (lateness metric)
 
 
 def prepare(
