@@ -111,6 +111,7 @@ def _run() -> int:
     import asyncio
 
     from bot.lifecycle import SingleInstanceError, run, single_instance
+    from bot.web import ListenError
 
     application = build_application(settings, bank=bank)
     log.info(
@@ -119,7 +120,7 @@ def _run() -> int:
     try:
         with single_instance(settings.database_url):
             asyncio.run(run(application, settings))
-    except SingleInstanceError as error:
+    except (SingleInstanceError, ListenError) as error:
         print(error, file=sys.stderr)
         return 2
     return 0

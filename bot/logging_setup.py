@@ -63,7 +63,9 @@ def configure_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    # At INFO httpx logs one line per Bot API call (long polling included): noise.
+    # At INFO httpx logs one line per Bot API call (long polling included), and
+    # APScheduler two per dispatcher tick: noise.
     if logging.getLevelName(level) > logging.DEBUG:
         logging.getLogger("httpx").setLevel(logging.WARNING)
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
     return handler

@@ -35,6 +35,10 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY_BYTES = 1024 * 1024
 
 
+class ListenError(Exception):
+    """The HTTP server could not listen (port taken, no permission); meant for a person."""
+
+
 class WebServer:
     """Serves the webhook path (in webhook mode), ``/healthz`` and ``/metrics``."""
 
@@ -69,7 +73,13 @@ class WebServer:
         runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=2.0)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as error:
+            await runner.cleanup()
+            raise ListenError(
+                f"HTTP_LISTEN: cannot listen on {host}:{port}: {error.strerror}"
+            ) from None
         self._runner = runner
         self._port = int(runner.addresses[0][1])
         log.info("HTTP server listening on %s:%d", host, self._port)

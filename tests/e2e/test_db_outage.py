@@ -219,9 +219,9 @@ async def test_thirty_seconds_without_the_database_around_a_due_minute(
 
             await asyncio.sleep(max(0.0, OUTAGE_SECONDS - (loop.time() - cut_at)))
             assert len(tg.sent(ADA)) == sent_before + 1, "one answer per request, not one per try"
-            assert _questions_per_chat(tg).keys() == {
-                FIRST_CHAT + i for i in range(DUE_AT_NINE)
-            }, "nothing due during the cut can be sent before it is recorded"
+            assert _questions_per_chat(tg).keys() == {FIRST_CHAT + i for i in range(DUE_AT_NINE)}, (
+                "nothing due during the cut can be sent before it is recorded"
+            )
             proxy.restore()
 
             # Back: every chat due meanwhile gets its question, each exactly once.

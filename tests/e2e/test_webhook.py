@@ -213,4 +213,3 @@ async def test_running_service_reports_unhealthy_once_stopping(
         status, body = await _get(f"{bot.http_root}/healthz")
         assert status == 503
         assert json.loads(body)["running"] is False
-
