@@ -17,9 +17,8 @@ from sqlalchemy import func, select, update
 from bot.domain.chats import ChatSettings
 from bot.domain.schedule import Schedule
 from bot.storage import chats as chat_store
-from bot.storage import people
 from bot.storage.database import create_engine, create_sessionmaker
-from bot.storage.models import ChatRow, DeliveryRow
+from bot.storage.models import ChatRow, DeliveryRow, PersonRow
 from tests.support.bot_harness import TOKEN
 from tests.support.fake_telegram import FakeTelegram
 
@@ -40,25 +39,32 @@ def free_port() -> int:
 async def subscribe_chats(
     url: str, chat_ids: range, *, now: datetime, zone: str, due_at: datetime | None
 ) -> None:
-    """Private chats subscribed at 00:00 local (a zone near noon), due at ``due_at``."""
+    """Private chats subscribed at 00:00 local (a zone near noon), due at ``due_at``.
+
+    Rows are added in bulk: thousands of chats one upsert at a time would make the
+    test's set-up slower than what it tests.
+    """
     engine = create_engine(url)
     sessions = create_sessionmaker(engine)
+    schedule = Schedule(local_time=time(0, 0), timezone=zone, days=frozenset(range(7)))
     try:
         async with sessions() as session, session.begin():
+            session.add_all(
+                PersonRow(id=chat_id, first_name="P", timezone=zone, created_at=now)
+                for chat_id in chat_ids
+            )
+            await session.flush()
             for chat_id in chat_ids:
-                await people.upsert_person(
-                    chat_id, session=session, first_name="P", username=None, timezone=zone, now=now
-                )
+                row = ChatRow(id=chat_id, created_at=now)
                 settings = ChatSettings(
                     chat_id=chat_id,
                     kind="private",
-                    schedule=Schedule(
-                        local_time=time(0, 0), timezone=zone, days=frozenset(range(7))
-                    ),
+                    schedule=schedule,
                     decks=("ml", "nlp"),
                     next_due_at=due_at,
                 )
-                await chat_store.save_chat(settings, session=session, now=now)
+                chat_store.apply_settings(row, settings, now=now)
+                session.add(row)
     finally:
         await engine.dispose()
 
