@@ -114,10 +114,10 @@ async def test_two_instances_share_deliveries_and_updates(
             )
             # The same update posted to both instances (a retry landing elsewhere): once.
             command = [{"type": "bot_command", "offset": 0, "length": 5}]
-            message = tg.new_message(
+            repeated = tg.new_message(
                 tg.chat(USERS[0]), tg.users[USERS[0]], text="/help", entities=command
             )
-            twice = {"update_id": 9_000_001, "message": message}
+            twice = {"update_id": 9_000_001, "message": repeated}
             statuses = [await tg.post_update(f"{root}/tg", twice, secret=SECRET) for root in roots]
             assert statuses == [200, 200]
             await tg.wait_for(lambda: len(tg.sent(USERS[0])) >= 2, what="the reposted update")
