@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import (
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MIGRATIONS_DIR = REPO_ROOT / "migrations"
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -42,6 +43,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             event.listen(engine.sync_engine, "connect", _sqlite_wal)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    # A server that hangs instead of refusing (failover, network partition) must not hold
+    # a handler for asyncpg's default of 60 s: fail in 5 s and answer "try again".
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() == "asyncpg":
+        kwargs.setdefault("connect_args", {}).setdefault("timeout", CONNECT_TIMEOUT_SECONDS)
     return create_async_engine(url, **kwargs)
 
 
