@@ -7,8 +7,12 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.content.problems import BankError
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 log = logging.getLogger("bot")
 
@@ -90,9 +94,7 @@ def _ids_in_other_decks(out_dir: Path, skip_decks: set[str]) -> set[str]:
 
 
 def _run() -> int:
-    from bot.app import build_application
     from bot.config import ConfigError, load_settings
-    from bot.content.check import load_checked_bank
     from bot.logging_setup import configure_logging
 
     try:
@@ -101,6 +103,25 @@ def _run() -> int:
         print(error, file=sys.stderr)
         return 2
     configure_logging(settings.log_level, secrets=settings.secrets, log_format=settings.log_format)
+    from bot.lifecycle import SingleInstanceError, single_instance
+    from bot.web import ListenError
+
+    try:
+        with single_instance(settings.database_url):
+            return _serve(settings)
+    except (SingleInstanceError, ListenError) as error:
+        print(error, file=sys.stderr)
+        return 2
+
+
+def _serve(settings: Settings) -> int:
+    """Load the bank, then run until SIGTERM/SIGINT (bot/lifecycle.py)."""
+    import asyncio
+
+    from bot.app import build_application
+    from bot.content.check import load_checked_bank
+    from bot.lifecycle import run
+
     try:
         bank = load_checked_bank(settings.content_dir)
     except BankError as error:
@@ -108,21 +129,11 @@ def _run() -> int:
             f"The question bank in {settings.content_dir} has problems:\n{error}", file=sys.stderr
         )
         return 1
-    import asyncio
-
-    from bot.lifecycle import SingleInstanceError, run, single_instance
-    from bot.web import ListenError
-
     application = build_application(settings, bank=bank)
     log.info(
         "starting interview-bot (%d questions), Bot API %s", len(bank), settings.telegram_api_url
     )
-    try:
-        with single_instance(settings.database_url):
-            asyncio.run(run(application, settings))
-    except (SingleInstanceError, ListenError) as error:
-        print(error, file=sys.stderr)
-        return 2
+    asyncio.run(run(application, settings))
     return 0
 
 

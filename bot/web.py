@@ -95,6 +95,13 @@ class WebServer:
     # -- webhook ---------------------------------------------------------------------------
 
     async def _webhook(self, request: web.Request) -> web.Response:
+        # The whole body is read before any answer, so even a refused request leaves the
+        # proxy's keep-alive connection clean for the next one.
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            log.warning("oversized webhook body from %s", request.remote)
+            return web.Response(status=413, text="too large")
         given = request.headers.get(SECRET_HEADER, "").encode()
         if self._secret is None or not hmac.compare_digest(given, self._secret):
             log.warning("webhook request without the right secret token from %s", request.remote)
@@ -103,7 +110,7 @@ class WebServer:
         if not self.accepting_updates or services is None or not self._application.running:
             # Stopping (or not started yet): Telegram retries, maybe on another instance.
             return web.Response(status=503, text="not taking updates")
-        update = await self._read_update(request)
+        update = self._parse_update(body, request.remote)
         if update is None:
             return web.Response(status=400, text="malformed update")
         if await self._first_delivery(services, update.update_id):
@@ -117,14 +124,14 @@ class WebServer:
             )
         return web.Response(status=200, text="ok")
 
-    async def _read_update(self, request: web.Request) -> Update | None:
+    def _parse_update(self, body: bytes, remote: str | None) -> Update | None:
         try:
-            data = json.loads(await request.read())
+            data = json.loads(body)
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 raise ValueError("not an Update object (no integer update_id)")
             update = Update.de_json(data, self._application.bot)
         except Exception as error:  # any malformed body is the sender's problem: 400
-            log.warning("malformed webhook body from %s: %s", request.remote, str(error)[:200])
+            log.warning("malformed webhook body from %s: %s", remote, str(error)[:200])
             return None
         return update
 
