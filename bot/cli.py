@@ -118,9 +118,12 @@ def _serve(settings: Settings) -> int:
     """Load the bank, then run until SIGTERM/SIGINT (bot/lifecycle.py)."""
     import asyncio
 
+    from telegram.error import TelegramError
+
     from bot.app import build_application
     from bot.content.check import load_checked_bank
     from bot.lifecycle import run
+    from bot.logging_setup import TokenRedactingFilter
 
     try:
         bank = load_checked_bank(settings.content_dir)
@@ -133,7 +136,13 @@ def _serve(settings: Settings) -> int:
     log.info(
         "starting interview-bot (%d questions), Bot API %s", len(bank), settings.telegram_api_url
     )
-    asyncio.run(run(application, settings))
+    try:
+        asyncio.run(run(application, settings))
+    except TelegramError as error:  # e.g. a revoked token, or setWebhook refused
+        # PTB quotes the token in InvalidToken's message: redact like every log line.
+        message = TokenRedactingFilter(settings.secrets).redact(str(error))
+        print(f"Telegram refused to start the bot: {message}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -16,7 +17,15 @@ from sqlalchemy import func, select
 
 from bot.lifecycle import ALLOWED_UPDATES
 from bot.storage.models import ProcessedUpdateRow
-from tests.support.bot_harness import FakeClock, running_service, test_settings
+from tests.support.bot_harness import (
+    TOKEN,
+    FakeClock,
+    running_service,
+    small_bank,
+    test_settings,
+    write_bank,
+)
+from tests.support.bot_process import free_port, start_bot
 from tests.support.databases import TestDatabase
 from tests.support.fake_telegram import FakeTelegram
 
@@ -213,3 +222,50 @@ async def test_running_service_reports_unhealthy_once_stopping(
         status, body = await _get(f"{bot.http_root}/healthz")
         assert status == 503
         assert json.loads(body)["running"] is False
+
+
+async def _run_until_exit(tg: FakeTelegram, tmp_path: Path, **env: str) -> tuple[int, str]:
+    content = write_bank(small_bank(), tmp_path / "content")
+    log_path = tmp_path / "bot.log"
+    with log_path.open("ab") as log:
+        process = await start_bot(
+            tg, f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}", content, log, **env
+        )
+        try:
+            async with asyncio.timeout(60):
+                await process.wait()
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+    assert process.returncode is not None
+    return process.returncode, log_path.read_text(encoding="utf-8")
+
+
+async def test_refused_webhook_or_token_stops_start_up_with_one_clear_line(
+    tmp_path: Path,
+) -> None:
+    async with FakeTelegram(token=TOKEN) as tg:
+        tg.fail_next(
+            "setWebhook", status=400, description="Bad Request: bad webhook: Failed to resolve host"
+        )
+        code, output = await _run_until_exit(
+            tg,
+            tmp_path / "webhook",
+            WEBHOOK_URL=WEBHOOK_URL,
+            WEBHOOK_SECRET=SECRET,
+            HTTP_LISTEN=f"127.0.0.1:{free_port()}",
+        )
+        assert code == 1
+        line = next(x for x in output.splitlines() if x.startswith("Telegram refused"))
+        assert (
+            line.lower() == "telegram refused to start the bot: bad webhook: failed to resolve host"
+        )
+        assert "Traceback" not in output
+    async with FakeTelegram(token="999:another-token-entirely") as tg:
+        code, output = await _run_until_exit(tg, tmp_path / "token")
+        assert code == 1
+        assert "Telegram refused to start the bot" in output
+        assert "rejected by the server" in output
+        assert TOKEN not in output
+        assert "Traceback" not in output
