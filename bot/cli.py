@@ -118,10 +118,12 @@ def _serve(settings: Settings) -> int:
     """Load the bank, then run until SIGTERM/SIGINT (bot/lifecycle.py)."""
     import asyncio
 
+    from sqlalchemy.engine import make_url
     from telegram.error import TelegramError
 
     from bot.app import build_application
     from bot.content.check import load_checked_bank
+    from bot.db_outage import is_unavailable
     from bot.lifecycle import run
     from bot.logging_setup import TokenRedactingFilter
 
@@ -138,10 +140,16 @@ def _serve(settings: Settings) -> int:
     )
     try:
         asyncio.run(run(application, settings))
-    except TelegramError as error:  # e.g. a revoked token, or setWebhook refused
+    except TelegramError as error:  # a revoked token, setWebhook refused, no network
         # PTB quotes the token in InvalidToken's message: redact like every log line.
         message = TokenRedactingFilter(settings.secrets).redact(str(error))
-        print(f"Telegram refused to start the bot: {message}", file=sys.stderr)
+        print(f"Could not start: the Bot API call failed: {message}", file=sys.stderr)
+        return 1
+    except Exception as error:
+        if not is_unavailable(error):
+            raise
+        where = make_url(settings.database_url).render_as_string(hide_password=True)
+        print(f"Cannot reach the database at {where}: {error.__class__.__name__}", file=sys.stderr)
         return 1
     return 0
 

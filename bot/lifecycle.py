@@ -26,6 +26,7 @@ from typing import IO
 
 from sqlalchemy.engine import make_url
 from telegram import Update
+from telegram.request import BaseRequest
 
 from bot.config import Settings
 from bot.context import BotApplication, BotContext
@@ -64,7 +65,11 @@ class BotService:
 
     async def start(self) -> None:
         application = self.application
-        await application.initialize()
+        try:
+            await application.initialize()
+        except BaseException:
+            await _close_requests(application)
+            raise
         self._initialized = True
         if application.post_init is not None:
             await application.post_init(application)
@@ -123,6 +128,14 @@ class BotService:
             if application.post_shutdown is not None:
                 await application.post_shutdown(application)
             await application.shutdown()
+
+
+async def _close_requests(application: BotApplication) -> None:
+    """Close the HTTP sessions a failed ``initialize`` (Telegram unreachable, token
+    refused) left open; ``Application.shutdown`` skips them when not initialized."""
+    requests: tuple[BaseRequest, ...] = getattr(application.bot, "_request", ())
+    for request in requests:
+        await request.shutdown()
 
 
 async def _prune_processed_updates(context: BotContext) -> None:
