@@ -104,7 +104,10 @@ class BotService:
         )
         assert self.application.job_queue is not None
         self.application.job_queue.run_repeating(
-            _prune_processed_updates, interval=PRUNE_INTERVAL, first=timedelta(minutes=1)
+            _prune_processed_updates,
+            interval=PRUNE_INTERVAL,
+            first=timedelta(minutes=1),
+            name="prune-processed-updates",
         )
         log.info("webhook set: Telegram posts updates to %s", settings.webhook_url)
 
