@@ -23,7 +23,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import texts
+from bot import db_outage, texts
 from bot.config import Settings
 from bot.content.cache import load_bank_cached
 from bot.context import BotApplication, BotContext, BotData, Services
@@ -46,6 +46,7 @@ from bot.handlers import (
     weak,
 )
 from bot.http import AiohttpRequest
+from bot.metrics import MeasuredUpdateProcessor, rate_limiter_waiting
 from bot.ratelimit import PriorityRateLimiter
 from bot.reminders import remind_due
 from bot.storage.database import create_engine, create_sessionmaker, migrate
@@ -93,6 +94,7 @@ def build_application(
     async def post_shutdown(application: BotApplication) -> None:
         services = application.bot_data.services
         if services is not None:
+            await db_outage.close(services.engine)
             await services.engine.dispose()
 
     builder = (
@@ -104,10 +106,15 @@ def build_application(
         .get_updates_request(AiohttpRequest(connection_pool_size=1))
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=None))
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
-        # Chats concurrently, each chat's updates in order (bot/updates.py).
-        .concurrent_updates(PerChatUpdateProcessor(config.concurrent_updates))
+        # Chats concurrently, each chat's updates in order (bot/updates.py), each
+        # timed for /metrics and tagged for the logs (bot/metrics.py).
+        .concurrent_updates(
+            MeasuredUpdateProcessor(PerChatUpdateProcessor(config.concurrent_updates))
+        )
         # One budget of Telegram's limits; replies before broadcast (bot/ratelimit.py).
-        .rate_limiter(PriorityRateLimiter(config.send_rate_limit))
+        .rate_limiter(
+            PriorityRateLimiter(config.send_rate_limit, on_wait_change=rate_limiter_waiting)
+        )
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )

@@ -7,8 +7,12 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.content.problems import BankError
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 log = logging.getLogger("bot")
 
@@ -19,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="A Telegram bot for machine-learning interview practice.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="run the bot (long polling; configuration from env/.env)")
+    sub.add_parser("run", help="run the bot (long polling or webhook; configuration from env/.env)")
     content = sub.add_parser("content", help="work with the question bank").add_subparsers(
         dest="content_command", required=True
     )
@@ -90,9 +94,7 @@ def _ids_in_other_decks(out_dir: Path, skip_decks: set[str]) -> set[str]:
 
 
 def _run() -> int:
-    from bot.app import build_application
     from bot.config import ConfigError, load_settings
-    from bot.content.cache import load_bank_cached
     from bot.logging_setup import configure_logging
 
     try:
@@ -100,7 +102,31 @@ def _run() -> int:
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2
-    configure_logging(settings.log_level, secrets=[settings.token])
+    configure_logging(settings.log_level, secrets=settings.secrets, log_format=settings.log_format)
+    from bot.lifecycle import SingleInstanceError, single_instance
+    from bot.web import ListenError
+
+    try:
+        with single_instance(settings.database_url):
+            return _serve(settings)
+    except (SingleInstanceError, ListenError) as error:
+        print(error, file=sys.stderr)
+        return 2
+
+
+def _serve(settings: Settings) -> int:
+    """Load the bank, then run until SIGTERM/SIGINT (bot/lifecycle.py)."""
+    import asyncio
+
+    from sqlalchemy.engine import make_url
+    from telegram.error import TelegramError
+
+    from bot.app import build_application
+    from bot.content.cache import load_bank_cached
+    from bot.db_outage import is_unavailable
+    from bot.lifecycle import run
+    from bot.logging_setup import TokenRedactingFilter
+
     try:
         bank = load_bank_cached(settings.content_dir, settings.cache_dir)
     except BankError as error:
@@ -108,13 +134,23 @@ def _run() -> int:
             f"The question bank in {settings.content_dir} has problems:\n{error}", file=sys.stderr
         )
         return 1
-    from telegram import Update
-
     application = build_application(settings, bank=bank)
     log.info(
-        "starting interview-bot (%d questions), polling %s", len(bank), settings.telegram_api_url
+        "starting interview-bot (%d questions), Bot API %s", len(bank), settings.telegram_api_url
     )
-    application.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    try:
+        asyncio.run(run(application, settings))
+    except TelegramError as error:  # a revoked token, setWebhook refused, no network
+        # PTB quotes the token in InvalidToken's message: redact like every log line.
+        message = TokenRedactingFilter(settings.secrets).redact(str(error))
+        print(f"Could not start: the Bot API call failed: {message}", file=sys.stderr)
+        return 1
+    except Exception as error:
+        if not is_unavailable(error):
+            raise
+        where = make_url(settings.database_url).render_as_string(hide_password=True)
+        print(f"Cannot reach the database at {where}: {error.__class__.__name__}", file=sys.stderr)
+        return 1
     return 0
 
 

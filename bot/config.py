@@ -6,12 +6,15 @@ import re
 from datetime import time
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/interview-bot.sqlite3"
 TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{10,}$")
+WEBHOOK_SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+DEFAULT_HTTP_LISTEN = "0.0.0.0:8080"
 
 MISSING_TOKEN_HELP = """\
 interview-bot needs a Telegram bot token, and BOT_TOKEN is not set.
@@ -41,6 +44,11 @@ class Settings(BaseSettings):
     delivery_lease_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0
     concurrent_updates: Annotated[int, Field(ge=1, le=1024)] = 64
     broadcast_paid: bool = False
+    # Running as a service (README "Running in production").
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    http_listen: str | None = None
+    log_format: str = "text"
 
     @field_validator("bot_token")
     @classmethod
@@ -81,6 +89,57 @@ class Settings(BaseSettings):
             raise ValueError("LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
 
+    @field_validator("webhook_url", "http_listen", "webhook_secret", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _https_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parsed = urlsplit(value.strip())
+        if parsed.scheme != "https" or not parsed.hostname:
+            raise ValueError(
+                "WEBHOOK_URL must be the public https:// URL Telegram calls, "
+                "e.g. https://bot.example.com/telegram"
+            )
+        return value.strip()
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not WEBHOOK_SECRET_PATTERN.match(value.get_secret_value()):
+            raise ValueError(
+                "must be 1-256 characters of A-Z, a-z, 0-9, _ and - "
+                "(e.g. the output of: openssl rand -hex 32)"
+            )
+        return value
+
+    @field_validator("http_listen")
+    @classmethod
+    def _host_port(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_listen(value)
+        return value
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        if value.lower() not in {"text", "json"}:
+            raise ValueError("LOG_FORMAT must be text or json")
+        return value.lower()
+
+    @model_validator(mode="after")
+    def _webhook_needs_secret(self) -> Settings:
+        if self.webhook_url is not None and self.webhook_secret is None:
+            raise ValueError(
+                "WEBHOOK_SECRET is required with WEBHOOK_URL: 1-256 characters of "
+                "A-Z, a-z, 0-9, _ and - (e.g. the output of: openssl rand -hex 32)"
+            )
+        return self
+
     @property
     def cache_dir(self) -> Path:
         """Where derived files live (the checked bank); safe to delete."""
@@ -89,6 +148,37 @@ class Settings(BaseSettings):
     @property
     def token(self) -> str:
         return self.bot_token.get_secret_value()
+
+    @property
+    def webhook_mode(self) -> bool:
+        return self.webhook_url is not None
+
+    @property
+    def listen_address(self) -> tuple[str, int] | None:
+        """Where the HTTP server listens: always in webhook mode, else only when set."""
+        if self.http_listen is not None:
+            return parse_listen(self.http_listen)
+        return parse_listen(DEFAULT_HTTP_LISTEN) if self.webhook_mode else None
+
+    @property
+    def webhook_path(self) -> str:
+        """The path of WEBHOOK_URL, which the HTTP server serves updates on."""
+        return urlsplit(self.webhook_url or "").path or "/"
+
+    @property
+    def secrets(self) -> list[str]:
+        """Every value that must never reach a log line."""
+        extra = [self.webhook_secret.get_secret_value()] if self.webhook_secret else []
+        return [self.token, *extra]
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``host:port`` (``[::1]:8080`` for IPv6) as a (host, port) pair."""
+    host, sep, port = value.strip().rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"HTTP_LISTEN must be host:port, e.g. 0.0.0.0:8080 (got {value!r})")
+    return host, int(port)
 
 
 class ConfigError(Exception):
@@ -106,5 +196,6 @@ def load_settings(**overrides: object) -> Settings:
         lines = []
         for item in error.errors():
             name = "_".join(str(part) for part in item["loc"]).upper()
-            lines.append(f"{name}: {str(item['msg']).removeprefix('Value error, ')}")
+            message = str(item["msg"]).removeprefix("Value error, ")
+            lines.append(f"{name}: {message}" if name else message)
         raise ConfigError("Invalid configuration:\n" + "\n".join(lines)) from None

@@ -24,6 +24,8 @@ class Services:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     clock: Clock = system_clock
+    # Set on SIGTERM/SIGINT: the dispatcher stops claiming and sending (bot/lifecycle.py).
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass

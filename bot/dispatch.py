@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
 
+from bot import metrics
 from bot.context import Services
 from bot.domain.leaderboard import group_streak
 from bot.domain.schedule import is_still_due, local_date_of
@@ -100,7 +101,7 @@ async def dispatch_due(
     recorder = OutcomeRecorder(services)
     try:
         await _resend_stale(bot, services, moment, report, recorder)
-        while True:
+        while not services.stopping.is_set():
             batch = await _claim_batch(services, moment, report)
             if batch is None:
                 break
@@ -257,7 +258,7 @@ async def _resend_stale(
     recorder: OutcomeRecorder,
 ) -> None:
     """Re-send pending deliveries whose lease expired, if their day is not over."""
-    while True:
+    while not services.stopping.is_set():
         items: list[PreparedSend] = []
         async with services.sessions() as session, session.begin():
             rows = await delivery_store.claim_stale_pending(
@@ -292,10 +293,14 @@ async def _send_all(
 
     async def one(item: PreparedSend) -> None:
         async with semaphore:
+            if services.stopping.is_set():
+                recorder.release(item)  # shutting down: another tick sends it, at once
+                return
             outcome = await send_prepared(
                 bot, services.bank, item, traffic=Traffic.BROADCAST, paid=paid
             )
         recorder.add(item, outcome)
+        metrics.delivery_finished(outcome, due_at=item.due_at, now=services.clock())
         if isinstance(outcome, Sent):
             report.sent += 1
             if item.due_at is not None:

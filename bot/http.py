@@ -17,6 +17,8 @@ from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
+from bot import metrics
+
 
 class AiohttpRequest(BaseRequest):
     """Bot API calls over one pooled aiohttp session."""
@@ -92,6 +94,7 @@ class AiohttpRequest(BaseRequest):
                 data = request_data.json_parameters or None
         try:
             async with self._session.request(method, url, data=data, timeout=timeout) as response:
+                metrics.telegram_answered(response.status)
                 return response.status, await response.read()
         except TimeoutError as error:
             raise TimedOut from error

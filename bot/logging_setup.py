@@ -11,6 +11,9 @@ import logging
 import sys
 from urllib.parse import quote
 
+from bot.log_context import UpdateFieldsFilter
+from bot.log_json import JsonFormatter
+
 REDACTED = "<BOT_TOKEN>"
 
 
@@ -41,18 +44,27 @@ class TokenRedactingFilter(logging.Filter):
         return True
 
 
-def configure_logging(level: str, *, secrets: list[str]) -> logging.Handler:
-    """Log to stderr at ``level`` with the token redacted; returns the handler."""
+def configure_logging(
+    level: str, *, secrets: list[str], log_format: str = "text"
+) -> logging.Handler:
+    """Log to stderr at ``level`` with the token redacted; returns the handler.
+
+    ``log_format="json"`` writes one JSON object per line (bot/log_json.py).
+    """
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(TokenRedactingFilter(secrets))
+    handler.addFilter(UpdateFieldsFilter())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    # At INFO httpx logs one line per Bot API call (long polling included): noise.
-    # APScheduler logs two lines per dispatcher tick ("Running job", "executed"): noise too.
+    # At INFO httpx logs one line per Bot API call (long polling included), and
+    # APScheduler two per dispatcher tick: noise.
     if logging.getLevelName(level) > logging.DEBUG:
         logging.getLogger("httpx").setLevel(logging.WARNING)
         logging.getLogger("apscheduler").setLevel(logging.WARNING)

@@ -24,6 +24,7 @@ MIGRATIONS_DIR = REPO_ROOT / "migrations"
 _REVISION = re.compile(
     r"^(down_revision|revision)\b[^=]*=\s*(?:\"([0-9a-f]+)\"|None)", re.MULTILINE
 )
+CONNECT_TIMEOUT_SECONDS = 5
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -48,6 +49,10 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
             event.listen(engine.sync_engine, "connect", _sqlite_wal)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    # A server that hangs instead of refusing (failover, network partition) must not hold
+    # a handler for asyncpg's default of 60 s: fail in 5 s and answer "try again".
+    if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() == "asyncpg":
+        kwargs.setdefault("connect_args", {}).setdefault("timeout", CONNECT_TIMEOUT_SECONDS)
     return create_async_engine(url, **kwargs)
 
 

@@ -197,3 +197,16 @@ class ReminderRow(Base):
     next_at: Mapped[datetime | None] = mapped_column(index=True)
     last_on: Mapped[date | None] = mapped_column(Date)
     updated_at: Mapped[datetime]
+
+
+class ProcessedUpdateRow(Base):
+    """A webhook update already taken by one instance: Telegram's retries are skipped.
+
+    The primary key is the claim: whichever instance inserts the row first handles
+    the update (INSERT ... ON CONFLICT DO NOTHING). Old rows are pruned.
+    """
+
+    __tablename__ = "processed_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    received_at: Mapped[datetime] = mapped_column(index=True)

@@ -1,7 +1,7 @@
 """streak reminders
 
 Revision ID: a9c0ffee2026
-Revises: 1523dd7c2929
+Revises: 5b1e0c9d2f47
 Create Date: 2026-12-01 03:15:00
 
 Every existing private chat gets the default reminder (20:00 local), with its
@@ -19,7 +19,7 @@ import bot.storage.types
 from bot.domain.reminders import DEFAULT_REMINDER, next_reminder
 
 revision: str = "a9c0ffee2026"
-down_revision: str | None = "1523dd7c2929"
+down_revision: str | None = "5b1e0c9d2f47"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -12,6 +12,7 @@ from bot.app import build_application
 from bot.config import Settings
 from bot.context import BotApplication, Services
 from bot.domain.content import Bank, Deck, Question, Source
+from bot.lifecycle import BotService
 
 TOKEN = "123456:TEST-token-for-the-fake-api"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -149,3 +150,41 @@ def write_bank(bank: Bank, directory: Path) -> Path:
         )
         (directory / f"{deck.id}.yaml").write_text(text, encoding="utf-8")
     return directory
+
+
+@dataclass
+class RunningService:
+    """A bot started the way ``interview-bot run`` starts it (bot.lifecycle.BotService)."""
+
+    service: BotService
+    clock: FakeClock
+
+    @property
+    def application(self) -> BotApplication:
+        return self.service.application
+
+    @property
+    def services(self) -> Services:
+        services = self.service.application.bot_data.services
+        assert services is not None
+        return services
+
+    @property
+    def http_root(self) -> str:
+        """``http://127.0.0.1:PORT`` of the bot's HTTP server (webhook, /healthz, /metrics)."""
+        assert self.service.web is not None, "set http_listen (or webhook_url) to get one"
+        return f"http://127.0.0.1:{self.service.web.port}"
+
+
+@asynccontextmanager
+async def running_service(
+    settings: Settings, clock: FakeClock, *, bank: Bank | None = None
+) -> AsyncIterator[RunningService]:
+    """Start the bot through BotService (polling or webhook, with its HTTP server)."""
+    application = build_application(settings, clock=clock, bank=bank or small_bank())
+    service = BotService(application, settings, poll_interval=0.0, poll_timeout=1)
+    try:
+        await service.start()
+        yield RunningService(service, clock)
+    finally:
+        await service.stop()

@@ -13,13 +13,16 @@ Everything runs on the test's event loop; there are no threads and no locks.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
 
+import aiohttp
 from aiohttp import web
 from telegram import Bot
 
@@ -50,6 +53,7 @@ from tests.support.fake_telegram_world import (
 
 __all__ = [
     "DEFAULT_TOKEN",
+    "SECRET_HEADER",
     "CallbackAnswer",
     "ChatInfo",
     "FakeTelegram",
@@ -59,6 +63,7 @@ __all__ = [
     "StoredFile",
     "UploadedFile",
     "UserInfo",
+    "WebhookPost",
 ]
 
 JSONDict = dict[str, Any]
@@ -76,6 +81,17 @@ _DEFAULT_DESCRIPTIONS = {
     502: "Bad Gateway",
 }
 _POLL_INTERVAL = 0.005
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+_WEBHOOK_RETRY_SECONDS = 0.05
+
+
+@dataclass(frozen=True)
+class WebhookPost:
+    """One POST of an update to a webhook endpoint and the HTTP status it got (0: no answer)."""
+
+    update_id: int | None
+    endpoint: str
+    status: int
 
 
 class FakeTelegram(World):
@@ -90,6 +106,13 @@ class FakeTelegram(World):
         self.latency = 0.0
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
+        # Webhook delivery: while a webhook is set, queued updates are POSTed to these
+        # endpoints in turn (the load balancer in front of the bot's instances), with the
+        # secret token header; an update not answered with 2xx is retried, as Telegram does.
+        self.webhook_endpoints: list[str] = []
+        self.webhook_posts: list[WebhookPost] = []
+        self._pusher: asyncio.Task[None] | None = None
+        self._http: aiohttp.ClientSession | None = None
 
     # -- server lifecycle -----------------------------------------------------------------
 
@@ -127,13 +150,63 @@ class FakeTelegram(World):
         await site.start()
         self._runner = runner
         self._port = int(runner.addresses[0][1])
+        self._http = aiohttp.ClientSession()
+        self._pusher = asyncio.create_task(self._push_webhook_updates(), name="fake-webhook")
 
     async def stop(self) -> None:
         """End pending long polls first so the runner's graceful shutdown is instant."""
         self.close_polls()
+        pusher, self._pusher = self._pusher, None
+        if pusher is not None:
+            pusher.cancel()
+            await asyncio.gather(pusher, return_exceptions=True)
+        http, self._http = self._http, None
+        if http is not None:
+            await http.close()
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
+
+    # -- webhook delivery ------------------------------------------------------------------
+
+    async def post_update(
+        self, endpoint: str, update: JSONDict | bytes, *, secret: str | None
+    ) -> int:
+        """POST one update (or any raw body) to a webhook endpoint; its HTTP status, 0 if none.
+
+        Tests use it directly to post forged, malformed or repeated deliveries.
+        """
+        assert self._http is not None, "FakeTelegram is not running"
+        headers = {"Content-Type": "application/json"}
+        if secret is not None:
+            headers[SECRET_HEADER] = secret
+        body = update if isinstance(update, bytes) else json.dumps(update).encode()
+        update_id = update.get("update_id") if isinstance(update, dict) else None
+        try:
+            async with self._http.post(
+                endpoint, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=10)
+            ) as response:
+                status = response.status
+        except (aiohttp.ClientError, TimeoutError):
+            status = 0
+        self.webhook_posts.append(WebhookPost(update_id, endpoint, status))
+        return status
+
+    async def _push_webhook_updates(self) -> None:
+        turn = itertools.count()
+        while not self._closing:
+            webhook = self.webhook
+            batch = self.deliverable(1) if webhook and self.webhook_endpoints else []
+            if not batch or webhook is None:
+                await self.wait_changed(1.0)
+                continue
+            update = batch[0]
+            endpoint = self.webhook_endpoints[next(turn) % len(self.webhook_endpoints)]
+            status = await self.post_update(endpoint, update, secret=webhook["secret_token"])
+            if 200 <= status < 300:
+                self.confirm_update(update["update_id"])
+            else:
+                await asyncio.sleep(_WEBHOOK_RETRY_SECONDS)
 
     # -- HTTP ------------------------------------------------------------------------------
 

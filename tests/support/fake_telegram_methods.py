@@ -7,6 +7,7 @@ spec-checked parameters and returning the ``result`` value; failures raise ``Api
 from __future__ import annotations
 
 import io
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -61,6 +62,7 @@ _SCOPES_WITHOUT_CHAT = frozenset(
     {"default", "all_private_chats", "all_group_chats", "all_chat_administrators"}
 )
 _SCOPES_WITH_CHAT = frozenset({"chat", "chat_administrators", "chat_member"})
+_SECRET_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
 # -- bot and connection ---------------------------------------------------------------------
@@ -85,18 +87,49 @@ async def get_updates(world: World, p: JSONDict) -> Any:
     )
 
 
+async def set_webhook(world: World, p: JSONDict) -> Any:
+    """Telegram's checks: an https URL (empty removes the webhook) and a well-formed secret."""
+    url = p["url"]
+    if not url:
+        world.webhook = None
+        return True
+    if not url.startswith("https://"):
+        raise bad_request("bad webhook: An HTTPS URL must be provided for webhook")
+    secret = p.get("secret_token")
+    if secret is not None and not _SECRET_TOKEN.fullmatch(secret):
+        raise bad_request("secret token contains unallowed characters")
+    if p.get("allowed_updates") is not None:
+        world.set_allowed_updates(p["allowed_updates"])
+    if p.get("drop_pending_updates"):
+        world.drop_pending()
+    world.webhook = {
+        "url": url,
+        "secret_token": secret,
+        "allowed_updates": p.get("allowed_updates"),
+        "max_connections": p.get("max_connections", 40),
+    }
+    world.pulse()
+    return True
+
+
 async def delete_webhook(world: World, p: JSONDict) -> Any:
     if p.get("drop_pending_updates"):
         world.drop_pending()
+    world.webhook = None
     return True
 
 
 async def get_webhook_info(world: World, p: JSONDict) -> Any:
-    return {
-        "url": "",
+    info: JSONDict = {
+        "url": world.webhook["url"] if world.webhook else "",
         "has_custom_certificate": False,
         "pending_update_count": world.pending_updates,
     }
+    if world.webhook:
+        info["max_connections"] = world.webhook["max_connections"]
+        if world.webhook["allowed_updates"] is not None:
+            info["allowed_updates"] = list(world.webhook["allowed_updates"])
+    return info
 
 
 async def always_true(world: World, p: JSONDict) -> Any:
@@ -493,6 +526,7 @@ async def leave_chat(world: World, p: JSONDict) -> Any:
 HANDLERS: dict[str, Handler] = {
     "getMe": get_me,
     "getUpdates": get_updates,
+    "setWebhook": set_webhook,
     "deleteWebhook": delete_webhook,
     "getWebhookInfo": get_webhook_info,
     "logOut": always_true,

@@ -41,6 +41,10 @@ _CONFLICT = (
     "Conflict: terminated by other getUpdates request; "
     "make sure that only one bot instance is running"
 )
+_WEBHOOK_ACTIVE = (
+    "Conflict: can't use getUpdates method while webhook is active; "
+    "use deleteWebhook to delete the webhook first"
+)
 
 
 @dataclass(frozen=True)
@@ -293,6 +297,8 @@ class World:
         self._faults: list[Fault] = []
         self.files: dict[str, StoredFile] = {}
         self._file_numbers = itertools.count(1)
+        # setWebhook's parameters while a webhook is set (getUpdates then answers 409).
+        self.webhook: JSONDict | None = None
         self._changed = asyncio.Event()
         self._poll_generation = 0
         self._closing = False
@@ -437,6 +443,8 @@ class World:
         A newer call ends an older one still waiting with 409, as Telegram does when two
         bot instances poll the same token.
         """
+        if self.webhook is not None:
+            raise ApiError(409, _WEBHOOK_ACTIVE)
         if allowed is not None:
             self._set_allowed(allowed)
         self._confirm(offset)
@@ -454,6 +462,10 @@ class World:
                 return batch
             await self._wait_changed(remaining)
 
+    def set_allowed_updates(self, allowed: list[str]) -> None:
+        """``allowed_updates`` of getUpdates or setWebhook; ``[]`` means the default set."""
+        self._set_allowed(allowed)
+
     def _set_allowed(self, allowed: list[str]) -> None:
         unknown = [k for k in allowed if k not in self._all_kinds]
         if unknown or not all(isinstance(k, str) for k in allowed):
@@ -467,6 +479,21 @@ class World:
             self._updates = self._updates[offset:]
         else:
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        self._pulse()
+
+    def deliverable(self, limit: int) -> list[JSONDict]:
+        """The next ``limit`` updates of the kinds the bot asked for (the webhook's view)."""
+        return self._deliverable(limit)
+
+    def confirm_update(self, update_id: int) -> None:
+        """The webhook answered 2xx: this update is delivered."""
+        self._updates = [u for u in self._updates if u["update_id"] != update_id]
+        self._pulse()
+
+    async def wait_changed(self, seconds: float) -> None:
+        await self._wait_changed(seconds)
+
+    def pulse(self) -> None:
         self._pulse()
 
     def _deliverable(self, limit: int) -> list[JSONDict]:

@@ -1,0 +1,203 @@
+"""Running the bot as a service: start in polling or webhook mode, stop gracefully.
+
+``run`` is what ``interview-bot run`` does. It replaces PTB's ``run_polling`` so
+that one code path serves both modes, the HTTP server (bot/web.py) and a shutdown
+that keeps the delivery guarantees:
+
+1. SIGTERM/SIGINT sets ``Services.stopping``: the dispatcher claims nothing more,
+   sends nothing more, and releases what it had claimed but not sent yet;
+2. no more updates are taken (the webhook answers 503 so Telegram retries,
+   perhaps on another instance; long polling stops);
+3. updates already taken and sends in flight finish, and their outcomes are
+   committed (``Application.stop`` waits for the dispatcher's tick);
+4. the database is closed. All of it within ``SHUTDOWN_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import IO
+
+from sqlalchemy.engine import make_url
+from telegram import Update
+from telegram.request import BaseRequest
+
+from bot.config import Settings
+from bot.context import BotApplication, BotContext
+from bot.storage import processed_updates
+from bot.web import WebServer
+
+log = logging.getLogger(__name__)
+
+# The update kinds the handlers in bot/app.py use (asked for in setWebhook).
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+SHUTDOWN_SECONDS = 9.0
+PRUNE_INTERVAL = timedelta(minutes=10)
+
+
+class SingleInstanceError(Exception):
+    """A second process on one SQLite database; the message is meant for a person."""
+
+
+class BotService:
+    """The Application with its update source (polling or webhook) and HTTP server."""
+
+    def __init__(
+        self,
+        application: BotApplication,
+        settings: Settings,
+        *,
+        poll_interval: float = 0.0,
+        poll_timeout: int = 10,
+    ) -> None:
+        self.application = application
+        self.settings = settings
+        self.web: WebServer | None = None
+        self._poll_interval = poll_interval
+        self._poll_timeout = poll_timeout
+        self._initialized = False
+
+    async def start(self) -> None:
+        application = self.application
+        try:
+            await application.initialize()
+        except BaseException:
+            await _close_requests(application)
+            raise
+        self._initialized = True
+        if application.post_init is not None:
+            await application.post_init(application)
+        address = self.settings.listen_address
+        if address is not None:
+            self.web = WebServer(application, self.settings)
+            await self.web.start(*address)
+        if self.settings.webhook_mode:
+            await self._set_webhook()
+        else:
+            assert application.updater is not None
+            # start_polling deletes a webhook left from an earlier run first.
+            await application.updater.start_polling(
+                poll_interval=self._poll_interval,
+                timeout=self._poll_timeout,
+                allowed_updates=Update.ALL_TYPES,
+                drop_pending_updates=False,
+            )
+        await application.start()
+        if self.web is not None:
+            self.web.ready = True
+
+    async def _set_webhook(self) -> None:
+        settings = self.settings
+        assert settings.webhook_url is not None
+        assert settings.webhook_secret is not None
+        await self.application.bot.set_webhook(
+            url=settings.webhook_url,
+            secret_token=settings.webhook_secret.get_secret_value(),
+            allowed_updates=ALLOWED_UPDATES,
+            drop_pending_updates=False,
+        )
+        assert self.application.job_queue is not None
+        self.application.job_queue.run_repeating(
+            _prune_processed_updates,
+            interval=PRUNE_INTERVAL,
+            first=timedelta(minutes=1),
+            name="prune-processed-updates",
+        )
+        log.info("webhook set: Telegram posts updates to %s", settings.webhook_url)
+
+    async def stop(self) -> None:
+        """Stop taking updates, finish what is in flight, close everything (idempotent)."""
+        application = self.application
+        services = application.bot_data.services
+        if services is not None:
+            services.stopping.set()
+        if self.web is not None:
+            self.web.ready = False
+            self.web.accepting_updates = False
+        if application.updater is not None and application.updater.running:
+            await application.updater.stop()
+        if application.running:
+            await application.stop()
+        if self.web is not None:
+            await self.web.stop()
+        if self._initialized:
+            self._initialized = False
+            if application.post_shutdown is not None:
+                await application.post_shutdown(application)
+            await application.shutdown()
+
+
+async def _close_requests(application: BotApplication) -> None:
+    """Close the HTTP sessions a failed ``initialize`` (Telegram unreachable, token
+    refused) left open; ``Application.shutdown`` skips them when not initialized."""
+    requests: tuple[BaseRequest, ...] = getattr(application.bot, "_request", ())
+    for request in requests:
+        await request.shutdown()
+
+
+async def _prune_processed_updates(context: BotContext) -> None:
+    services = context.services
+    await processed_updates.prune(services.engine, now=services.clock())
+
+
+async def run(application: BotApplication, settings: Settings) -> None:
+    """Run until SIGTERM or SIGINT, then shut down gracefully (see the module docstring)."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    service = BotService(application, settings)
+    try:
+        await service.start()
+        log.info("running (%s)", "webhook" if settings.webhook_mode else "long polling")
+        await stop.wait()
+        log.info("stopping: finishing what is in flight")
+    finally:
+        try:
+            async with asyncio.timeout(SHUTDOWN_SECONDS):
+                await service.stop()
+        except TimeoutError:
+            log.error("shutdown took longer than %.0f s; exiting anyway", SHUTDOWN_SECONDS)
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+    log.info("stopped")
+
+
+@contextlib.contextmanager
+def single_instance(database_url: str) -> Iterator[None]:
+    """Refuse a second process on the same SQLite file (PostgreSQL takes any number).
+
+    An advisory lock (flock) on a file next to the database, held while the bot
+    runs and released by the OS even if the process dies.
+    """
+    url = make_url(database_url)
+    path = url.database
+    if url.get_backend_name() != "sqlite" or not path or path == ":memory:":
+        yield
+        return
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no advisory locks, no check
+        yield
+        return
+    lock_path = Path(path).with_name(Path(path).name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    handle: IO[str] = lock_path.open("a")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise SingleInstanceError(
+                f"Another interview-bot process is already running on the SQLite database "
+                f"{path}.\nSQLite is for one process. Stop the other one, or use PostgreSQL "
+                f"(DATABASE_URL=postgresql+asyncpg://...) to run several instances."
+            ) from None
+        yield
+    finally:
+        handle.close()
