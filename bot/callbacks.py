@@ -107,6 +107,20 @@ class QuizNext:
     quiz_id: int
 
 
+@dataclass(frozen=True)
+class TypeAnswer:
+    """✍️ Type my answer (bot/handlers/typed.py)."""
+
+    delivery_id: int
+
+
+@dataclass(frozen=True)
+class KeepTyped:
+    """The /settings switch "Keep my typed answers"."""
+
+    keep: bool
+
+
 Action = (
     Reveal
     | Grade
@@ -124,6 +138,8 @@ Action = (
     | QuizPick
     | QuizStop
     | QuizNext
+    | TypeAnswer
+    | KeepTyped
 )
 
 _ID = r"(0|[1-9]\d{0,17})"
@@ -144,6 +160,8 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"qp:([dt]):([a-z0-9-]{1,50})"), "quiz-pick"),
     (re.compile(rf"qs:{_ID}"), "quiz-stop"),
     (re.compile(rf"qn:{_ID}"), "quiz-next"),
+    (re.compile(rf"a:{_ID}"), "type-answer"),
+    (re.compile(r"kt:([01])"), "keep-typed"),
 ]
 
 
@@ -182,6 +200,10 @@ def encode(action: Action) -> str:
             body = f"qs:{quiz_id}"
         case QuizNext(quiz_id):
             body = f"qn:{quiz_id}"
+        case TypeAnswer(delivery_id):
+            body = f"a:{delivery_id}"
+        case KeepTyped(keep):
+            body = f"kt:{int(keep)}"
     data = f"{VERSION}:{body}"
     if len(data.encode()) > MAX_BYTES:
         raise ValueError(f"callback data over {MAX_BYTES} bytes: {data!r}")
@@ -228,6 +250,10 @@ def _build(kind: str, groups: tuple[str | None, ...]) -> Action:
         return QuizStop(int(values[0]))
     if kind == "quiz-next":
         return QuizNext(int(values[0]))
+    if kind == "type-answer":
+        return TypeAnswer(int(values[0]))
+    if kind == "keep-typed":
+        return KeepTyped(values[0] == "1")
     builders: dict[str, Action] = {"first": FirstQuestion(), "next": NextQuestion(), "noop": Noop()}
     return builders[kind]
 

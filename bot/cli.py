@@ -100,7 +100,7 @@ def _run() -> int:
     except ConfigError as error:
         print(error, file=sys.stderr)
         return 2
-    configure_logging(settings.log_level, secrets=[settings.token])
+    configure_logging(settings.log_level, secrets=settings.secrets)
     try:
         bank = load_checked_bank(settings.content_dir)
     except BankError as error:

@@ -38,6 +38,12 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     dispatch_interval_seconds: Annotated[float, Field(gt=0, le=60)] = 10.0
     delivery_lease_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0
+    # The optional model grader of typed answers (bot/llm_grader.py): all three or none.
+    llm_api_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_model: str | None = None
+    llm_daily_limit: Annotated[int, Field(ge=0)] = 20
+    llm_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 15.0
 
     @field_validator("bot_token")
     @classmethod
@@ -78,9 +84,28 @@ class Settings(BaseSettings):
             raise ValueError("LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
         return level
 
+    @field_validator("llm_api_url", "llm_model", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @property
     def token(self) -> str:
         return self.bot_token.get_secret_value()
+
+    @property
+    def llm_enabled(self) -> bool:
+        """The model grader is configured: URL, key and model all set."""
+        key = self.llm_api_key.get_secret_value() if self.llm_api_key else ""
+        return bool(self.llm_api_url and key and self.llm_model)
+
+    @property
+    def secrets(self) -> list[str]:
+        """Every value the logs must never show (see bot.logging_setup)."""
+        values = [self.token]
+        if self.llm_api_key is not None and self.llm_api_key.get_secret_value():
+            values.append(self.llm_api_key.get_secret_value())
+        return values
 
 
 class ConfigError(Exception):

@@ -10,6 +10,8 @@ from bot import callbacks as cb
 from bot.domain.content import Deck
 from bot.domain.srs import Rating
 
+TYPE_ANSWER_LABEL = "✍️ Type my answer"
+SUGGESTED_MARK = " ★"
 GRADE_LABELS: dict[Rating, str] = {
     Rating.AGAIN: "Again",
     Rating.HARD: "Hard",
@@ -36,22 +38,38 @@ def _question_buttons(
 
 
 def question_keyboard_json(
-    delivery_id: int, *, skip: bool = True, quiz_id: int | None = None
+    delivery_id: int, *, skip: bool = True, quiz_id: int | None = None, typed: bool = False
 ) -> dict[str, object]:
     """The question's buttons as a Bot API JSON object (the dispatcher's hot path).
 
     Group daily questions have no Skip: one member skipping would hide the
-    buttons from everyone.
+    buttons from everyone. ``typed`` (private chats) adds "✍️ Type my answer" on a row
+    of its own.
     """
     row = [
         {"text": text, "callback_data": cb.encode(action)}
         for text, action in _question_buttons(delivery_id, skip=skip, quiz_id=quiz_id)
     ]
-    return {"inline_keyboard": [row]}
+    rows = [row]
+    if typed:
+        rows.append(
+            [{"text": TYPE_ANSWER_LABEL, "callback_data": cb.encode(cb.TypeAnswer(delivery_id))}]
+        )
+    return {"inline_keyboard": rows}
 
 
-def grade_keyboard(delivery_id: int, *, next_quiz: int | None = None) -> InlineKeyboardMarkup:
-    rows = [[_button(label, cb.Grade(delivery_id, int(r))) for r, label in GRADE_LABELS.items()]]
+def grade_keyboard(
+    delivery_id: int, *, next_quiz: int | None = None, suggested: Rating | None = None
+) -> InlineKeyboardMarkup:
+    """Again / Hard / Good / Easy; ``suggested`` (a typed answer's check) is marked ★."""
+    rows = [
+        [
+            _button(
+                label + (SUGGESTED_MARK if r == suggested else ""), cb.Grade(delivery_id, int(r))
+            )
+            for r, label in GRADE_LABELS.items()
+        ]
+    ]
     if next_quiz is not None:
         rows.append([_button("Next question ▶", cb.QuizNext(next_quiz))])
     return InlineKeyboardMarkup(rows)
@@ -83,20 +101,23 @@ def first_question_keyboard() -> InlineKeyboardMarkup:
     )
 
 
-def settings_keyboard(paused: bool) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
+def settings_keyboard(paused: bool, *, keep_typed: bool | None = None) -> InlineKeyboardMarkup:
+    """``keep_typed`` (private chats only) adds the "Keep my typed answers" switch."""
+    rows = [
         [
-            [
-                _button("Time", cb.OpenSettings("time")),
-                _button("Time zone", cb.OpenSettings("timezone")),
-            ],
-            [
-                _button("Days", cb.OpenSettings("days")),
-                _button("Topics", cb.OpenSettings("topics")),
-            ],
-            [_button("Resume" if paused else "Pause", cb.SetPaused(not paused))],
-        ]
-    )
+            _button("Time", cb.OpenSettings("time")),
+            _button("Time zone", cb.OpenSettings("timezone")),
+        ],
+        [
+            _button("Days", cb.OpenSettings("days")),
+            _button("Topics", cb.OpenSettings("topics")),
+        ],
+        [_button("Resume" if paused else "Pause", cb.SetPaused(not paused))],
+    ]
+    if keep_typed is not None:
+        state = "on" if keep_typed else "off"
+        rows.append([_button(f"Keep my typed answers: {state}", cb.KeepTyped(not keep_typed))])
+    return InlineKeyboardMarkup(rows)
 
 
 def _back_row() -> list[InlineKeyboardButton]:

@@ -68,6 +68,7 @@ class PreparedSend:
     label: str
     skip: bool = True
     quiz_id: int | None = None
+    typed: bool = False  # offer "Type my answer" (private chats)
 
 
 def prepare(
@@ -87,6 +88,7 @@ def prepare(
         label,
         skip=not (group and quiz is None),
         quiz_id=quiz.id if quiz is not None else None,
+        typed=not group,
     )
 
 
@@ -115,7 +117,7 @@ async def send_prepared(bot: Bot, bank: Bank, item: PreparedSend) -> Outcome:
         "text": text,
         "parse_mode": "HTML",
         "reply_markup": keyboards.question_keyboard_json(
-            item.delivery_id, skip=item.skip, quiz_id=item.quiz_id
+            item.delivery_id, skip=item.skip, quiz_id=item.quiz_id, typed=item.typed
         ),
     }
 

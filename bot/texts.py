@@ -107,14 +107,22 @@ HELP = (
 )
 
 
-def settings_text(settings: ChatSettings, decks: list[Deck], now: datetime) -> str:
+def settings_text(
+    settings: ChatSettings, decks: list[Deck], now: datetime, *, keep_typed: bool | None = None
+) -> str:
     titles = ", ".join(escape_html(deck.title) for deck in decks if deck.id in settings.decks)
     state = "paused" if settings.paused else "on"
+    kept = (
+        ""
+        if keep_typed is None
+        else f"Keep my typed answers: <b>{'on' if keep_typed else 'off'}</b>\n"
+    )
     return (
         "<b>Settings</b>\n"
         f"Schedule: {schedule_line(settings)}\n"
         f"Topics: {titles or 'none'}\n"
         f"Daily questions: <b>{state}</b>\n"
+        f"{kept}"
         f"{next_due_line(settings, now)}"
     )
 

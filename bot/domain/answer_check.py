@@ -367,4 +367,3 @@ def point_count_phrase(feedback: Feedback) -> str:
     """``3 of 5 key points`` (``1 of 1 key point``)."""
     noun = "key point" if feedback.total == 1 else "key points"
     return f"{feedback.covered} of {feedback.total} {noun}"
-

@@ -6,7 +6,7 @@ from telegram import Update
 
 from bot import callbacks as cb
 from bot.context import BotContext
-from bot.handlers import onboarding, quiz, settings, study
+from bot.handlers import onboarding, quiz, settings, study, typed
 from bot.handlers.common import toast
 
 STALE = "This button has expired. Send /help to see what I can do."
@@ -53,5 +53,9 @@ async def button_pressed(update: Update, context: BotContext) -> None:
             await quiz.quiz_stop_button(update, context, action)
         case cb.QuizNext():
             await quiz.quiz_next_button(update, context, action)
+        case cb.TypeAnswer():
+            await typed.type_button(update, context, action)
+        case cb.KeepTyped():
+            await typed.keep_button(update, context, action)
         case None:
             await toast(update, STALE)

@@ -25,7 +25,7 @@ from bot.handlers.groups import admin_only
 from bot.locations import timezone_at
 from bot.rendering import escape_html
 from bot.storage import chats as chat_store
-from bot.storage import people
+from bot.storage import people, typed_answers
 
 TIME_HELP = (
     "Send the time like this: <code>/time 9:30</code> (24-hour), or <code>/time 9am</code>, "
@@ -88,11 +88,30 @@ async def settings_command(update: Update, context: BotContext) -> None:
     if settings is None:
         await reply(update, NOT_SUBSCRIBED)
         return
+    keep = await _keep_typed(update, context)
     await reply(
         update,
-        texts.settings_text(settings, list(context.services.bank.decks), now_of(context)),
-        reply_markup=keyboards.settings_keyboard(settings.paused),
+        texts.settings_text(
+            settings, list(context.services.bank.decks), now_of(context), keep_typed=keep
+        ),
+        reply_markup=keyboards.settings_keyboard(settings.paused, keep_typed=keep),
     )
+
+
+async def _keep_typed(update: Update, context: BotContext) -> bool | None:
+    """The person's "Keep my typed answers" switch; None in groups (no typed answers)."""
+    chat = update.effective_chat
+    if chat is None or chat.type != ChatType.PRIVATE:
+        return None
+    async with context.services.sessions() as session:
+        return await typed_answers.keeps_answers(chat.id, session=session)
+
+
+async def refresh_settings_menu(update: Update, context: BotContext) -> None:
+    """Redraw the /settings menu a button belongs to (after a switch changed)."""
+    settings = await _show(update, context)
+    if settings is not None:
+        await _edit_menu(update, context, settings, "menu")
 
 
 async def _confirm(
@@ -253,10 +272,11 @@ async def _edit_menu(
             reply_markup=keyboards.timezone_keyboard(),
         )
     else:
+        keep = await _keep_typed(update, context)
         await edit_or_ignore(
             query.message,
-            texts.settings_text(settings, list(context.services.bank.decks), now),
-            reply_markup=keyboards.settings_keyboard(settings.paused),
+            texts.settings_text(settings, list(context.services.bank.decks), now, keep_typed=keep),
+            reply_markup=keyboards.settings_keyboard(settings.paused, keep_typed=keep),
         )
 
 

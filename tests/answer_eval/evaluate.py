@@ -80,7 +80,11 @@ def figures(bank: Bank, results: list[Result]) -> Figures:
                             f"{question}: {better} {high.feedback.score:.2f} <= "
                             f"{worse} {low.feedback.score:.2f}"
                         )
-    grades: dict[Class, Counter[Rating]] = {"good": Counter(), "partial": Counter(), "poor": Counter()}
+    grades: dict[Class, Counter[Rating]] = {
+        "good": Counter(),
+        "partial": Counter(),
+        "poor": Counter(),
+    }
     for result in results:
         grades[result.case.kind][result.feedback.suggested] += 1
     poor_high = sum(
