@@ -208,6 +208,8 @@ def _blocks(markdown: str) -> tuple[list[_Item], list[str]]:
             items.extend(_item(child) for child in node.children)
         elif node.type in {"paragraph", "heading"}:
             paragraphs.append(_inline_text(node))
+        elif node.type in {"fence", "code_block"}:
+            paragraphs.append(node.content.strip())
     return items, paragraphs
 
 
@@ -273,22 +275,30 @@ class BankIndex:
         return self._points.get(question_id, ())
 
     def _key_points(self, question: str, answer: str) -> tuple[KeyPoint, ...]:
+        raw_points = _raw_points(answer)
+        built = self._weighted(question, raw_points, MIN_POINT_TERMS) or self._weighted(
+            question, raw_points, 1
+        )
+        # The most distinctive first; ties keep answer order (sorted is stable).
+        built.sort(key=lambda point: -point.distinctiveness)
+        return tuple(built[:MAX_POINTS])
+
+    def _weighted(self, question: str, raw_points: list[str], min_terms: int) -> list[KeyPoint]:
+        """Points with their term weights; points with fewer than ``min_terms`` are dropped."""
         asked = set(terms(plain_text(question)))
         built: list[KeyPoint] = []
-        for raw in _raw_points(answer):
+        for raw in raw_points:
             text = plain_text(raw)
             weights: dict[str, float] = {}
             for term in terms(text):
                 weight = self.idf(term) * (QUESTION_TERM_WEIGHT if term in asked else 1.0)
                 weights[term] = max(weights.get(term, 0.0), weight)
             ranked = tuple(sorted(weights.items(), key=lambda pair: (-pair[1], pair[0])))
-            if len(ranked) < MIN_POINT_TERMS:
+            if len(ranked) < min_terms:
                 continue
             top = [weight for _, weight in ranked[:POINT_TERMS]]
             built.append(KeyPoint(text, _preview(text), ranked, sum(top) / POINT_TERMS))
-        # The most distinctive first; ties keep answer order (sorted is stable).
-        built.sort(key=lambda point: -point.distinctiveness)
-        return tuple(built[:MAX_POINTS])
+        return built
 
 
 _INDEXES: WeakKeyDictionary[Bank, BankIndex] = WeakKeyDictionary()
