@@ -24,6 +24,9 @@ ACTIONS: list[cb.Action] = [
     cb.QuizPick("t", "neural-networks"),
     cb.QuizStop(12),
     cb.QuizNext(7),
+    cb.TypeAnswer(42),
+    cb.KeepTyped(True),
+    cb.KeepTyped(False),
 ]
 
 

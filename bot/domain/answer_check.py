@@ -59,6 +59,10 @@ COVER_SHARE = 0.4
 FUZZY_CUTOFF = 85.0
 QUESTION_TERM_WEIGHT = 0.35
 PREVIEW_WORDS = 8
+# Grade thresholds on the 0..1 score (see suggest_grade).
+EASY_FROM = 0.85
+GOOD_FROM = 0.5
+HARD_FROM = 0.1
 MIN_POINT_TERMS = 2
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*|[0-9]+[A-Za-z][A-Za-z0-9]*")
@@ -346,19 +350,20 @@ def suggest_grade(verdicts: Sequence[PointVerdict], typed_terms: int) -> tuple[R
     """The grade the coverage suggests, and the 0..1 score behind it.
 
     The score mixes the share of points covered with the mean soft score, so one point
-    half-said is not the same as nothing said. Thresholds are set on the evaluation set in
-    tests/answer_eval/ (see BENCHMARKS.md): a poor answer must never reach Good.
+    half-said is not the same as nothing said. The thresholds were set on the evaluation set
+    in tests/answer_eval/ (see BENCHMARKS.md): a poor answer must never reach Good, and an
+    answer that gets something right should not be told Again.
     """
     if not verdicts or typed_terms < MIN_POINT_TERMS:
         return Rating.AGAIN, 0.0
     covered = sum(1 for verdict in verdicts if verdict.covered) / len(verdicts)
     soft = sum(verdict.score for verdict in verdicts) / len(verdicts)
     score = 0.6 * covered + 0.4 * soft
-    if score >= 0.85:
+    if score >= EASY_FROM:
         return Rating.EASY, score
-    if score >= 0.5:
+    if score >= GOOD_FROM:
         return Rating.GOOD, score
-    if score >= 0.25:
+    if score >= HARD_FROM:
         return Rating.HARD, score
     return Rating.AGAIN, score
 
