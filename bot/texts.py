@@ -99,7 +99,9 @@ HELP = (
     "<b>Interview prep, one question a day</b>\n\n"
     "Every day at your time I send a question. Tap <b>Show answer</b> for the model "
     "answer, then grade yourself: <b>Again</b> (didn't know), <b>Hard</b>, <b>Good</b> or "
-    "<b>Easy</b>. FSRS spaced repetition decides when each question comes back.\n\n"
+    "<b>Easy</b>. FSRS spaced repetition decides when each question comes back.\n"
+    "Or tap <b>✍️ Type my answer</b> (or reply to the question) to write your answer first: "
+    "I show which key points you covered and missed, and suggest a grade.\n\n"
     "<b>Commands</b>\n"
     + "\n".join(f"/{name} — {escape_html(text)}" for name, text in COMMANDS)
     + "\n\nA study day counts when you grade at least one question; a streak freeze is "

@@ -64,6 +64,7 @@ EASY_FROM = 0.85
 GOOD_FROM = 0.5
 HARD_FROM = 0.1
 MIN_POINT_TERMS = 2
+LEAD_WORDS = 6
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*|[0-9]+[A-Za-z][A-Za-z0-9]*")
 _MATH = re.compile(r"\\\(.+?\\\)|\\\[.+?\\\]|\$\$.+?\$\$", re.DOTALL)
@@ -238,7 +239,9 @@ def _raw_points(markdown: str) -> list[str]:
     if len(items) == 1:
         lone = items[0]
         if len(lone.children) >= 2:
-            lead = [lone.own] if lone.own else []
+            # A short lead-in that only introduces the sub-items ("Rule of thumb:") is no point.
+            heading = lone.own.rstrip().endswith(":") and len(lone.own.split()) < LEAD_WORDS
+            lead = [lone.own] if lone.own and not heading else []
             return lead + [child.full_text() for child in lone.children]
         return _sentences(" ".join([lone.full_text(), *paragraphs]))
     return _sentences(" ".join(paragraphs))

@@ -24,7 +24,8 @@ def _bank(*questions: tuple[str, str, str]) -> Bank:
     ]
     source = Source(name="Tests", attribution="Written for the tests.")
     items = tuple(
-        Question(id=qid, question=text, answer=answer) for qid, text, answer in [*questions, *filler]
+        Question(id=qid, question=text, answer=answer)
+        for qid, text, answer in [*questions, *filler]
     )
     return Bank((Deck(id="t", title="T", description="d", source=source, questions=items),))
 
@@ -62,6 +63,17 @@ def test_a_lone_item_with_sub_items_is_opened_up() -> None:
         "An isotropic cluster spreads equally in all directions",
         "Equal variance along every axis.",
         "Spherical shape around the centroid.",
+    ]
+
+
+def test_a_short_lead_in_is_not_a_point() -> None:
+    answer = (
+        "- Rule of thumb:\n  - Standardize Gaussian data.\n  - Normalize data of varied scales."
+    )
+    bank = _bank(("rule", "When to scale?", answer))
+    assert sorted(previews(bank, "rule")) == [
+        "Normalize data of varied scales.",
+        "Standardize Gaussian data.",
     ]
 
 
