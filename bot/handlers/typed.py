@@ -138,7 +138,12 @@ async def _target(
         attempt = await store.latest_awaiting(person_id, chat_id, session=session)
         if attempt is None:
             return None
-        return await delivery_store.get_delivery(attempt.delivery_id, session=session)
+        # Plain text answers the question only while no newer one came (after a Skip and
+        # /next, say): otherwise it would be checked against a question no longer on screen.
+        latest = await delivery_store.latest_sent_delivery(chat_id, session=session)
+        if latest is None or latest.id != attempt.delivery_id:
+            return None
+        return latest
 
 
 @dataclass(frozen=True)

@@ -12,9 +12,12 @@ from pathlib import Path
 import pytest
 
 from bot.content.loader import load_bank
+from bot.domain.answer_check import MAX_ANSWER_CHARS, MAX_POINTS, bank_index, check_answer
 from bot.domain.content import Bank
 from bot.domain.srs import Rating
+from bot.typed_texts import FeedbackView, PointLine, feedback_text
 from tests.answer_eval.evaluate import Figures, figures, load_cases, run
+from tests.support.telegram_html import telegram_html_problems
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -54,3 +57,22 @@ def test_a_poor_answer_is_never_suggested_good_or_easy(evaluation: Figures) -> N
 def test_good_answers_are_mostly_suggested_good_or_easy(evaluation: Figures) -> None:
     grades = evaluation.grades["good"]
     assert grades[Rating.GOOD] + grades[Rating.EASY] >= 0.8 * sum(grades.values())
+
+
+def test_every_question_of_the_bank_has_key_points_and_a_valid_feedback_message() -> None:
+    bank = _bank()
+    index = bank_index(bank)
+    for question in bank:
+        points = index.points(question.id)
+        assert 1 <= len(points) <= MAX_POINTS, question.id
+        feedback = check_answer(points, question.answer)
+        if len(question.answer) <= MAX_ANSWER_CHARS:  # only the first 4,000 characters count
+            assert feedback.covered == feedback.total, f"its own answer covers {question.id}"
+        view = FeedbackView(
+            [PointLine(v.point.preview, v.covered) for v in feedback.verdicts],
+            feedback.suggested,
+            "Checked offline.",
+            advice="Say <more> & less.",
+            truncated=True,
+        )
+        assert telegram_html_problems(feedback_text(view), limit=4096) == [], question.id

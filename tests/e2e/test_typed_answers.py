@@ -160,6 +160,20 @@ async def test_plain_text_after_the_button_is_the_answer_and_otherwise_a_pointer
     await said(tg, "and more text", "I work with commands")
 
 
+async def test_plain_text_is_not_an_answer_once_a_newer_question_came(
+    tg: FakeTelegram, bot: RunningBot
+) -> None:
+    await start(tg)
+    question = await new_question(tg)
+    count = len(tg.sent(ADA))
+    await tg.press(ADA, ADA, question.message_id, button(question, TYPE))
+    await tg.wait_for(lambda: len(tg.sent(ADA)) > count, what="the prompt")
+    await tg.press(ADA, ADA, question.message_id, button(question, "Skip"))
+    await tg.wait_for(lambda: any("Skipped" in (a.text or "") for a in tg.callback_answers))
+    await new_question(tg, "/next")
+    await said(tg, BIAS_ANSWER, "I work with commands")
+
+
 async def test_a_too_long_answer_is_cut_with_a_note(tg: FakeTelegram, bot: RunningBot) -> None:
     await start(tg)
     question = await new_question(tg)
