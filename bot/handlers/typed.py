@@ -17,6 +17,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import (
     ForceReply,
     InlineKeyboardButton,
@@ -28,6 +29,7 @@ from telegram import (
 from telegram.constants import ChatType
 from telegram.error import BadRequest
 
+from bot import callbacks as cb
 from bot import keyboards, texts
 from bot import typed_texts as say
 from bot.callbacks import KeepTyped, TypeAnswer
@@ -134,7 +136,7 @@ async def _target(
             attempt = await store.by_prompt(chat_id, replied.message_id, session=session)
             if attempt is not None:
                 return await delivery_store.get_delivery(attempt.delivery_id, session=session)
-            return await store.delivery_by_message(chat_id, replied.message_id, session=session)
+            return await _question_of(replied, chat_id, session)
         attempt = await store.latest_awaiting(person_id, chat_id, session=session)
         if attempt is None:
             return None
@@ -144,6 +146,26 @@ async def _target(
         if latest is None or latest.id != attempt.delivery_id:
             return None
         return latest
+
+
+async def _question_of(message: Message, chat_id: int, session: AsyncSession) -> DeliveryRow | None:
+    """The delivery whose question ``message`` is.
+
+    By its recorded message id; failing that by its buttons, which Telegram includes in
+    ``reply_to_message``: the dispatcher records a sent question's id a moment after
+    sending it, and a reply may come first.
+    """
+    delivery = await store.delivery_by_message(chat_id, message.message_id, session=session)
+    if delivery is not None or message.reply_markup is None:
+        return delivery
+    for row in message.reply_markup.inline_keyboard:
+        for button in row:
+            data = button.callback_data if isinstance(button.callback_data, str) else None
+            action = cb.decode(data)
+            if isinstance(action, cb.Reveal | TypeAnswer):
+                found = await delivery_store.get_delivery(action.delivery_id, session=session)
+                return found if found is not None and found.chat_id == chat_id else None
+    return None
 
 
 @dataclass(frozen=True)
@@ -341,7 +363,7 @@ async def group_reply(update: Update, context: BotContext) -> None:
     if replied.from_user is None or replied.from_user.id != context.bot.id:
         return
     async with context.services.sessions() as session:
-        delivery = await store.delivery_by_message(chat.id, replied.message_id, session=session)
+        delivery = await _question_of(replied, chat.id, session)
     if delivery is None:
         return
     username = context.bot.username

@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from bot.storage import typed_answers
-from bot.storage.models import LlmUsageRow, ReviewRow, TypedAnswerRow
+from bot.storage.models import DeliveryRow, LlmUsageRow, ReviewRow, TypedAnswerRow
 from tests.support.bot_harness import FakeClock, RunningBot, running_bot, test_settings
 from tests.support.databases import TestDatabase
 from tests.support.fake_openai import FakeOpenAI
@@ -55,6 +55,7 @@ def button(message: SentMessage, text: str) -> str:
 async def answer_message(tg: FakeTelegram, count: int) -> SentMessage:
     await tg.wait_for(
         lambda: any("Model answer" in (m.plain_text or "") for m in tg.sent(ADA)[count:]),
+        timeout=15,
         what="the model answer",
     )
     return next(m for m in tg.sent(ADA)[count:] if "Model answer" in (m.plain_text or ""))
@@ -138,6 +139,20 @@ async def test_a_plain_reply_to_the_question_is_an_answer(
     await tg.press(ADA, ADA, question.message_id, button(question, "Show answer"))
     await tg.wait_for(lambda: any("already above" in (a.text or "") for a in tg.callback_answers))
     assert len(tg.sent(ADA)) == before
+
+
+async def test_a_reply_before_the_sent_question_was_recorded_still_counts(
+    tg: FakeTelegram, bot: RunningBot
+) -> None:
+    """The question's message id is stored a moment after sending; a reply may come first."""
+    await start(tg)
+    question = await new_question(tg)
+    async with bot.services.sessions() as session, session.begin():
+        await session.execute(update(DeliveryRow).values(message_id=None))  # not yet recorded
+    count = len(tg.sent(ADA))
+    await tg.send_text(ADA, ADA, BIAS_ANSWER, reply_to_message_id=question.message_id)
+    await answer_message(tg, count)
+    assert "Your answer: 1 of 2 key points" in (feedback_in(tg, count).plain_text or "")
 
 
 async def test_plain_text_after_the_button_is_the_answer_and_otherwise_a_pointer(
@@ -267,8 +282,14 @@ async def llm() -> AsyncIterator[FakeOpenAI]:
 
 
 @pytest.fixture
+def llm_timeout() -> float:
+    """Generous, so a loaded machine does not time out; the timeout test overrides it."""
+    return 10.0
+
+
+@pytest.fixture
 async def graded_bot(
-    tg: FakeTelegram, database: TestDatabase, clock: FakeClock, llm: FakeOpenAI
+    tg: FakeTelegram, database: TestDatabase, clock: FakeClock, llm: FakeOpenAI, llm_timeout: float
 ) -> AsyncIterator[RunningBot]:
     settings = test_settings(
         tg.api_root,
@@ -276,7 +297,7 @@ async def graded_bot(
         llm_api_url=llm.base_url,
         llm_api_key=llm.key,
         llm_model="test-model",
-        llm_timeout_seconds=0.5,
+        llm_timeout_seconds=llm_timeout,
         llm_daily_limit=2,
     )
     async with running_bot(settings, clock) as running:
@@ -318,6 +339,7 @@ async def test_the_model_graders_verdict_is_used(
     assert attempt.checker == "model"
 
 
+@pytest.mark.parametrize("llm_timeout", [0.3])
 async def test_a_timeout_falls_back_to_the_offline_check(
     tg: FakeTelegram, graded_bot: RunningBot, llm: FakeOpenAI
 ) -> None:
