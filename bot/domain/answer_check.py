@@ -14,7 +14,8 @@ answer contains enough of the point's weighted terms:
 - **Typos**: a term not found exactly is looked up with rapidfuzz among the typed terms
   (a similarity of at least :data:`FUZZY_CUTOFF` on words of five letters or more).
 - A long point cannot expect every term: it is covered once the matched weight reaches
-  :data:`COVER_SHARE` of the weight of its :data:`POINT_TERMS` heaviest terms.
+  :data:`COVER_SHARE` of the weight of its :data:`POINT_TERMS` heaviest terms, or
+  :data:`NEEDED_CAP`, whichever is less.
 
 The suggested grade follows the share of points covered (and a soft score so that a single
 point is not all or nothing). Deterministic and offline. It cannot see a paraphrase that
@@ -56,6 +57,9 @@ MAX_POINTS = 8
 MAX_ANSWER_CHARS = 4000
 POINT_TERMS = 6
 COVER_SHARE = 0.4
+# Never more than this much matched weight (about one and a half terms the bank rarely uses):
+# a long point full of rare side remarks is still covered by its gist.
+NEEDED_CAP = 9.0
 FUZZY_CUTOFF = 85.0
 QUESTION_TERM_WEIGHT = 0.35
 PREVIEW_WORDS = 8
@@ -87,7 +91,7 @@ class KeyPoint:
     @property
     def needed(self) -> float:
         """The matched weight that makes the point covered."""
-        return COVER_SHARE * sum(weight for _, weight in self.terms[:POINT_TERMS])
+        return min(NEEDED_CAP, COVER_SHARE * sum(weight for _, weight in self.terms[:POINT_TERMS]))
 
 
 @dataclass(frozen=True)
