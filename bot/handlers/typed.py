@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -54,6 +55,8 @@ log = logging.getLogger(__name__)
 GONE = "This question is no longer available."
 PRIVATE_ONLY = "Typed answers work in a private chat with me."
 GRADER_KEY = "model_grader"
+POINTED_KEY = "typed_group_pointers"
+POINTED_MEMORY = 10_000
 
 
 # --- the button ---------------------------------------------------------------------------
@@ -366,11 +369,27 @@ async def group_reply(update: Update, context: BotContext) -> None:
         delivery = await _question_of(replied, chat.id, session)
     if delivery is None:
         return
+    # Once per member and question: a lively group replying to the daily question should
+    # not get a pointer for every reply (the group's 20 messages a minute are precious).
+    user = update.effective_user
+    if not _first_pointer(context, (chat.id, delivery.id, user.id if user else 0)):
+        return
     username = context.bot.username
     markup = InlineKeyboardMarkup(
         [[InlineKeyboardButton(say.GROUP_BUTTON, url=f"https://t.me/{username}")]]
     )
     await reply(update, say.GROUP_POINTER, reply_markup=markup)
+
+
+def _first_pointer(context: BotContext, key: tuple[int, int, int]) -> bool:
+    """True the first time ``key`` is seen (a bounded memory of recent pointers)."""
+    seen = context.bot_data.extras.setdefault(POINTED_KEY, OrderedDict())
+    if key in seen:
+        return False
+    seen[key] = None
+    while len(seen) > POINTED_MEMORY:
+        seen.popitem(last=False)
+    return True
 
 
 async def keep_button(update: Update, context: BotContext, action: KeepTyped) -> None:

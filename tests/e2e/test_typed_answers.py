@@ -235,6 +235,11 @@ async def test_group_reply_gets_a_pointer_to_the_private_chat(
             [{"text": "Open the private chat", "url": "https://t.me/InterviewTestBot"}]
         ]
     }
+    # Once per member and question: a second reply gets no second pointer.
+    await tg.send_text(GROUP, BOB, "and also this", reply_to_message_id=question.message_id)
+    await tg.send_text(GROUP, BOB, "/stats")  # updates are handled in order: a marker
+    await tg.wait_for(lambda: len(tg.sent(GROUP)) > count + 1, what="the /stats reply")
+    assert [m.plain_text for m in tg.sent(GROUP)[count:]].count(pointer.plain_text) == 1
     async with bot.services.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(TypedAnswerRow)) == 0
         assert await session.scalar(select(func.count()).select_from(ReviewRow)) == 0
