@@ -31,7 +31,7 @@ import re
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
@@ -68,6 +68,7 @@ EASY_FROM = 0.85
 GOOD_FROM = 0.5
 HARD_FROM = 0.1
 MIN_POINT_TERMS = 2
+STEM_MEMO = 65_536
 LEAD_WORDS = 6
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]*|[0-9]+[A-Za-z][A-Za-z0-9]*")
@@ -129,23 +130,19 @@ def _stop_words() -> frozenset[str]:
 
 
 class _Stemmer:
-    """Snowball's English stemmer with a memo (stems repeat a lot); thread-safe enough:
-    the memo only ever gains identical values."""
+    """Snowball's English stemmer behind a lock (its objects are not thread-safe), with a
+    bounded memo: words repeat a lot, and people type words the bank never had."""
 
     def __init__(self) -> None:
         import snowballstemmer
 
         self._stemmer = snowballstemmer.stemmer("english")
-        self._memo: dict[str, str] = {}
         self._lock = threading.Lock()
+        self.stem = lru_cache(maxsize=STEM_MEMO)(self._stem)
 
-    def stem(self, word: str) -> str:
-        found = self._memo.get(word)
-        if found is None:
-            with self._lock:
-                found = self._stemmer.stemWord(word)
-            self._memo[word] = found
-        return found
+    def _stem(self, word: str) -> str:
+        with self._lock:
+            return str(self._stemmer.stemWord(word))
 
 
 @cache

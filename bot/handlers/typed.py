@@ -89,7 +89,10 @@ async def type_button(update: Update, context: BotContext, action: TypeAnswer) -
         attempt = await store.begin_typing(
             user.id, chat.id, delivery.id, delivery.question_id, session=session, now=now
         )
-        attempt_id = attempt.id
+        attempt_id, prompted = attempt.id, attempt.prompt_message_id is not None
+    if prompted:  # a second press: the prompt is already there
+        await toast(update, "I'm waiting for your answer: just send it ✍️")
+        return
     await toast(update, "Type your answer below ✍️")
     _warm_up(context)
     pressed = query.message

@@ -81,6 +81,12 @@ async def test_type_my_answer_prompt_feedback_and_one_grade(
         "input_field_placeholder": "Your answer…",
     }
     assert prompt.reply_to_message_id == question.message_id
+    # A second press does not send a second prompt.
+    await tg.press(ADA, ADA, question.message_id, button(question, TYPE))
+    await tg.wait_for(
+        lambda: any("waiting for your answer" in (a.text or "") for a in tg.callback_answers)
+    )
+    assert tg.sent(ADA)[-1] is prompt
 
     count = len(tg.sent(ADA))
     typed = await tg.send_text(ADA, ADA, BIAS_ANSWER, reply_to_message_id=prompt.message_id)
