@@ -78,6 +78,7 @@ _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"“])")
 _ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "et al.", "approx.", "cf.", "fig.", "eq.")
 _SPACES = re.compile(r"\s+")
+_SPACE_BEFORE_PUNCTUATION = re.compile(r" ([.,;:!?])")
 
 
 @dataclass(frozen=True)
@@ -150,12 +151,26 @@ def _stemmer() -> _Stemmer:
     return _Stemmer()
 
 
+def _math_as_text(markdown: str) -> str:
+    """TeX math as Unicode text (``\\(d = 1000\\)`` -> ``d = 1000``), so previews read well."""
+    if "\\" not in markdown and "$$" not in markdown:
+        return markdown
+    from bot.rendering.tex import tex_to_text
+
+    def convert(match: re.Match[str]) -> str:
+        raw = match.group(0)
+        body = raw[2:-2]
+        return f" {tex_to_text(body)} "
+
+    return _MATH.sub(convert, markdown)
+
+
 def plain_text(markdown: str) -> str:
-    """Markdown to readable plain text: math, emphasis markers and link targets dropped."""
-    text = _MATH.sub(" ", markdown)
+    """Markdown to readable plain text: math as text, emphasis markers and link targets dropped."""
+    text = _math_as_text(markdown)
     text = _LINK.sub(r"\1", text)
     text = _MARKUP.sub("", text)
-    return _SPACES.sub(" ", text).strip()
+    return _SPACE_BEFORE_PUNCTUATION.sub(r"\1", _SPACES.sub(" ", text)).strip()
 
 
 def terms(text: str) -> list[str]:
@@ -206,7 +221,7 @@ def _blocks(markdown: str) -> tuple[list[_Item], list[str]]:
     from markdown_it import MarkdownIt
     from markdown_it.tree import SyntaxTreeNode
 
-    tree = SyntaxTreeNode(MarkdownIt("commonmark").parse(_MATH.sub(" ", markdown)))
+    tree = SyntaxTreeNode(MarkdownIt("commonmark").parse(_math_as_text(markdown)))
     items: list[_Item] = []
     paragraphs: list[str] = []
     for node in tree.children:

@@ -224,3 +224,14 @@ def test_start_up_does_not_import_the_checkers_libraries() -> None:
     """scikit-learn and friends cost over a second: loaded on the first typed answer only."""
     loaded = _modules_after("import bot.app")
     assert sorted(name for name in loaded if name.split(".")[0] in HEAVY) == []
+
+
+def test_math_reads_as_text_in_points() -> None:
+    answer = (
+        "- Say \\(d = 1000\\), then \\(T^2 d\\) grows fast.\n- Attention costs \\(O(T^2)\\) memory."
+    )
+    bank = _bank(("math", "Why is attention slow?", answer))
+    assert sorted(previews(bank, "math")) == [
+        "Attention costs O(T²) memory.",
+        "Say d = 1000, then T² d grows…",
+    ]
