@@ -23,7 +23,7 @@ from pathlib import Path
 from bot.content.loader import load_bank
 from bot.domain.answer_check import MAX_ANSWER_CHARS, bank_index, check_answer
 from bot.domain.srs import Rating
-from tests.answer_eval.evaluate import figures, load_cases, run
+from tests.answer_eval.evaluate import HOLDOUT, figures, load_cases, run
 
 ROOT = Path(__file__).resolve().parents[1]
 REPEAT = 5
@@ -43,6 +43,7 @@ def main(argv: list[str]) -> int:
 
     cases = load_cases()
     result = figures(bank, run(bank, cases))
+    holdout = figures(bank, run(bank, load_cases(HOLDOUT)))
 
     eval_samples: list[float] = []
     for _ in range(REPEAT):
@@ -84,6 +85,12 @@ def main(argv: list[str]) -> int:
             f"correctly: **{result.ordered} of {result.pairs} "
             f"({100 * result.ordered_share:.0f}%)** (goal >= 90%).",
             f"- Poor answers suggested Good or Easy: **{result.poor_good_or_easy}** (goal 0).",
+            f"- Held-out set (`tests/answer_eval/holdout.yaml`, written after the thresholds "
+            f"were chosen): {holdout.cases} cases, {holdout.questions} questions; pairs "
+            f"ordered **{holdout.ordered} of {holdout.pairs}**, poor suggested Good or Easy "
+            f"**{holdout.poor_good_or_easy}**, partial suggested Good or Easy "
+            f"{holdout.grades['partial'][Rating.GOOD] + holdout.grades['partial'][Rating.EASY]}"
+            f" of {sum(holdout.grades['partial'].values())}.",
             "- Suggested grades by class:",
             "",
             *table,

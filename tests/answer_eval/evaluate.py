@@ -18,6 +18,7 @@ from bot.domain.content import Bank
 from bot.domain.srs import Rating
 
 CASES = Path(__file__).with_name("cases.yaml")
+HOLDOUT = Path(__file__).with_name("holdout.yaml")
 Class = Literal["good", "partial", "poor"]
 ORDER: tuple[tuple[Class, Class], ...] = (("good", "partial"), ("partial", "poor"))
 

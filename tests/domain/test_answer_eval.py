@@ -16,7 +16,7 @@ from bot.domain.answer_check import MAX_ANSWER_CHARS, MAX_POINTS, bank_index, ch
 from bot.domain.content import Bank
 from bot.domain.srs import Rating
 from bot.typed_texts import FeedbackView, PointLine, feedback_text
-from tests.answer_eval.evaluate import Figures, figures, load_cases, run
+from tests.answer_eval.evaluate import CASES, HOLDOUT, Figures, figures, load_cases, run
 from tests.support.telegram_html import telegram_html_problems
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,10 +27,11 @@ def _bank() -> Bank:
     return load_bank(REPO / "content")
 
 
-@pytest.fixture(scope="module")
-def evaluation() -> Figures:
+@pytest.fixture(scope="module", params=[CASES, HOLDOUT], ids=["cases", "holdout"])
+def evaluation(request: pytest.FixtureRequest) -> Figures:
+    """The figures of the tuning set and of the held-out set, each held to the goals."""
     bank = _bank()
-    return figures(bank, run(bank, load_cases()))
+    return figures(bank, run(bank, load_cases(request.param)))
 
 
 def test_the_set_is_large_enough_and_covers_every_deck() -> None:
