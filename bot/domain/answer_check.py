@@ -151,6 +151,10 @@ def _stemmer() -> _Stemmer:
     return _Stemmer()
 
 
+def _math_source(match: re.Match[str]) -> str:
+    return f" {match.group(0)[2:-2]} "
+
+
 def _math_as_text(markdown: str) -> str:
     """TeX math as Unicode text (``\\(d = 1000\\)`` -> ``d = 1000``), so previews read well."""
     if "\\" not in markdown and "$$" not in markdown:
@@ -165,9 +169,13 @@ def _math_as_text(markdown: str) -> str:
     return _MATH.sub(convert, markdown)
 
 
-def plain_text(markdown: str) -> str:
-    """Markdown to readable plain text: math as text, emphasis markers and link targets dropped."""
-    text = _math_as_text(markdown)
+def plain_text(markdown: str, *, render_math: bool = True) -> str:
+    """Markdown to readable plain text: math as text, emphasis markers and link targets dropped.
+
+    ``render_math=False`` (typed answers) keeps the TeX source without its delimiters:
+    rendering it costs milliseconds per formula, and only words matter for matching.
+    """
+    text = _math_as_text(markdown) if render_math else _MATH.sub(_math_source, markdown)
     text = _LINK.sub(r"\1", text)
     text = _MARKUP.sub("", text)
     return _SPACE_BEFORE_PUNCTUATION.sub(r"\1", _SPACES.sub(" ", text)).strip()
@@ -389,7 +397,7 @@ def suggest_grade(verdicts: Sequence[PointVerdict], typed_terms: int) -> tuple[R
 
 def check_answer(points: Iterable[KeyPoint], typed_answer: str) -> Feedback:
     """Which key points a typed answer covers, and the grade that suggests (pure)."""
-    typed_list = terms(plain_text(typed_answer[:MAX_ANSWER_CHARS]))
+    typed_list = terms(plain_text(typed_answer[:MAX_ANSWER_CHARS], render_math=False))
     typed = set(typed_list)
     unique = sorted(typed)
     verdicts = tuple(_verdict(point, typed, unique) for point in points)
