@@ -337,7 +337,7 @@ _BUILD_LOCK = threading.Lock()
 
 
 def bank_index(bank: Bank) -> BankIndex:
-    """The bank's index, built on first use (about a second: run it off the event loop)."""
+    """The bank's index, built on first use (seconds of CPU: run it off the event loop)."""
     index = _INDEXES.get(bank)
     if index is None:
         with _BUILD_LOCK:

@@ -110,7 +110,7 @@ async def type_button(update: Update, context: BotContext, action: TypeAnswer) -
 
 
 def _warm_up(context: BotContext) -> None:
-    """Build the bank's term statistics while the person types (about a second, once)."""
+    """Build the bank's term statistics while the person types (a few seconds of CPU, once)."""
     bank = context.services.bank
     context.application.create_task(asyncio.to_thread(bank_index, bank), name="answer-index")
 
