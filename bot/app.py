@@ -43,6 +43,7 @@ from bot.handlers import (
     settings,
     stats,
     study,
+    typed,
     weak,
 )
 from bot.http import AiohttpRequest
@@ -92,6 +93,7 @@ def build_application(
         log.info("ready: %d questions in %d decks", len(loaded), len(loaded.decks))
 
     async def post_shutdown(application: BotApplication) -> None:
+        await typed.close_model_grader(application)
         services = application.bot_data.services
         if services is not None:
             await db_outage.close(services.engine)
@@ -193,7 +195,13 @@ def register_handlers(application: BotApplication) -> None:
     )
     # Every inline button, versioned payloads decoded in one place.
     application.add_handler(CallbackQueryHandler(buttons.button_pressed))
-    # Anything else typed in a private chat: a pointer to /help instead of silence.
+    # A reply to a question in a group: typed answers are checked in private (typed.py).
+    application.add_handler(
+        MessageHandler(
+            groups_only & filters.REPLY & filters.TEXT & ~filters.COMMAND, typed.group_reply
+        )
+    )
+    # Anything else typed in a private chat: a typed answer (typed.py), or a pointer to /help.
     application.add_handler(MessageHandler(private & filters.COMMAND, _unknown_command))
     application.add_handler(MessageHandler(private & filters.TEXT & ~filters.COMMAND, _plain_text))
     application.add_error_handler(errors.error_handler)
@@ -208,7 +216,9 @@ async def _unknown_command(update: Update, context: BotContext) -> None:
 
 
 async def _plain_text(update: Update, context: BotContext) -> None:
-    """Free text: the bot has no chat mode; say what it does."""
+    """Free text: a typed answer if it is one; otherwise say what the bot does."""
+    if await typed.take_typed_answer(update, context):
+        return
     if update.effective_message:
         await update.effective_message.reply_text(
             "I work with commands: /question for today's question, /help for everything else."

@@ -123,6 +123,20 @@ class SetReminder:
     minute: int = 0
 
 
+@dataclass(frozen=True)
+class TypeAnswer:
+    """✍️ Type my answer (bot/handlers/typed.py)."""
+
+    delivery_id: int
+
+
+@dataclass(frozen=True)
+class KeepTyped:
+    """The /settings switch "Keep my typed answers"."""
+
+    keep: bool
+
+
 Action = (
     Reveal
     | Grade
@@ -142,6 +156,8 @@ Action = (
     | QuizNext
     | WeakQuiz
     | SetReminder
+    | TypeAnswer
+    | KeepTyped
 )
 
 _ID = r"(0|[1-9]\d{0,17})"
@@ -164,6 +180,8 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"qn:{_ID}"), "quiz-next"),
     (re.compile(r"wq:([dt]):([a-z0-9-]{1,50})"), "weak-quiz"),
     (re.compile(r"rm:(?:off|([01]\d|2[0-3])([0-5]\d))"), "reminder"),
+    (re.compile(rf"a:{_ID}"), "type-answer"),
+    (re.compile(r"kt:([01])"), "keep-typed"),
 ]
 
 
@@ -206,6 +224,10 @@ def encode(action: Action) -> str:
             body = f"wq:{kind}:{key}"
         case SetReminder(hour, minute):
             body = "rm:off" if hour is None else f"rm:{hour:02d}{minute:02d}"
+        case TypeAnswer(delivery_id):
+            body = f"a:{delivery_id}"
+        case KeepTyped(keep):
+            body = f"kt:{int(keep)}"
     data = f"{VERSION}:{body}"
     if len(data.encode()) > MAX_BYTES:
         raise ValueError(f"callback data over {MAX_BYTES} bytes: {data!r}")
@@ -256,6 +278,10 @@ def _build(kind: str, groups: tuple[str | None, ...]) -> Action:
         return WeakQuiz(values[0], values[1])
     if kind == "reminder":
         return SetReminder(int(values[0]), int(values[1])) if values[0] else SetReminder(None)
+    if kind == "type-answer":
+        return TypeAnswer(int(values[0]))
+    if kind == "keep-typed":
+        return KeepTyped(values[0] == "1")
     builders: dict[str, Action] = {"first": FirstQuestion(), "next": NextQuestion(), "noop": Noop()}
     return builders[kind]
 

@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     http_listen: str | None = None
     log_format: str = "text"
+    # The optional model grader of typed answers (bot/llm_grader.py): all three or none.
+    llm_api_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_model: str | None = None
+    llm_daily_limit: Annotated[int, Field(ge=0)] = 20
+    llm_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 15.0
 
     @field_validator("bot_token")
     @classmethod
@@ -145,6 +151,11 @@ class Settings(BaseSettings):
         """Where derived files live (the checked bank); safe to delete."""
         return self.data_dir / "cache"
 
+    @field_validator("llm_api_url", "llm_model", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
     @property
     def token(self) -> str:
         return self.bot_token.get_secret_value()
@@ -166,10 +177,19 @@ class Settings(BaseSettings):
         return urlsplit(self.webhook_url or "").path or "/"
 
     @property
+    def llm_enabled(self) -> bool:
+        """The model grader is configured: URL, key and model all set."""
+        key = self.llm_api_key.get_secret_value() if self.llm_api_key else ""
+        return bool(self.llm_api_url and key and self.llm_model)
+
+    @property
     def secrets(self) -> list[str]:
-        """Every value that must never reach a log line."""
-        extra = [self.webhook_secret.get_secret_value()] if self.webhook_secret else []
-        return [self.token, *extra]
+        """Every value that must never reach a log line (see bot.logging_setup)."""
+        values = [self.token]
+        for secret in (self.webhook_secret, self.llm_api_key):
+            if secret is not None and secret.get_secret_value():
+                values.append(secret.get_secret_value())
+        return values
 
 
 def parse_listen(value: str) -> tuple[str, int]:

@@ -10,6 +10,8 @@ from bot import callbacks as cb
 from bot.domain.content import Deck
 from bot.domain.srs import Rating
 
+TYPE_ANSWER_LABEL = "✍️ Type my answer"
+SUGGESTED_MARK = " ★"
 GRADE_LABELS: dict[Rating, str] = {
     Rating.AGAIN: "Again",
     Rating.HARD: "Hard",
@@ -36,18 +38,24 @@ def _question_buttons(
 
 
 def question_keyboard_json(
-    delivery_id: int, *, skip: bool = True, quiz_id: int | None = None
+    delivery_id: int, *, skip: bool = True, quiz_id: int | None = None, typed: bool = False
 ) -> dict[str, object]:
     """The question's buttons as a Bot API JSON object (the dispatcher's hot path).
 
     Group daily questions have no Skip: one member skipping would hide the
-    buttons from everyone.
+    buttons from everyone. ``typed`` (private chats) adds "✍️ Type my answer" on a row
+    of its own.
     """
     row = [
         {"text": text, "callback_data": cb.encode(action)}
         for text, action in _question_buttons(delivery_id, skip=skip, quiz_id=quiz_id)
     ]
-    return {"inline_keyboard": [row]}
+    rows = [row]
+    if typed:
+        rows.append(
+            [{"text": TYPE_ANSWER_LABEL, "callback_data": cb.encode(cb.TypeAnswer(delivery_id))}]
+        )
+    return {"inline_keyboard": rows}
 
 
 def grade_keyboard(
@@ -55,12 +63,18 @@ def grade_keyboard(
     *,
     next_quiz: int | None = None,
     intervals: Mapping[Rating, str] | None = None,
+    suggested: Rating | None = None,
 ) -> InlineKeyboardMarkup:
-    """Again / Hard / Good / Easy, each with its next interval when known (``Good · 5d``)."""
+    """Again / Hard / Good / Easy, each with its next interval when known (``Good · 5d``);
+    ``suggested`` (a typed answer's check) is marked ★."""
     shown = intervals or {}
     rows = [
         [
-            _button(f"{label} · {shown[r]}" if r in shown else label, cb.Grade(delivery_id, int(r)))
+            _button(
+                (f"{label} · {shown[r]}" if r in shown else label)
+                + (SUGGESTED_MARK if r == suggested else ""),
+                cb.Grade(delivery_id, int(r)),
+            )
             for r, label in GRADE_LABELS.items()
         ]
     ]
@@ -95,23 +109,28 @@ def first_question_keyboard() -> InlineKeyboardMarkup:
     )
 
 
-def settings_keyboard(paused: bool, *, reminder: str | None = None) -> InlineKeyboardMarkup:
-    """The /settings menu; private chats also get the streak reminder row."""
-    extra = [[_button(f"Reminder: {reminder}", cb.OpenSettings("reminder"))]] if reminder else []
-    return InlineKeyboardMarkup(
+def settings_keyboard(
+    paused: bool, *, reminder: str | None = None, keep_typed: bool | None = None
+) -> InlineKeyboardMarkup:
+    """The /settings menu; private chats also get the streak reminder row and the
+    "Keep my typed answers" switch."""
+    rows = [
         [
-            [
-                _button("Time", cb.OpenSettings("time")),
-                _button("Time zone", cb.OpenSettings("timezone")),
-            ],
-            [
-                _button("Days", cb.OpenSettings("days")),
-                _button("Topics", cb.OpenSettings("topics")),
-            ],
-            *extra,
-            [_button("Resume" if paused else "Pause", cb.SetPaused(not paused))],
-        ]
-    )
+            _button("Time", cb.OpenSettings("time")),
+            _button("Time zone", cb.OpenSettings("timezone")),
+        ],
+        [
+            _button("Days", cb.OpenSettings("days")),
+            _button("Topics", cb.OpenSettings("topics")),
+        ],
+    ]
+    if reminder:
+        rows.append([_button(f"Reminder: {reminder}", cb.OpenSettings("reminder"))])
+    rows.append([_button("Resume" if paused else "Pause", cb.SetPaused(not paused))])
+    if keep_typed is not None:
+        state = "on" if keep_typed else "off"
+        rows.append([_button(f"Keep my typed answers: {state}", cb.KeepTyped(not keep_typed))])
+    return InlineKeyboardMarkup(rows)
 
 
 def _back_row() -> list[InlineKeyboardButton]:

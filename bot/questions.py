@@ -80,6 +80,7 @@ class PreparedSend:
     quiz_id: int | None = None
     due_at: datetime | None = None
     """The due minute of a daily delivery, to measure how late it went out."""
+    typed: bool = False  # offer "Type my answer" (private chats)
 
 
 def prepare(
@@ -101,6 +102,7 @@ def prepare(
         skip=not (group and quiz is None),
         quiz_id=quiz.id if quiz is not None else None,
         due_at=due_at,
+        typed=not group,
     )
 
 
@@ -136,7 +138,7 @@ async def send_prepared(
         "text": text,
         "parse_mode": "HTML",
         "reply_markup": keyboards.question_keyboard_json(
-            item.delivery_id, skip=item.skip, quiz_id=item.quiz_id
+            item.delivery_id, skip=item.skip, quiz_id=item.quiz_id, typed=item.typed
         ),
     }
     if paid:

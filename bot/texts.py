@@ -105,7 +105,9 @@ HELP = (
     "<b>Interview prep, one question a day</b>\n\n"
     "Every day at your time I send a question. Tap <b>Show answer</b> for the model "
     "answer, then grade yourself: <b>Again</b> (didn't know), <b>Hard</b>, <b>Good</b> or "
-    "<b>Easy</b>. FSRS spaced repetition decides when each question comes back.\n\n"
+    "<b>Easy</b>. FSRS spaced repetition decides when each question comes back.\n"
+    "Or tap <b>✍️ Type my answer</b> (or reply to the question) to write your answer first: "
+    "I show which key points you covered and missed, and suggest a grade.\n\n"
     "<b>Commands</b>\n"
     + "\n".join(f"/{name} — {escape_html(text)}" for name, text in COMMANDS)
     + "\n\nA study day counts when you grade at least one question; a streak freeze is "
@@ -113,14 +115,22 @@ HELP = (
 )
 
 
-def settings_text(settings: ChatSettings, decks: list[Deck], now: datetime) -> str:
+def settings_text(
+    settings: ChatSettings, decks: list[Deck], now: datetime, *, keep_typed: bool | None = None
+) -> str:
     titles = ", ".join(escape_html(deck.title) for deck in decks if deck.id in settings.decks)
     state = "paused" if settings.paused else "on"
+    kept = (
+        ""
+        if keep_typed is None
+        else f"Keep my typed answers: <b>{'on' if keep_typed else 'off'}</b>\n"
+    )
     return (
         "<b>Settings</b>\n"
         f"Schedule: {schedule_line(settings)}\n"
         f"Topics: {titles or 'none'}\n"
         f"Daily questions: <b>{state}</b>\n"
+        f"{kept}"
         f"{next_due_line(settings, now)}"
     )
 

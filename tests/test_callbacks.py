@@ -30,6 +30,9 @@ ACTIONS: list[cb.Action] = [
     cb.SetReminder(21, 30),
     cb.SetReminder(0, 0),
     cb.SetReminder(None),
+    cb.TypeAnswer(42),
+    cb.KeepTyped(True),
+    cb.KeepTyped(False),
 ]
 
 

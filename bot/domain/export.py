@@ -110,8 +110,10 @@ def data_json(
     cards: Iterable[ExportedCard],
     streak: Streak,
     now: datetime,
+    typed_answers: Iterable[Mapping[str, Any]] = (),
 ) -> str:
-    """``data.json``: settings, every card with its FSRS state, and the streaks."""
+    """``data.json``: settings, every card with its FSRS state, the streaks, and the
+    typed answers the person chose to keep (empty unless "Keep my typed answers" is on)."""
     document = {
         "format": "interview-bot export",
         "version": FORMAT_VERSION,
@@ -136,5 +138,6 @@ def data_json(
             "studied_today": streak.studied_today,
             "study_days": streak.days,
         },
+        "typed_answers": [dict(answer) for answer in typed_answers],
     }
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"

@@ -6,7 +6,7 @@ from telegram import Update
 
 from bot import callbacks as cb
 from bot.context import BotContext
-from bot.handlers import onboarding, quiz, reminders, settings, study, weak
+from bot.handlers import onboarding, quiz, reminders, settings, study, typed, weak
 from bot.handlers.common import toast
 
 STALE = "This button has expired. Send /help to see what I can do."
@@ -57,5 +57,9 @@ async def button_pressed(update: Update, context: BotContext) -> None:
             await weak.weak_quiz_button(update, context, action)
         case cb.SetReminder():
             await reminders.set_reminder_button(update, context, action)
+        case cb.TypeAnswer():
+            await typed.type_button(update, context, action)
+        case cb.KeepTyped():
+            await typed.keep_button(update, context, action)
         case None:
             await toast(update, STALE)

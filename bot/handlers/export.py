@@ -19,7 +19,7 @@ from bot.domain.srs import CardState, Rating
 from bot.domain.streaks import compute_streak
 from bot.handlers.common import now_of, reply
 from bot.storage import chats as chat_store
-from bot.storage import learning, people
+from bot.storage import learning, people, typed_answers
 from bot.storage import progress as progress_store
 from bot.storage import reminders as reminder_store
 
@@ -44,6 +44,7 @@ async def export_command(update: Update, context: BotContext) -> None:
         reviews = await progress_store.review_rows(user.id, session=session)
         cards = await progress_store.card_rows(user.id, session=session)
         marks = await learning.study_marks(user.id, session=session)
+        kept = await typed_answers.kept_answers(user.id, session=session)
 
     def deck_title(question_id: str) -> str:
         deck = bank.deck_of(question_id)
@@ -89,6 +90,21 @@ async def export_command(update: Update, context: BotContext) -> None:
         ],
         streak=compute_streak(marks, today=local_date_of(now, person.timezone)),
         now=now,
+        typed_answers=[
+            {
+                "question_id": answer.question_id,
+                "answer": answer.answer,
+                "checked_at": answer.checked_at.isoformat() if answer.checked_at else None,
+                "checker": answer.checker,
+                "key_points_covered": answer.covered,
+                "key_points": answer.total,
+                "suggested_grade": Rating(answer.suggested_rating).name.lower()
+                if answer.suggested_rating
+                else None,
+                "grade": Rating(answer.rating).name.lower() if answer.rating else None,
+            }
+            for answer in kept
+        ],
     )
     csv_text = await asyncio.to_thread(reviews_csv, exported)
     await message.reply_document(

@@ -26,7 +26,7 @@ from bot.handlers.groups import admin_only
 from bot.locations import timezone_at
 from bot.rendering import escape_html
 from bot.storage import chats as chat_store
-from bot.storage import people
+from bot.storage import people, typed_answers
 from bot.storage import reminders as reminder_store
 
 TIME_HELP = (
@@ -119,12 +119,33 @@ async def settings_command(update: Update, context: BotContext) -> None:
         await reply(update, _not_subscribed(update))
         return
     reminder = await reminders.reminder_label(context, settings)
+    keep = await _keep_typed(update, context)
     await reply(
         update,
-        texts.settings_text(settings, list(context.services.bank.decks), now_of(context))
+        texts.settings_text(
+            settings, list(context.services.bank.decks), now_of(context), keep_typed=keep
+        )
         + reminders.settings_line(reminder),
-        reply_markup=keyboards.settings_keyboard(settings.paused, reminder=reminder),
+        reply_markup=keyboards.settings_keyboard(
+            settings.paused, reminder=reminder, keep_typed=keep
+        ),
     )
+
+
+async def _keep_typed(update: Update, context: BotContext) -> bool | None:
+    """The person's "Keep my typed answers" switch; None in groups (no typed answers)."""
+    chat = update.effective_chat
+    if chat is None or chat.type != ChatType.PRIVATE:
+        return None
+    async with context.services.sessions() as session:
+        return await typed_answers.keeps_answers(chat.id, session=session)
+
+
+async def refresh_settings_menu(update: Update, context: BotContext) -> None:
+    """Redraw the /settings menu a button belongs to (after a switch changed)."""
+    settings = await _show(update, context)
+    if settings is not None:
+        await _edit_menu(update, context, settings, "menu")
 
 
 async def _confirm(
@@ -285,11 +306,14 @@ async def _edit_menu(
         await reminders.edit_reminder_menu(context, query.message, settings)
     else:
         reminder = await reminders.reminder_label(context, settings)
+        keep = await _keep_typed(update, context)
         await edit_or_ignore(
             query.message,
-            texts.settings_text(settings, list(context.services.bank.decks), now)
+            texts.settings_text(settings, list(context.services.bank.decks), now, keep_typed=keep)
             + reminders.settings_line(reminder),
-            reply_markup=keyboards.settings_keyboard(settings.paused, reminder=reminder),
+            reply_markup=keyboards.settings_keyboard(
+                settings.paused, reminder=reminder, keep_typed=keep
+            ),
         )
 
 

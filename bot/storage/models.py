@@ -24,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -75,6 +76,8 @@ class PersonRow(Base):
     username: Mapped[str | None] = mapped_column(String(64))
     timezone: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime]
+    # Typed answers are used for feedback and then dropped, unless the person keeps them.
+    keep_typed_answers: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class DeliveryRow(Base):
@@ -210,3 +213,45 @@ class ProcessedUpdateRow(Base):
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     received_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class TypedAnswerRow(Base):
+    """A person typing their answer to a delivered question (bot/handlers/typed.py).
+
+    ``awaiting`` from "Type my answer" until the answer arrives, then ``checked`` with what
+    the checker found. The text itself is stored only when the person turned on "Keep my
+    typed answers"; otherwise it is used for the feedback and never written down.
+    """
+
+    __tablename__ = "typed_answers"
+    __table_args__ = (
+        UniqueConstraint("person_id", "delivery_id", name="uq_typed_answers_person_delivery"),
+        Index("ix_typed_answers_chat_status", "chat_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("people.id", ondelete="CASCADE"))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))
+    question_id: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(16))  # awaiting | checked
+    prompt_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    answer: Mapped[str | None] = mapped_column(Text)  # only when kept
+    checker: Mapped[str | None] = mapped_column(String(16))  # offline | model
+    covered: Mapped[int | None] = mapped_column(SmallInteger)
+    total: Mapped[int | None] = mapped_column(SmallInteger)
+    suggested_rating: Mapped[int | None] = mapped_column(SmallInteger)
+    created_at: Mapped[datetime]
+    checked_at: Mapped[datetime | None]
+
+
+class LlmUsageRow(Base):
+    """Requests to the model grader per person and UTC day, for LLM_DAILY_LIMIT."""
+
+    __tablename__ = "llm_usage"
+
+    person_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    requests: Mapped[int] = mapped_column(SmallInteger, default=0)

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.storage import typed_answers
 from bot.storage.models import CardRow, ChatRow, DeliveryRow, PersonRow, ReminderRow, ReviewRow
 
 
@@ -53,6 +54,7 @@ async def forget_person(person_id: int, *, session: AsyncSession) -> None:
     Explicit statements rather than relying on ON DELETE CASCADE alone, so the
     order is clear and nothing depends on a connection's foreign-key pragma.
     """
+    await typed_answers.forget(person_id, session=session)
     await session.execute(delete(ReviewRow).where(ReviewRow.person_id == person_id))
     await session.execute(delete(CardRow).where(CardRow.person_id == person_id))
     await session.execute(delete(DeliveryRow).where(DeliveryRow.chat_id == person_id))

@@ -58,7 +58,7 @@ async def test_start_deliver_reveal_grade_stats(
     question = tg.sent(ADA)[-1]
     assert "What is the bias-variance trade-off?" in (question.plain_text or "")
     assert "Question of the day" in (question.plain_text or "")
-    assert [text for text, _ in question.buttons] == ["Show answer", "Skip"]
+    assert [text for text, _ in question.buttons] == ["Show answer", "Skip", "✍️ Type my answer"]
 
     # Exactly once per local day, however often the dispatcher runs.
     clock.set(datetime(2026, 3, 2, 18, 0, tzinfo=UTC))

@@ -55,7 +55,7 @@ async def test_private_quiz_to_its_summary(
     await tg.wait_for(lambda: len(quiz_questions(tg, ADA)) == 1, what="question 1")
     first = quiz_questions(tg, ADA)[0]
     assert "1/3" in (first.plain_text or "")
-    assert [t for t, _ in first.buttons] == ["Show answer", "Skip", "Stop quiz"]
+    assert [t for t, _ in first.buttons] == ["Show answer", "Skip", "Stop quiz", "✍️ Type my answer"]
     await said(tg, ADA, ADA, "/quiz nlp", "is running (1/3)")
 
     clock.advance(timedelta(minutes=2))
