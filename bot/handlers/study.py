@@ -15,7 +15,7 @@ from bot.callbacks import Grade, Reveal, Skip
 from bot.context import BotContext
 from bot.domain.intervals import button_intervals
 from bot.domain.schedule import local_date_of
-from bot.domain.srs import Rating, review
+from bot.domain.srs import CardState, Rating, review
 from bot.handlers import quiz as quiz_flow
 from bot.handlers.common import (
     NOT_SUBSCRIBED,
@@ -319,8 +319,10 @@ async def grade_button(update: Update, context: BotContext, action: Grade) -> No
     rating = Rating(action.rating)
     try:
         async with services.sessions() as session, session.begin():
-            delivery = await delivery_store.get_delivery(action.delivery_id, session=session)
-            if delivery is None or delivery.chat_id != chat.id:
+            # One read: the delivery, the grader and their card (bot.storage.learning).
+            target = await learning.grade_target(action.delivery_id, user.id, session=session)
+            delivery = target.delivery if target is not None else None
+            if target is None or delivery is None or delivery.chat_id != chat.id:
                 await toast(update, GONE, alert=True)
                 return
             if chat.type == ChatType.PRIVATE and user.id != chat.id:
@@ -332,7 +334,7 @@ async def grade_button(update: Update, context: BotContext, action: Grade) -> No
             if services.bank.question(delivery.question_id) is None:
                 await toast(update, GONE, alert=True)
                 return
-            person = await people.get_person(user.id, session=session)
+            person = target.person
             if person is None:
                 # Group members who never opened the bot privately are tracked too,
                 # in the group's time zone until they choose their own.
@@ -363,13 +365,16 @@ async def grade_button(update: Update, context: BotContext, action: Grade) -> No
                 session=session,
             )
             if recorded:
-                card = review(
-                    await learning.card_of(user.id, delivery.question_id, session=session),
-                    rating,
-                    now,
-                )
+                stored = target.card
+                card = review(CardState.from_dict(stored.state) if stored else None, rating, now)
                 await learning.save_card(
-                    user.id, delivery.question_id, card, rating, session=session, now=now
+                    user.id,
+                    delivery.question_id,
+                    card,
+                    rating,
+                    session=session,
+                    now=now,
+                    row=stored,
                 )
             else:
                 previous = await learning.review_for_delivery(user.id, delivery.id, session=session)

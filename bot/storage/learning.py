@@ -44,6 +44,34 @@ async def card_of(person_id: int, question_id: str, *, session: AsyncSession) ->
     return CardState.from_dict(row.state) if row is not None else None
 
 
+@dataclass(frozen=True)
+class GradeTarget:
+    """What a grade needs, read in one query: the delivery, the grader, their card."""
+
+    delivery: DeliveryRow
+    person: PersonRow | None
+    card: CardRow | None
+
+
+async def grade_target(
+    delivery_id: int, person_id: int, *, session: AsyncSession
+) -> GradeTarget | None:
+    """The delivery with the person and their card for its question (outer joins)."""
+    found = (
+        await session.execute(
+            select(DeliveryRow, PersonRow, CardRow)
+            .select_from(DeliveryRow)
+            .outerjoin(PersonRow, PersonRow.id == person_id)
+            .outerjoin(
+                CardRow,
+                (CardRow.person_id == person_id) & (CardRow.question_id == DeliveryRow.question_id),
+            )
+            .where(DeliveryRow.id == delivery_id)
+        )
+    ).first()
+    return GradeTarget(*found) if found is not None else None
+
+
 async def save_card(
     person_id: int,
     question_id: str,
@@ -52,8 +80,10 @@ async def save_card(
     *,
     session: AsyncSession,
     now: datetime,
+    row: CardRow | None = None,
 ) -> None:
-    row = await session.get(CardRow, (person_id, question_id))
+    """Store a card's new state; ``row`` if the caller already loaded it."""
+    row = row or await session.get(CardRow, (person_id, question_id))
     if row is None:
         row = CardRow(person_id=person_id, question_id=question_id, reps=0, lapses=0)
         session.add(row)
@@ -62,7 +92,6 @@ async def save_card(
     row.reps = (row.reps or 0) + 1
     row.lapses = (row.lapses or 0) + (1 if rating == Rating.AGAIN else 0)
     row.updated_at = now
-    await session.flush()
 
 
 async def record_review(review: ReviewRow, *, session: AsyncSession) -> bool:
