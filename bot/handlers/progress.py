@@ -58,7 +58,7 @@ _EXECUTOR: ThreadPoolExecutor | None = None
 # Pictures waiting for or in the drawing thread. Past this many (a crowd sending
 # /stats at once) a person gets the text summary at once instead of waiting
 # seconds in the queue; the picture comes with a later /stats.
-MAX_BACKLOG = 8
+MAX_BACKLOG = 2
 _backlog = 0
 BUSY_NOTE = "\n<i>(The picture comes with your next /stats: many people are asking right now.)</i>"
 
