@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     delivery_lease_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0
     concurrent_updates: Annotated[int, Field(ge=1, le=1024)] = 64
     broadcast_paid: bool = False
+    stats_picture_share: Annotated[float, Field(gt=0, le=1)] = 0.25
     # Running as a service (README "Running in production").
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -55,11 +56,14 @@ _CACHE_KEY = "progress.pictures"
 # One drawing thread: matplotlib is not thread-safe, and one picture at a time
 # keeps a burst of /stats from taking every core.
 _EXECUTOR: ThreadPoolExecutor | None = None
-# Pictures waiting for or in the drawing thread. Past this many (a crowd sending
-# /stats at once) a person gets the text summary at once instead of waiting
-# seconds in the queue; the picture comes with a later /stats.
-MAX_BACKLOG = 2
+# Drawing takes a quarter of a second of CPU and holds the GIL most of that time,
+# so pictures get a bounded share of the process (STATS_PICTURE_SHARE): one at a
+# time, and after each a pause long enough to keep drawing to that share of the
+# time. Meanwhile (a crowd sending /stats at once) a person whose picture is not
+# cached gets the text summary at once; the picture comes with a later /stats.
+MAX_BACKLOG = 1
 _backlog = 0
+_ready_at = 0.0
 BUSY_NOTE = "\n<i>(The picture comes with your next /stats: many people are asking right now.)</i>"
 
 
@@ -100,12 +104,16 @@ def _cache(context: BotContext) -> PictureCache:
     return cache
 
 
-async def _render(function: Any, picture: Any) -> bytes | None:
-    """Draw in the picture thread; None (and one log line) if drawing fails."""
-    global _EXECUTOR, _backlog
+async def _render(function: Any, picture: Any, share: float = 1.0) -> bytes | None:
+    """Draw in the picture thread; None (and one log line) if drawing fails.
+
+    ``share`` is the most of the time drawing may take (1: no pause after a picture).
+    """
+    global _EXECUTOR, _backlog, _ready_at
     if _EXECUTOR is None:
         _EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stats-picture")
     _backlog += 1
+    started = time.monotonic()
     try:
         result: bytes = await asyncio.get_running_loop().run_in_executor(
             _EXECUTOR, function, picture
@@ -115,12 +123,14 @@ async def _render(function: Any, picture: Any) -> bytes | None:
         return None
     finally:
         _backlog -= 1
+        finished = time.monotonic()
+        _ready_at = finished + (finished - started) * (1 / share - 1)
     return result
 
 
 def drawing_is_busy() -> bool:
-    """True when a new picture would wait behind MAX_BACKLOG others."""
-    return _backlog >= MAX_BACKLOG
+    """True while a picture is being drawn or the drawing thread is pausing."""
+    return _backlog >= MAX_BACKLOG or time.monotonic() < _ready_at
 
 
 async def _send(update: Update, photo: str | InputFile, caption: str) -> Message | None:
@@ -221,7 +231,14 @@ async def send_person_stats(
         current_streak=streak.current,
         longest_streak=streak.longest,
     )
-    await _upload(update, context, key, await _render(render_person, picture), caption, weak)
+    await _upload(
+        update,
+        context,
+        key,
+        await _render(render_person, picture, services.settings.stats_picture_share),
+        caption,
+        weak,
+    )
 
 
 async def send_group_stats(
@@ -251,7 +268,14 @@ async def send_group_stats(
         members=members,
         streak=streak,
     )
-    await _upload(update, context, key, await _render(render_group, picture), caption, False)
+    await _upload(
+        update,
+        context,
+        key,
+        await _render(render_group, picture, services.settings.stats_picture_share),
+        caption,
+        False,
+    )
 
 
 def _group_title(update: Update) -> str:

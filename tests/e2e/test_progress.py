@@ -27,7 +27,8 @@ from bot.rendering.progress_picture import (
 from bot.storage import learning
 from bot.storage.models import CardRow, ReviewRow
 from tests.e2e.test_groups import GROUP, join, said
-from tests.support.bot_harness import FakeClock, RunningBot
+from tests.support.bot_harness import FakeClock, RunningBot, running_bot, test_settings
+from tests.support.databases import TestDatabase
 from tests.support.fake_telegram import FakeTelegram, SentMessage
 
 ADA, BOB = 1001, 1002
@@ -392,3 +393,24 @@ async def test_reminder_row_in_settings(
     assert "« Back" not in [t for t, _ in tg.sent(ADA)[-1].buttons]
     bad = await said(tg, ADA, ADA, "/remind soon", "/remind off")
     assert "21:30" in bad
+
+
+async def test_a_crowd_gets_the_summary_while_a_picture_is_drawn(
+    tg: FakeTelegram, database: TestDatabase, clock: FakeClock
+) -> None:
+    """Pictures get a bounded share of the bot's time: right after one was drawn, the
+    next person whose picture is not cached gets the text summary at once."""
+    settings = test_settings(tg.api_root, database.url, stats_picture_share=0.25)
+    async with running_bot(settings, clock):
+        await start(tg, ADA, "Ada")
+        await start(tg, BOB, "Bob")
+        await tg.send_text(ADA, ADA, "/stats")
+        await tg.wait_for(lambda: bool(tg.sent(ADA, "sendPhoto")), what="Ada's picture", timeout=15)
+        # Drawing it took a while; the pause after it is three times as long.
+        count = len(tg.sent(BOB))
+        await tg.send_text(BOB, BOB, "/stats")
+        summary = (await tg.wait_for_messages(BOB, count + 1))[-1]
+        assert summary.method == "sendMessage"
+        assert "Your progress" in (summary.plain_text or "")
+        assert "comes with your next /stats" in (summary.plain_text or "")
+        assert tg.sent(BOB, "sendPhoto") == []

@@ -93,6 +93,8 @@ def test_settings(api_root: str, database_url: str, **overrides: object) -> Sett
         "dispatch_interval_seconds": 0.05,
         "default_timezone": "UTC",
         "default_delivery_time": "09:00",
+        # Pictures at once: tests ask for several in a row (the pause is for crowds).
+        "stats_picture_share": 1.0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]
