@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence, Set
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from bot.domain.clock import require_utc
 from bot.domain.content import Bank
@@ -31,20 +32,16 @@ class _Pool:
     """The selected decks' question ids, grouped by deck, in bank order."""
 
     decks: tuple[tuple[str, ...], ...]
+    all_ids: tuple[str, ...] = ()
 
     @classmethod
     def of(cls, bank: Bank, decks: Collection[str]) -> _Pool:
-        wanted = set(decks)
-        return cls(
-            tuple(
-                tuple(question.id for question in deck.questions)
-                for deck in bank.decks
-                if deck.id in wanted
-            )
-        )
+        """The pool for these decks; memoised, since the bank never changes and the
+        dispatcher asks for the same few deck selections thousands of times a minute."""
+        return _pool(bank, frozenset(decks))
 
-    def ids(self) -> list[str]:
-        return [question_id for deck in self.decks for question_id in deck]
+    def ids(self) -> tuple[str, ...]:
+        return self.all_ids
 
     def next_new(self, introduced: Set[str], exclude: Set[str]) -> str | None:
         """Round-robin: the deck with the fewest introduced questions wins.
@@ -62,6 +59,16 @@ class _Pool:
             if best is None or count < best[0]:
                 best = (count, fresh[0])
         return None if best is None else best[1]
+
+
+@lru_cache(maxsize=256)
+def _pool(bank: Bank, wanted: frozenset[str]) -> _Pool:
+    decks = tuple(
+        tuple(question.id for question in deck.questions)
+        for deck in bank.decks
+        if deck.id in wanted
+    )
+    return _Pool(decks, tuple(question_id for deck in decks for question_id in deck))
 
 
 def _earliest(ids: Sequence[str], when: Mapping[str, datetime]) -> str | None:
