@@ -62,8 +62,29 @@ _EXECUTOR: ThreadPoolExecutor | None = None
 # time. Meanwhile (a crowd sending /stats at once) a person whose picture is not
 # cached gets the text summary at once; the picture comes with a later /stats.
 MAX_BACKLOG = 1
-_backlog = 0
-_ready_at = 0.0
+_DRAWING_KEY = "progress.drawing"
+
+
+@dataclass
+class Drawing:
+    """This application's picture drawing: in progress, and when the next may start."""
+
+    backlog: int = 0
+    ready_at: float = 0.0
+
+    def busy(self) -> bool:
+        """True while a picture is being drawn or the drawing thread is pausing."""
+        return self.backlog >= MAX_BACKLOG or time.monotonic() < self.ready_at
+
+
+def _drawing(context: BotContext) -> Drawing:
+    drawing = context.bot_data.extras.get(_DRAWING_KEY)
+    if not isinstance(drawing, Drawing):
+        drawing = Drawing()
+        context.bot_data.extras[_DRAWING_KEY] = drawing
+    return drawing
+
+
 BUSY_NOTE = "\n<i>(The picture comes with your next /stats: many people are asking right now.)</i>"
 
 
@@ -104,15 +125,18 @@ def _cache(context: BotContext) -> PictureCache:
     return cache
 
 
-async def _render(function: Any, picture: Any, share: float = 1.0) -> bytes | None:
+async def _render(
+    context: BotContext, function: Any, picture: Any, share: float = 1.0
+) -> bytes | None:
     """Draw in the picture thread; None (and one log line) if drawing fails.
 
     ``share`` is the most of the time drawing may take (1: no pause after a picture).
     """
-    global _EXECUTOR, _backlog, _ready_at
+    global _EXECUTOR
+    drawing = _drawing(context)
     if _EXECUTOR is None:
         _EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stats-picture")
-    _backlog += 1
+    drawing.backlog += 1
     started = time.monotonic()
     try:
         result: bytes = await asyncio.get_running_loop().run_in_executor(
@@ -122,15 +146,10 @@ async def _render(function: Any, picture: Any, share: float = 1.0) -> bytes | No
         log.exception("could not draw the stats picture")
         return None
     finally:
-        _backlog -= 1
+        drawing.backlog -= 1
         finished = time.monotonic()
-        _ready_at = finished + (finished - started) * (1 / share - 1)
+        drawing.ready_at = finished + (finished - started) * (1 / share - 1)
     return result
-
-
-def drawing_is_busy() -> bool:
-    """True while a picture is being drawn or the drawing thread is pausing."""
-    return _backlog >= MAX_BACKLOG or time.monotonic() < _ready_at
 
 
 async def _send(update: Update, photo: str | InputFile, caption: str) -> Message | None:
@@ -198,7 +217,7 @@ async def send_person_stats(
     key = ("person", person_id, state, today, timezone)
     if await _send_cached(update, context, key, caption):
         return
-    if drawing_is_busy():
+    if _drawing(context).busy():
         await reply(update, caption + BUSY_NOTE)
         return
     bank = services.bank
@@ -235,7 +254,7 @@ async def send_person_stats(
         update,
         context,
         key,
-        await _render(render_person, picture, services.settings.stats_picture_share),
+        await _render(context, render_person, picture, services.settings.stats_picture_share),
         caption,
         weak,
     )
@@ -272,7 +291,7 @@ async def send_group_stats(
         update,
         context,
         key,
-        await _render(render_group, picture, services.settings.stats_picture_share),
+        await _render(context, render_group, picture, services.settings.stats_picture_share),
         caption,
         False,
     )
