@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, literal, null, select, union_all
+from sqlalchemy import literal, null, select, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import CompoundSelect
@@ -155,19 +155,6 @@ async def study_marks(person_id: int, *, session: AsyncSession) -> list[StudyMar
         StudyMark(at=at, local_date=local_date, utc_offset_minutes=offset)
         for at, local_date, offset in rows
     ]
-
-
-async def rating_counts(
-    person_id: int, *, session: AsyncSession, since: datetime | None = None
-) -> dict[int, int]:
-    query = (
-        select(ReviewRow.rating, func.count())
-        .where(ReviewRow.person_id == person_id)
-        .group_by(ReviewRow.rating)
-    )
-    if since is not None:
-        query = query.where(ReviewRow.reviewed_at >= since)
-    return {int(rating): int(count) for rating, count in await session.execute(query)}
 
 
 @dataclass(frozen=True)

@@ -12,22 +12,19 @@ must not repeat any chat that was served before the crash.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
+from collections.abc import Awaitable
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
-
-from sqlalchemy import func, select
 
 from bot.domain.chats import ChatSettings
 from bot.domain.schedule import Schedule
 from bot.storage import chats as chat_store
 from bot.storage import people
 from bot.storage.database import create_engine, create_sessionmaker
-from bot.storage.models import DeliveryRow
 from tests.support.bot_harness import TOKEN, small_bank, write_bank
+from tests.support.bot_process import delivery_counts, start_bot
 from tests.support.databases import TestDatabase
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.fake_telegram_spec import ApiError
@@ -93,43 +90,16 @@ async def _subscribe_due_chats(url: str, now: datetime, zone: str) -> None:
 
 
 async def _count_sent(url: str) -> tuple[int, int]:
-    engine = create_engine(url)
-    try:
-        async with create_sessionmaker(engine)() as session:
-            sent = await session.scalar(
-                select(func.count()).select_from(DeliveryRow).where(DeliveryRow.status == "sent")
-            )
-            total = await session.scalar(select(func.count()).select_from(DeliveryRow))
-            return int(sent or 0), int(total or 0)
-    finally:
-        await engine.dispose()
+    """(sent deliveries, all deliveries)."""
+    counts = await delivery_counts(url)
+    return counts.get("sent", 0), sum(counts.values())
 
 
-async def _start_bot(
+def _start_bot(
     tg: FakeTelegram, url: str, content: Path, log: BinaryIO
-) -> asyncio.subprocess.Process:
-    env = {
-        **os.environ,
-        "BOT_TOKEN": TOKEN,
-        "TELEGRAM_API_URL": tg.api_root,
-        "DATABASE_URL": url,
-        "CONTENT_DIR": str(content),
-        "SEND_RATE_LIMIT": "0",
-        "DISPATCH_INTERVAL_SECONDS": "0.2",
-        "DELIVERY_LEASE_SECONDS": "1",
-        "LOG_LEVEL": "DEBUG",
-    }
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "run",
-        cwd=content.parent,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=log,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+) -> Awaitable[asyncio.subprocess.Process]:
+    """The real bot process, leases short (1 s) and every log line kept (DEBUG)."""
+    return start_bot(tg, url, content, log, DELIVERY_LEASE_SECONDS="1", LOG_LEVEL="DEBUG")
 
 
 async def _wait(predicate_coro: Any, limit: float, what: str) -> None:
