@@ -134,7 +134,9 @@ async def _dispatch_job(context: BotContext) -> None:
     APScheduler's ``max_instances=1``, which logs a warning on every skipped tick.
     """
     lock = context.bot_data.dispatching
-    if lock.locked():
+    if lock.locked() or context.services.stopping.is_set():
+        # Stopping: a tick started while the job queue shuts down would be cancelled
+        # in the middle of a query; it must not begin one.
         return
     async with lock:
         await dispatch_due(context.bot, context.services)

@@ -132,6 +132,9 @@ async def running_bot(
     try:
         yield RunningBot(application, clock)
     finally:
+        # As bot.lifecycle does on SIGTERM: no dispatcher tick begins work while stopping.
+        if application.bot_data.services is not None:
+            application.bot_data.services.stopping.set()
         await application.updater.stop()
         await application.stop()
         if application.post_shutdown is not None:
