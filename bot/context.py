@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.domain.clock import Clock, system_clock
 from bot.domain.content import Bank
 from bot.ratelimit import Traffic
+from bot.storage.database import create_autocommit_sessionmaker
 
 
 @dataclass
@@ -26,6 +27,13 @@ class Services:
     clock: Clock = system_clock
     # Set on SIGTERM/SIGINT: the dispatcher stops claiming and sending (bot/lifecycle.py).
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    autocommit: async_sessionmaker[AsyncSession] = field(init=False)
+    """Sessions whose statements each commit on their own on PostgreSQL (no BEGIN,
+    no ROLLBACK: bot.storage.database.create_autocommit_sessionmaker), for reads
+    and single-statement writes; on SQLite the same as ``sessions``."""
+
+    def __post_init__(self) -> None:
+        self.autocommit = create_autocommit_sessionmaker(self.engine)
 
 
 @dataclass

@@ -100,6 +100,21 @@ async def edit_or_ignore(
             raise
 
 
+async def edit_markup_or_ignore(message: Message, reply_markup: InlineKeyboardMarkup) -> None:
+    """Replace a message's buttons, ignoring "not modified" (as ``edit_or_ignore``:
+    through ``do_api_request``, without building a ``Message`` from the reply)."""
+    params: dict[str, object] = {
+        "chat_id": message.chat_id,
+        "message_id": message.message_id,
+        "reply_markup": reply_markup,
+    }
+    try:
+        await message.get_bot().do_api_request("editmessagereplymarkup", api_kwargs=params)
+    except BadRequest as error:
+        if "not modified" not in error.message.lower():
+            raise
+
+
 async def tell(update: Update, text: str, *, alert: bool = False) -> None:
     """Answer a button press with a toast, or a command with a reply."""
     if update.callback_query is not None:

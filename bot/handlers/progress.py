@@ -206,14 +206,16 @@ async def send_person_stats(
     name: str,
     timezone: str,
     streak: Streak,
+    state: tuple[int, int],
     caption: str,
 ) -> None:
-    """/stats in a private chat: the picture with the text summary as its caption."""
+    """/stats in a private chat: the picture with the text summary as its caption.
+
+    ``state`` (reviews, newest review id) keys the cached picture.
+    """
     services = context.services
     now = now_of(context)
     today = local_date_of(now, timezone)
-    async with services.sessions() as session:
-        state = await progress_store.person_state(person_id, session=session)
     key = ("person", person_id, state, today, timezone)
     if await _send_cached(update, context, key, caption):
         return
@@ -221,7 +223,7 @@ async def send_person_stats(
         await reply(update, caption + BUSY_NOTE)
         return
     bank = services.bank
-    async with services.sessions() as session:
+    async with services.autocommit() as session:
         per_day = await progress_store.reviews_per_day(
             person_id, session=session, since=today - timedelta(days=HEATMAP_DAYS)
         )

@@ -29,7 +29,7 @@ async def stats_command(update: Update, context: BotContext) -> None:
         return
     services = context.services
     now = now_of(context)
-    async with services.sessions() as session:
+    async with services.autocommit() as session:
         snapshot = await learning.study_snapshot(user.id, session=session)
     if snapshot is None:
         await reply(update, NOT_SUBSCRIBED)
@@ -67,5 +67,6 @@ async def stats_command(update: Update, context: BotContext) -> None:
         name=user.first_name or "",
         timezone=snapshot.timezone,
         streak=streak,
+        state=snapshot.state,
         caption=texts.stats_text(view),
     )

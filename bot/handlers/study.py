@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.exc import IntegrityError
-from telegram import InlineKeyboardMarkup, Message, ReplyParameters, Update
+from telegram import InlineKeyboardMarkup, Message, ReplyParameters, Update, User
 from telegram.constants import ChatType
 
 from bot import keyboards, texts
@@ -19,6 +19,7 @@ from bot.domain.srs import CardState, Rating, review
 from bot.handlers import quiz as quiz_flow
 from bot.handlers.common import (
     NOT_SUBSCRIBED,
+    edit_markup_or_ignore,
     edit_or_ignore,
     load_chat,
     now_of,
@@ -149,29 +150,30 @@ async def _reveal(
         return
     services = context.services
     now = now_of(context)
-    async with services.sessions() as session, session.begin():
-        delivery = await delivery_store.get_delivery(delivery_id, session=session)
+    group = chat.type != ChatType.PRIVATE
+    async with services.autocommit() as session, session.begin():
+        began = await delivery_store.begin_reveal(
+            delivery_id, chat.id, card_of=chat.id, session=session, now=now
+        )
+        if began is None:
+            # Not this chat's, gone, or revealed already: one more read tells which.
+            delivery = await delivery_store.get_delivery(delivery_id, session=session)
+    if began is None:
         if delivery is None or delivery.chat_id != chat.id:
             await tell(update, GONE, alert=True)
-            return
-        question = services.bank.question(delivery.question_id)
-        if question is None:
-            await tell(update, GONE, alert=True)
-            return
-        first = await delivery_store.try_begin_reveal(delivery.id, session=session, now=now)
-        answer_message_id = delivery.answer_message_id
-        group = chat.type != ChatType.PRIVATE
-        # In a private chat the grader is the chat's person: show FSRS's interval for
-        # each button. In groups every member has their own card: plain buttons.
-        card = (
-            None
-            if group or not first
-            else await learning.card_of(chat.id, delivery.question_id, session=session)
-        )
-    if not first:
-        await _already_revealed(update, context, answer_message_id, from_button)
+        else:
+            await _already_revealed(update, context, delivery.answer_message_id, from_button)
+        return
+    delivery, card = began
+    question = services.bank.question(delivery.question_id)
+    if question is None:
+        async with services.autocommit() as session, session.begin():
+            await delivery_store.record_answer_message(delivery.id, None, session=session)
+        await tell(update, GONE, alert=True)
         return
     parts = render_answer(question.answer, header="<b>Model answer</b>", spoiler=group)
+    # In a private chat the grader is the chat's person: show FSRS's interval for
+    # each button. In groups every member has their own card: plain buttons.
     markup = keyboards.grade_keyboard(
         delivery.id,
         next_quiz=delivery.quiz_id if group and delivery.quiz_id else None,
@@ -182,7 +184,7 @@ async def _reveal(
     pressed = update.callback_query.message if update.callback_query else None
     reply_to = pressed.message_id if pressed is not None else delivery.message_id
     sent = await _send_answer(context, chat.id, delivery, parts, markup, reply_to)
-    async with services.sessions() as session, session.begin():
+    async with services.autocommit() as session, session.begin():
         # Not sent: clear revealed_at, so the person can try again.
         await delivery_store.record_answer_message(delivery.id, sent, session=session)
     if sent is None:
@@ -308,7 +310,13 @@ def _local_parts(now: datetime, timezone: str) -> tuple[datetime, int]:
 
 
 async def grade_button(update: Update, context: BotContext, action: Grade) -> None:
-    """A grade: update the person's FSRS card once per delivery, record the review."""
+    """A grade: update the person's FSRS card once per delivery, record the review.
+
+    Two statements on PostgreSQL (bot.storage.learning): one read (the delivery,
+    the grader, their card) and one write (the review and the card, or nothing
+    if this person already graded this delivery), neither in a transaction of
+    its own.
+    """
     chat = update.effective_chat
     user = update.effective_user
     query = update.callback_query
@@ -317,67 +325,44 @@ async def grade_button(update: Update, context: BotContext, action: Grade) -> No
     services = context.services
     now = now_of(context)
     rating = Rating(action.rating)
+    async with services.autocommit() as session:
+        target = await learning.grade_target(action.delivery_id, user.id, session=session)
+    delivery = target.delivery if target is not None else None
+    if target is None or delivery is None or delivery.chat_id != chat.id:
+        await toast(update, GONE, alert=True)
+        return
+    if chat.type == ChatType.PRIVATE and user.id != chat.id:
+        await toast(update, NOT_YOURS, alert=True)
+        return
+    if delivery.revealed_at is None:
+        await toast(update, "Reveal the answer first.")
+        return
+    if services.bank.question(delivery.question_id) is None:
+        await toast(update, GONE, alert=True)
+        return
+    stored = target.card
+    card = review(CardState.from_dict(stored.state) if stored else None, rating, now)
     try:
-        async with services.sessions() as session, session.begin():
-            # One read: the delivery, the grader and their card (bot.storage.learning).
-            target = await learning.grade_target(action.delivery_id, user.id, session=session)
-            delivery = target.delivery if target is not None else None
-            if target is None or delivery is None or delivery.chat_id != chat.id:
-                await toast(update, GONE, alert=True)
-                return
-            if chat.type == ChatType.PRIVATE and user.id != chat.id:
-                await toast(update, NOT_YOURS, alert=True)
-                return
-            if delivery.revealed_at is None:
-                await toast(update, "Reveal the answer first.")
-                return
-            if services.bank.question(delivery.question_id) is None:
-                await toast(update, GONE, alert=True)
-                return
-            person = target.person
-            if person is None:
-                # Group members who never opened the bot privately are tracked too,
-                # in the group's time zone until they choose their own.
-                chat_settings = await chat_store.get_chat(chat.id, session=session)
-                zone = chat_settings.schedule.timezone if chat_settings else "UTC"
-                person = await people.upsert_person(
-                    user.id,
-                    session=session,
-                    first_name=user.first_name or "",
-                    username=user.username,
-                    timezone=zone,
-                    now=now,
-                )
-            local, offset = _local_parts(now, person.timezone)
+        timezone = (
+            target.person.timezone
+            if target.person is not None
+            else await _track_member(context, user, chat.id, now)
+        )
+        local, offset = _local_parts(now, timezone)
+        grade = ReviewRow(
+            person_id=user.id,
+            question_id=delivery.question_id,
+            delivery_id=delivery.id,
+            chat_id=chat.id,
+            rating=int(rating),
+            source=delivery.kind,
+            reviewed_at=now,
+            local_date=local.date(),
+            utc_offset_minutes=offset,
+        )
+        async with services.autocommit() as session, session.begin():
             # The unique (person, delivery) constraint decides a double tap: no read first.
-            recorded = await learning.record_review(
-                ReviewRow(
-                    person_id=user.id,
-                    question_id=delivery.question_id,
-                    delivery_id=delivery.id,
-                    chat_id=chat.id,
-                    rating=int(rating),
-                    source=delivery.kind,
-                    reviewed_at=now,
-                    local_date=local.date(),
-                    utc_offset_minutes=offset,
-                ),
-                session=session,
-            )
-            if recorded:
-                stored = target.card
-                card = review(CardState.from_dict(stored.state) if stored else None, rating, now)
-                await learning.save_card(
-                    user.id,
-                    delivery.question_id,
-                    card,
-                    rating,
-                    session=session,
-                    now=now,
-                    row=stored,
-                )
-            else:
-                previous = await learning.review_for_delivery(user.id, delivery.id, session=session)
+            recorded = await learning.record_grade(grade, card, session=session)
     except IntegrityError:
         # The person's rows were deleted meanwhile (/forget in their private chat
         # while they graded in a group): nothing was saved; a new press starts afresh.
@@ -385,6 +370,8 @@ async def grade_button(update: Update, context: BotContext, action: Grade) -> No
         await toast(update, PRESS_AGAIN, alert=True)
         return
     if not recorded:
+        async with services.autocommit() as session:
+            previous = await learning.review_for_delivery(user.id, delivery.id, session=session)
         earlier = f": {keyboards.GRADE_LABELS[Rating(previous.rating)]}" if previous else ""
         await toast(update, f"Already graded{earlier}.")
         return
@@ -397,7 +384,24 @@ async def grade_button(update: Update, context: BotContext, action: Grade) -> No
     await toast(update, f"Saved: {label}. This one comes back {phrase}.")
     if isinstance(query.message, Message):
         in_quiz = delivery.quiz_id is not None
-        await query.message.edit_reply_markup(
-            keyboards.graded_keyboard(rating, phrase, offer_next=not in_quiz)
+        await edit_markup_or_ignore(
+            query.message, keyboards.graded_keyboard(rating, phrase, offer_next=not in_quiz)
         )
     await quiz_flow.advance_after(context, delivery)
+
+
+async def _track_member(context: BotContext, user: User, chat_id: int, now: datetime) -> str:
+    """A group member who never opened the bot privately: tracked too, in the group's
+    time zone until they choose their own; that zone."""
+    async with context.services.sessions() as session, session.begin():
+        chat_settings = await chat_store.get_chat(chat_id, session=session)
+        zone = chat_settings.schedule.timezone if chat_settings else "UTC"
+        person = await people.upsert_person(
+            user.id,
+            session=session,
+            first_name=user.first_name or "",
+            username=user.username,
+            timezone=zone,
+            now=now,
+        )
+    return person.timezone

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import BigInteger, bindparam, literal_column, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import ChatRow, DeliveryRow
+from bot.domain.srs import CardState
+from bot.storage.models import CardRow, ChatRow, DeliveryRow
 
 LEASE = timedelta(seconds=60)
 MAX_ATTEMPTS = 5
@@ -154,6 +156,55 @@ async def record_answer_message(
     """Store the id of the posted answer; None (not posted) makes the reveal undone."""
     values = {"answer_message_id": message_id} if message_id is not None else {"revealed_at": None}
     await session.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(values))
+
+
+def _begin_reveal_statement() -> Any:
+    # Spelled out: SQLAlchemy's SQLite compiler drops table names inside RETURNING,
+    # which would turn the correlation into "question_id = question_id".
+    card_state = (
+        select(CardRow.state)
+        .where(
+            literal_column("cards.person_id") == bindparam("card_person", type_=BigInteger()),
+            literal_column("cards.question_id") == literal_column("deliveries.question_id"),
+        )
+        .scalar_subquery()
+    )
+    return (
+        update(DeliveryRow)
+        .where(
+            DeliveryRow.id == bindparam("delivery"),
+            DeliveryRow.chat_id == bindparam("chat"),
+            DeliveryRow.revealed_at.is_(None),
+        )
+        .values(revealed_at=bindparam("at"))
+        .returning(DeliveryRow, card_state)
+        .execution_options(synchronize_session=False)
+    )
+
+
+_BEGIN_REVEAL = _begin_reveal_statement()
+
+
+async def begin_reveal(
+    delivery_id: int, chat_id: int, *, card_of: int, session: AsyncSession, now: datetime
+) -> tuple[DeliveryRow, CardState | None] | None:
+    """Mark the chat's delivery as revealed, if nobody has; the delivery and
+    ``card_of``'s card for its question. None: no such delivery in this chat, or
+    already revealed.
+
+    One conditional UPDATE ... RETURNING: race-free (a double tap, two group
+    members at once: one of them gets the row) and a single round trip.
+    """
+    found = (
+        await session.execute(
+            _BEGIN_REVEAL,
+            {"delivery": delivery_id, "chat": chat_id, "card_person": card_of, "at": now},
+        )
+    ).first()
+    if found is None:
+        return None
+    delivery, state = found
+    return delivery, CardState.from_dict(state) if state is not None else None
 
 
 async def try_begin_reveal(delivery_id: int, *, session: AsyncSession, now: datetime) -> bool:

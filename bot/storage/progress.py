@@ -17,16 +17,6 @@ from bot.domain.srs import Rating
 from bot.storage.models import CardRow, ReviewRow
 
 
-async def person_state(person_id: int, *, session: AsyncSession) -> tuple[int, int]:
-    """(reviews, newest review id): changes with every grade, so it keys the picture cache."""
-    count, newest = (
-        await session.execute(
-            select(func.count(), func.max(ReviewRow.id)).where(ReviewRow.person_id == person_id)
-        )
-    ).one()
-    return int(count), int(newest or 0)
-
-
 async def chat_state(chat_id: int, *, session: AsyncSession) -> tuple[int, int]:
     """(reviews in the chat, newest id): the group picture's cache key."""
     count, newest = (
