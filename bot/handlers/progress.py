@@ -10,9 +10,11 @@ nothing new re-sends that id: one cheap query, no drawing, no upload.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
@@ -76,6 +78,20 @@ class Drawing:
         """True while a picture is being drawn or the drawing thread is pausing."""
         return self.backlog >= MAX_BACKLOG or time.monotonic() < self.ready_at
 
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold the drawing slot from the decision to draw until the picture is done.
+
+        Taken before the picture's reads, not after: a crowd of /stats handled
+        concurrently would otherwise all see ``busy()`` False while each awaits
+        its reads, and queue a picture each.
+        """
+        self.backlog += 1
+        try:
+            yield
+        finally:
+            self.backlog -= 1
+
 
 def _drawing(context: BotContext) -> Drawing:
     drawing = context.bot_data.extras.get(_DRAWING_KEY)
@@ -130,13 +146,13 @@ async def _render(
 ) -> bytes | None:
     """Draw in the picture thread; None (and one log line) if drawing fails.
 
-    ``share`` is the most of the time drawing may take (1: no pause after a picture).
+    The caller holds the drawing slot (``Drawing.slot``). ``share`` is the most
+    of the time drawing may take (1: no pause after a picture).
     """
     global _EXECUTOR
     drawing = _drawing(context)
     if _EXECUTOR is None:
         _EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="stats-picture")
-    drawing.backlog += 1
     started = time.monotonic()
     try:
         result: bytes = await asyncio.get_running_loop().run_in_executor(
@@ -146,7 +162,6 @@ async def _render(
         log.exception("could not draw the stats picture")
         return None
     finally:
-        drawing.backlog -= 1
         finished = time.monotonic()
         drawing.ready_at = finished + (finished - started) * (1 / share - 1)
     return result
@@ -213,15 +228,29 @@ async def send_person_stats(
 
     ``state`` (reviews, newest review id) keys the cached picture.
     """
-    services = context.services
     now = now_of(context)
     today = local_date_of(now, timezone)
     key = ("person", person_id, state, today, timezone)
     if await _send_cached(update, context, key, caption):
         return
-    if _drawing(context).busy():
+    drawing = _drawing(context)
+    if drawing.busy():
         await reply(update, caption + BUSY_NOTE)
         return
+    with drawing.slot():
+        png, weak = await _draw_person(
+            context, person_id=person_id, name=name, timezone=timezone, streak=streak
+        )
+    await _upload(update, context, key, png, caption, weak)
+
+
+async def _draw_person(
+    context: BotContext, *, person_id: int, name: str, timezone: str, streak: Streak
+) -> tuple[bytes | None, bool]:
+    """Read what the person's picture shows and draw it; (PNG or None, weak topics?)."""
+    services = context.services
+    now = now_of(context)
+    today = local_date_of(now, timezone)
     bank = services.bank
     async with services.autocommit() as session:
         per_day = await progress_store.reviews_per_day(
@@ -252,14 +281,8 @@ async def send_person_stats(
         current_streak=streak.current,
         longest_streak=streak.longest,
     )
-    await _upload(
-        update,
-        context,
-        key,
-        await _render(context, render_person, picture, services.settings.stats_picture_share),
-        caption,
-        weak,
-    )
+    png = await _render(context, render_person, picture, services.settings.stats_picture_share)
+    return png, weak
 
 
 async def send_group_stats(
@@ -276,27 +299,22 @@ async def send_group_stats(
     key = ("group", chat_id, state, today, timezone)
     if await _send_cached(update, context, key, caption):
         return
-    async with services.sessions() as session:
-        instants = await progress_store.chat_review_instants(
-            chat_id, session=session, since=now - timedelta(days=HEATMAP_DAYS + 1)
+    with _drawing(context).slot():
+        async with services.autocommit() as session:
+            instants = await progress_store.chat_review_instants(
+                chat_id, session=session, since=now - timedelta(days=HEATMAP_DAYS + 1)
+            )
+            activity = await group_store.member_activity(chat_id, session=session, week_start=now)
+        members = sorted(((name, total) for _, name, _, total in activity), key=lambda m: -m[1])
+        picture = GroupPicture(
+            title=_group_title(update),
+            today=today,
+            heatmap=daily_counts(local_dates(instants, timezone), today=today),
+            members=members,
+            streak=streak,
         )
-        activity = await group_store.member_activity(chat_id, session=session, week_start=now)
-    members = sorted(((name, total) for _, name, _, total in activity), key=lambda m: -m[1])
-    picture = GroupPicture(
-        title=_group_title(update),
-        today=today,
-        heatmap=daily_counts(local_dates(instants, timezone), today=today),
-        members=members,
-        streak=streak,
-    )
-    await _upload(
-        update,
-        context,
-        key,
-        await _render(context, render_group, picture, services.settings.stats_picture_share),
-        caption,
-        False,
-    )
+        png = await _render(context, render_group, picture, services.settings.stats_picture_share)
+    await _upload(update, context, key, png, caption, False)
 
 
 def _group_title(update: Update) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
 from telegram import Update
@@ -47,10 +48,13 @@ async def stats_command(update: Update, context: BotContext) -> None:
         and (deck := bank.deck_of(question_id)) is not None
         and deck.id in settings.decks
     )
-    seen = set(cards) | snapshot.delivered
-    new_left = [
-        (deck.title, sum(1 for q in deck.questions if q.id not in seen)) for deck in selected
-    ]
+    # Counted from what the person has seen (a few dozen ids), not by walking the bank.
+    seen_per_deck = Counter(
+        deck.id
+        for question_id in set(cards) | snapshot.delivered
+        if (deck := bank.deck_of(question_id)) is not None
+    )
+    new_left = [(deck.title, len(deck.questions) - seen_per_deck[deck.id]) for deck in selected]
     remembered = {int(Rating.GOOD), int(Rating.EASY)}
     view = texts.StatsView(
         streak=streak,

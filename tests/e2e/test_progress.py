@@ -414,3 +414,29 @@ async def test_a_crowd_gets_the_summary_while_a_picture_is_drawn(
         assert "Your progress" in (summary.plain_text or "")
         assert "comes with your next /stats" in (summary.plain_text or "")
         assert tg.sent(BOB, "sendPhoto") == []
+
+
+async def test_a_crowd_at_once_gets_one_picture_and_summaries(
+    tg: FakeTelegram, database: TestDatabase, clock: FakeClock
+) -> None:
+    """Six /stats in one batch of updates, handled concurrently: the first to decide to
+    draw holds the drawing slot through its reads, so the other five get the summary
+    (not six pictures queued behind each other)."""
+    settings = test_settings(tg.api_root, database.url, stats_picture_share=0.25)
+    people = [ADA + index for index in range(6)]
+    async with running_bot(settings, clock):
+        for person in people:
+            await start(tg, person, f"P{person}")
+        counts = {person: len(tg.sent(person)) for person in people}
+        for person in people:
+            await tg.send_text(person, person, "/stats")
+        for person in people:
+            await tg.wait_for_messages(person, counts[person] + 1, timeout=15)
+        photos = [person for person in people if tg.sent(person, "sendPhoto")]
+        summaries = [
+            person
+            for person in people
+            if "comes with your next /stats" in (tg.sent(person)[-1].plain_text or "")
+        ]
+    assert len(photos) == 1
+    assert sorted(summaries + photos) == people
