@@ -72,9 +72,14 @@ async def reply(update: Update, text: str, **kwargs: object) -> Message | None:
 
 
 async def toast(update: Update, text: str, *, alert: bool = False) -> None:
+    """Answer the button press; an empty ``text`` answers without a notification.
+
+    An empty text is sent as no text at all: PTB 22's defaults handling takes an
+    empty string for an empty sequence of poll options and sends ``[]``.
+    """
     query = update.callback_query
     if query is not None:
-        await query.answer(text[:200], show_alert=alert)
+        await query.answer(text[:200] or None, show_alert=alert)
 
 
 async def edit_or_ignore(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import BigInteger, bindparam, literal_column, select, update
+from sqlalchemy import BigInteger, Table, bindparam, literal_column, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +14,8 @@ from bot.domain.srs import CardState
 from bot.storage.models import CardRow, ChatRow, DeliveryRow
 
 LEASE = timedelta(seconds=60)
+# The table, for Core statements built once (no per-call ORM copy and re-hash).
+_DELIVERIES = cast(Table, DeliveryRow.__table__)
 MAX_ATTEMPTS = 5
 
 
@@ -150,15 +152,29 @@ async def claim_stale_pending(
     return rows
 
 
+_ANSWER_POSTED = (
+    update(_DELIVERIES)
+    .where(_DELIVERIES.c.id == bindparam("delivery"))
+    .values(answer_message_id=bindparam("message"))
+)
+_REVEAL_UNDONE = (
+    update(_DELIVERIES).where(_DELIVERIES.c.id == bindparam("delivery")).values(revealed_at=None)
+)
+
+
 async def record_answer_message(
     delivery_id: int, message_id: int | None, *, session: AsyncSession
 ) -> None:
     """Store the id of the posted answer; None (not posted) makes the reveal undone."""
-    values = {"answer_message_id": message_id} if message_id is not None else {"revealed_at": None}
-    await session.execute(update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(values))
+    if message_id is None:
+        await session.execute(_REVEAL_UNDONE, {"delivery": delivery_id})
+    else:
+        await session.execute(_ANSWER_POSTED, {"delivery": delivery_id, "message": message_id})
 
 
 def _begin_reveal_statement() -> Any:
+    """A Core statement (built once): an ORM UPDATE is copied on every execution,
+    and hashed again for the compiled cache."""
     # Spelled out: SQLAlchemy's SQLite compiler drops table names inside RETURNING,
     # which would turn the correlation into "question_id = question_id".
     card_state = (
@@ -170,27 +186,27 @@ def _begin_reveal_statement() -> Any:
         .scalar_subquery()
     )
     return (
-        update(DeliveryRow)
+        update(_DELIVERIES)
         .where(
-            DeliveryRow.id == bindparam("delivery"),
-            DeliveryRow.chat_id == bindparam("chat"),
-            DeliveryRow.revealed_at.is_(None),
+            _DELIVERIES.c.id == bindparam("delivery"),
+            _DELIVERIES.c.chat_id == bindparam("chat"),
+            _DELIVERIES.c.revealed_at.is_(None),
         )
-        .values(revealed_at=bindparam("at"))
-        .returning(DeliveryRow, card_state)
-        .execution_options(synchronize_session=False)
+        .values(revealed_at=bindparam("at", type_=_DELIVERIES.c.revealed_at.type))
+        .returning(*_DELIVERIES.c, card_state)
     )
 
 
 _BEGIN_REVEAL = _begin_reveal_statement()
+_DELIVERY_COLUMNS = tuple(column.key for column in _DELIVERIES.c)
 
 
 async def begin_reveal(
     delivery_id: int, chat_id: int, *, card_of: int, session: AsyncSession, now: datetime
 ) -> tuple[DeliveryRow, CardState | None] | None:
-    """Mark the chat's delivery as revealed, if nobody has; the delivery and
-    ``card_of``'s card for its question. None: no such delivery in this chat, or
-    already revealed.
+    """Mark the chat's delivery as revealed, if nobody has; the delivery (detached)
+    and ``card_of``'s card for its question. None: no such delivery in this chat,
+    or already revealed.
 
     One conditional UPDATE ... RETURNING: race-free (a double tap, two group
     members at once: one of them gets the row) and a single round trip.
@@ -203,7 +219,8 @@ async def begin_reveal(
     ).first()
     if found is None:
         return None
-    delivery, state = found
+    *values, state = found
+    delivery = DeliveryRow(**dict(zip(_DELIVERY_COLUMNS, values, strict=True)))
     return delivery, CardState.from_dict(state) if state is not None else None
 
 
