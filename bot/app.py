@@ -65,7 +65,7 @@ def build_application(
     """A ready-to-run Application; resources open in post_init and close in post_shutdown."""
 
     async def post_init(application: BotApplication) -> None:
-        engine = create_engine(config.database_url)
+        engine = create_engine(config.database_url, pool_size=config.database_pool_size)
         await migrate(engine)
         loaded = bank or load_bank_cached(config.content_dir, config.cache_dir)
         application.bot_data.services = Services(

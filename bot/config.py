@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     dispatch_interval_seconds: Annotated[float, Field(gt=0, le=60)] = 10.0
     delivery_lease_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0
     concurrent_updates: Annotated[int, Field(ge=1, le=1024)] = 64
+    database_pool_size: Annotated[int, Field(ge=1, le=1000)] = 10
     broadcast_paid: bool = False
     stats_picture_share: Annotated[float, Field(gt=0, le=1)] = 0.25
     # Running as a service (README "Running in production").
