@@ -54,6 +54,8 @@ PRIVATE_PERIOD_SECONDS = 3.0
 # SlidingWindow); 1 % on top covers clock rounding between here and Telegram.
 JITTER_MARGIN = 1.01
 PRUNE_EVERY_SECONDS = 5.0
+# Free broadcast sends may go this many at once; then one per 1/rate seconds.
+BROADCAST_BURST = 3
 
 
 class Traffic(enum.StrEnum):
@@ -106,6 +108,32 @@ class SlidingWindow:
         return not self._slots or self._slots[-1].at + self.period <= now
 
 
+class TokenBucket:
+    """``capacity`` sends at once, refilled at ``rate`` per second."""
+
+    __slots__ = ("_at", "_tokens", "capacity", "rate")
+
+    def __init__(self, *, capacity: int, rate: float) -> None:
+        self.capacity = capacity
+        self.rate = rate
+        self._tokens = float(capacity)
+        self._at = -math.inf
+
+    def _level(self, now: float) -> float:
+        if self._at == -math.inf:
+            return self._tokens
+        return min(self.capacity, self._tokens + (now - self._at) * self.rate)
+
+    def ready_at(self, now: float) -> float:
+        """The earliest instant (>= now) with a whole token."""
+        level = self._level(now)
+        return now if level >= 1 else now + (1 - level) / self.rate
+
+    def take(self, now: float) -> None:
+        self._tokens = self._level(now) - 1
+        self._at = now
+
+
 @dataclass(eq=False)
 class _Waiter:
     seq: int
@@ -114,6 +142,7 @@ class _Waiter:
     paid: bool
     future: asyncio.Future[None] = field(repr=False)
     slots: tuple[Slot, ...] = ()
+    lifted: bool = False  # a broadcast send let go in the interactive turn (_choose)
 
 
 class PriorityRateLimiter(BaseRateLimiter[Traffic]):
@@ -144,6 +173,15 @@ class PriorityRateLimiter(BaseRateLimiter[Traffic]):
             per_window, JITTER_MARGIN * per_window / max(overall_rate, 1e-9)
         )
         self._paid = SlidingWindow(paid_rate, JITTER_MARGIN)
+        # Free broadcast sends are paced (a token bucket: a burst of a few, then
+        # one per 1/rate s) rather than let go in a block of the window's size: a
+        # block holds every place until a period after its responses, so a reply
+        # arriving meanwhile waited for the whole block to age out (half a second
+        # on average at 30/s). Paced, a place frees every 1/rate s and a waiting
+        # reply takes the next one. (Paid sends: 1,000/s, a block lasts 1 ms.)
+        self._pace = TokenBucket(
+            capacity=min(per_window, BROADCAST_BURST), rate=per_window / self._overall.period
+        )
         self._group_limit = group_per_minute
         self._group_period = 60.0 * JITTER_MARGIN
         self._private_limit = private_burst
@@ -264,6 +302,8 @@ class PriorityRateLimiter(BaseRateLimiter[Traffic]):
             if chosen.chat is not None:
                 budget = self._paid if chosen.paid else self._overall
                 chosen.slots = (budget.take(), self._chat_window(chosen.chat).take())
+            if self._paced(chosen):
+                self._pace.take(now)
             chosen.future.set_result(None)
         if earliest is not None and earliest != math.inf:
             loop = asyncio.get_running_loop()
@@ -299,6 +339,7 @@ class PriorityRateLimiter(BaseRateLimiter[Traffic]):
                 if waiter.chat is not None and heads[waiter.chat] is not waiter:
                     continue
                 lifted = waiter.chat is not None and waiter.chat in urgent
+                waiter.lifted = lifted and traffic is Traffic.BROADCAST
                 (first if traffic is Traffic.INTERACTIVE or lifted else rest).append(waiter)
         first.sort(key=lambda waiter: waiter.seq)
         earliest: float | None = None
@@ -315,8 +356,14 @@ class PriorityRateLimiter(BaseRateLimiter[Traffic]):
             return at
         budget = self._paid if waiter.paid else self._overall
         at = max(at, budget.free_at(now))
+        if self._paced(waiter):
+            at = max(at, self._pace.ready_at(now))
         window = self._chats.get(waiter.chat)
         return at if window is None else max(at, window.free_at(now))
+
+    def _paced(self, waiter: _Waiter) -> bool:
+        """A free broadcast send, unless lifted ahead for a reply waiting behind it."""
+        return waiter.traffic is Traffic.BROADCAST and not waiter.paid and not waiter.lifted
 
     def _chat_window(self, chat: int | str) -> SlidingWindow:
         window = self._chats.get(chat)

@@ -395,3 +395,23 @@ async def test_rate_zero_turns_every_limit_off() -> None:
         assert results == [True] * 50
     finally:
         await harness.close()
+
+
+async def test_free_broadcast_sends_are_paced_leaving_room_for_replies() -> None:
+    """A broadcast goes a few at once, then one per 1/rate s, not a whole window in one
+    block: a block would hold every place until a period after its responses, and a
+    reply arriving meanwhile would wait for it to age out."""
+    harness = Harness(PriorityRateLimiter(30))
+    try:
+        for index in range(40):
+            harness.submit(f"b{index}", chat_of(index), BROADCAST)
+        await harness.settle()
+        assert harness.ran == ["b0", "b1", "b2"], "a burst of three, then paced"
+        harness.submit("reply", chat_of(99))
+        await harness.settle()
+        assert harness.ran[-1] == "reply", "the window has room: the reply goes at once"
+        await harness.until(lambda: "b3" in harness.ran, "the next paced broadcast send")
+        assert harness.ran.index("b3") == 4
+        assert harness.limiter.waiting(BROADCAST) > 0
+    finally:
+        await harness.close()
