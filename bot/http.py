@@ -10,6 +10,7 @@ subclassing ``BaseRequest`` (see its "Architecture" wiki page).
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 
 import aiohttp
@@ -21,6 +22,14 @@ from telegram.request import BaseRequest, RequestData
 from bot import metrics
 
 _JSON = {"Content-Type": "application/json"}
+
+
+@functools.lru_cache(maxsize=32)
+def _client_timeout(
+    total: float | None, connect: float | None, read: float | None
+) -> aiohttp.ClientTimeout:
+    """One timeout object per combination (a handful), not one per request."""
+    return aiohttp.ClientTimeout(total=total, sock_connect=connect, sock_read=read)
 
 
 class AiohttpRequest(BaseRequest):
@@ -83,7 +92,7 @@ class AiohttpRequest(BaseRequest):
         total = None
         if read is not None and write is not None:
             total = read + write + (connect or 0) + (pool or 0)
-        timeout = aiohttp.ClientTimeout(total=total, sock_connect=connect, sock_read=read)
+        timeout = _client_timeout(total, connect, read)
         data: aiohttp.FormData | bytes | None = None
         headers: dict[str, str] | None = None
         if request_data is not None:

@@ -95,6 +95,7 @@ class Bank:
     _questions: dict[str, Question] = field(init=False, repr=False, compare=False)
     _deck_of: dict[str, Deck] = field(init=False, repr=False, compare=False)
     _decks: dict[str, Deck] = field(init=False, repr=False, compare=False)
+    _hash: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         questions: dict[str, Question] = {}
@@ -108,6 +109,12 @@ class Bank:
         object.__setattr__(self, "_questions", questions)
         object.__setattr__(self, "_deck_of", deck_of)
         object.__setattr__(self, "_decks", {deck.id: deck for deck in self.decks})
+        object.__setattr__(self, "_hash", hash(self.decks))
+
+    def __hash__(self) -> int:
+        """Computed once: the bank keys memoised renderings (bot.questions.card_text),
+        and hashing every question of it on each lookup cost more than the lookup saved."""
+        return self._hash
 
     def __len__(self) -> int:
         return len(self._questions)
