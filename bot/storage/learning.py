@@ -184,51 +184,6 @@ async def record_grade(review: ReviewRow, card: CardState, *, session: AsyncSess
     return True
 
 
-async def save_card(
-    person_id: int,
-    question_id: str,
-    card: CardState,
-    rating: Rating,
-    *,
-    session: AsyncSession,
-    now: datetime,
-    row: CardRow | None = None,
-) -> None:
-    """Store a card's new state; ``row`` if the caller already loaded it."""
-    row = row or await session.get(CardRow, (person_id, question_id))
-    if row is None:
-        row = CardRow(person_id=person_id, question_id=question_id, reps=0, lapses=0)
-        session.add(row)
-    row.state = card.to_dict()
-    row.due = card.due
-    row.reps = (row.reps or 0) + 1
-    row.lapses = (row.lapses or 0) + (1 if rating == Rating.AGAIN else 0)
-    row.updated_at = now
-
-
-async def record_review(review: ReviewRow, *, session: AsyncSession) -> bool:
-    """Insert a review; False if this person already graded this delivery.
-
-    One ``INSERT ... ON CONFLICT DO NOTHING`` on (person, delivery): the unique
-    constraint decides a double tap or a race, with no savepoint and no read
-    before the write.
-    """
-    values = {
-        column.key: getattr(review, column.key)
-        for column in ReviewRow.__table__.columns
-        if column.key != "id"
-    }
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        insert(ReviewRow)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=["person_id", "delivery_id"])
-    )
-    result = await session.execute(statement)
-    return bool(getattr(result, "rowcount", 0))
-
-
 async def review_for_delivery(
     person_id: int, delivery_id: int, *, session: AsyncSession
 ) -> ReviewRow | None:

@@ -60,8 +60,7 @@ async def graded(
             local_date=mark.local_date,
             utc_offset_minutes=mark.utc_offset_minutes,
         )
-        assert await learning.record_review(row, session=session)
-        await learning.save_card(person, question_id, card, rating, session=session, now=at)
+        assert await learning.record_grade(row, card, session=session)
 
 
 def button(message: SentMessage, prefix: str) -> str:
