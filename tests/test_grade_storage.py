@@ -9,9 +9,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.domain.srs import CardState, Rating, review
-from bot.storage import deliveries, learning, people
+from bot.storage import deliveries, learning
 from bot.storage.database import create_autocommit_sessionmaker
-from bot.storage.models import CardRow, ChatRow, ReviewRow
+from bot.storage.models import CardRow, ReviewRow
+from tests.support.storage_rows import add_person_with_private_chat
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 LATER = datetime(2026, 3, 4, 8, 0, tzinfo=UTC)
@@ -20,16 +21,7 @@ ADA = 1001
 
 async def _two_deliveries_of_one_question(sessions: async_sessionmaker[AsyncSession]) -> list[int]:
     async with sessions() as session, session.begin():
-        await people.upsert_person(
-            ADA, session=session, first_name="Ada", username=None, timezone="UTC", now=NOW
-        )
-        session.add(
-            ChatRow(
-                id=ADA, kind="private", active=True, paused=False, timezone="UTC",
-                delivery_time="09:00", days=127, decks="ml", created_at=NOW, updated_at=NOW,
-            )
-        )  # fmt: skip
-        await session.flush()
+        await add_person_with_private_chat(session, ADA, now=NOW)
         ids = []
         for _ in range(2):
             row = await deliveries.create_delivery(

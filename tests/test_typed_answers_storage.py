@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.storage import deliveries, people
 from bot.storage import typed_answers as store
-from bot.storage.models import ChatRow, TypedAnswerRow
+from bot.storage.models import TypedAnswerRow
+from tests.support.storage_rows import add_person_with_private_chat
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 ADA = 1001
@@ -18,16 +19,7 @@ ADA = 1001
 
 async def _person_with_delivery(sessions: async_sessionmaker[AsyncSession]) -> int:
     async with sessions() as session, session.begin():
-        await people.upsert_person(
-            ADA, session=session, first_name="Ada", username=None, timezone="UTC", now=NOW
-        )
-        session.add(
-            ChatRow(
-                id=ADA, kind="private", active=True, paused=False, timezone="UTC",
-                delivery_time="09:00", days=127, decks="ml", created_at=NOW, updated_at=NOW,
-            )
-        )  # fmt: skip
-        await session.flush()
+        await add_person_with_private_chat(session, ADA, now=NOW)
         row = await deliveries.create_delivery(
             session=session, chat_id=ADA, question_id="q1", now=NOW, daily_on=None
         )
