@@ -240,13 +240,11 @@ async def _check_and_reveal(
     sent = await _send_feedback_and_answer(
         context, delivery, message.message_id, feedback, parts, grades
     )
-    async with services.sessions() as session, session.begin():
-        row = await delivery_store.get_delivery(delivery.id, session=session)
-        if row is not None:
-            if sent is None:
-                row.revealed_at = None  # let the person try again
-            else:
-                row.answer_message_id = sent.message_id
+    async with services.autocommit() as session, session.begin():
+        # Not sent: the reveal is undone, so the person can try again.
+        await delivery_store.record_answer_message(
+            delivery.id, sent.message_id if sent is not None else None, session=session
+        )
     if sent is None:
         await reply(update, "Telegram did not accept the message just now. Please try again.")
         return
