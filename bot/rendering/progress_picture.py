@@ -15,7 +15,7 @@ import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.domain.progress import calendar_cells
 
@@ -33,6 +33,9 @@ LEVEL_FLOORS = (1, 2, 4, 7)
 BLUE, ORANGE, INK, MUTED = "#0072B2", "#E69F00", "#1f2328", "#57606a"
 TARGET = 0.9
 WEEKDAYS = ("Mon", "", "Wed", "", "Fri", "", "Sun")
+# Every string is drawn as typed: a name like "Ann $5 and $6" or "$\\frac{1}{$" is a
+# name, not TeX (math parsing would draw it in italics, or fail to draw at all).
+PLAIN: dict[str, Any] = {"parse_math": False, "usetex": False}
 
 
 @dataclass(frozen=True)
@@ -101,8 +104,8 @@ def _plural(count: int, word: str) -> str:
 
 
 def _header(figure: Figure, height: int, title: str, subtitle: str) -> None:
-    figure.text(30 / WIDTH, 1 - 55 / height, title, fontsize=30, weight="bold", color=INK)
-    figure.text(30 / WIDTH, 1 - 100 / height, subtitle, fontsize=21, color=INK)
+    figure.text(30 / WIDTH, 1 - 55 / height, title, fontsize=30, weight="bold", color=INK, **PLAIN)
+    figure.text(30 / WIDTH, 1 - 100 / height, subtitle, fontsize=21, color=INK, **PLAIN)
 
 
 def _level(count: int) -> int:
@@ -156,6 +159,7 @@ def _heatmap(figure: Figure, height: int, top: int, counts: Mapping[date, int]) 
                 va="center",
                 fontsize=16,
                 color=MUTED,
+                **PLAIN,
             )
     for day in cells:
         if day.day.day <= 7 and day.row == 0 and day.column < columns - 1:
@@ -166,6 +170,7 @@ def _heatmap(figure: Figure, height: int, top: int, counts: Mapping[date, int]) 
                 va="bottom",
                 fontsize=16,
                 color=MUTED,
+                **PLAIN,
             )
     total = sum(counts.values())
     studied = sum(1 for count in counts.values() if count)
@@ -175,6 +180,7 @@ def _heatmap(figure: Figure, height: int, top: int, counts: Mapping[date, int]) 
         f"{_plural(total, 'review')} on {_plural(studied, 'day')} in the last {len(counts)} days",
         fontsize=18,
         color=INK,
+        **PLAIN,
     )
     _legend(figure, height, bottom + 85)
 
@@ -185,7 +191,7 @@ def _legend(figure: Figure, height: int, baseline: int) -> None:
     labels = ("0", "1", "2-3", "4-6", "7+")
     x = 110
     y = 1 - baseline / height
-    figure.text(x / WIDTH, y, "Reviews a day:", fontsize=16, color=MUTED)
+    figure.text(x / WIDTH, y, "Reviews a day:", fontsize=16, color=MUTED, **PLAIN)
     x += 175
     for colour, label in zip((EMPTY, *LEVEL_COLOURS), labels, strict=True):
         figure.add_artist(
@@ -198,12 +204,12 @@ def _legend(figure: Figure, height: int, baseline: int) -> None:
                 edgecolor="none",
             )
         )
-        figure.text((x + 25) / WIDTH, y, label, fontsize=16, color=MUTED)
+        figure.text((x + 25) / WIDTH, y, label, fontsize=16, color=MUTED, **PLAIN)
         x += 80
 
 
 def _style(ax: Axes, title: str) -> None:
-    ax.set_title(title, fontsize=22, loc="left", color=INK, pad=14)
+    ax.set_title(title, fontsize=22, loc="left", color=INK, pad=14, **PLAIN)
     ax.tick_params(labelsize=16, colors=MUTED)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
@@ -217,7 +223,7 @@ def _forecast(ax: Axes, today: date, forecast: Sequence[int]) -> None:
     _style(ax, f"Due in the next {len(forecast)} days: {sum(forecast)} cards")
     ticks = list(range(0, len(forecast), 7))
     labels = ["Today"] + [(today + timedelta(days=d)).strftime("%d %b") for d in ticks[1:]]
-    ax.set_xticks(ticks, labels)
+    ax.set_xticks(ticks, labels, **PLAIN)
     ax.set_xlim(-0.7, len(forecast) - 0.3)
     ax.yaxis.set_major_locator(MaxNLocator(integer=True, nbins=5))
     ax.set_ylim(0, max(1, *forecast) * 1.15)
@@ -231,10 +237,10 @@ def _retention(ax: Axes, rows: Sequence[tuple[str, float | None, int]]) -> None:
     values = [100 * (share or 0) for _, share, _ in rows]
     colours = [BLUE if (share or 0) >= TARGET else ORANGE for _, share, _ in rows]
     ax.barh(positions, values, color=colours, height=0.6)
-    ax.set_yticks(positions, [_short(title, 20) for title, _, _ in rows], fontsize=17)
+    ax.set_yticks(positions, [_short(title, 20) for title, _, _ in rows], fontsize=17, **PLAIN)
     ax.set_ylim(len(rows) - 0.5, -0.5)
     ax.set_xlim(0, 100)
-    ax.set_xticks([0, 25, 50, 75, 100], ["0%", "25%", "50%", "75%", "100%"])
+    ax.set_xticks([0, 25, 50, 75, 100], ["0%", "25%", "50%", "75%", "100%"], **PLAIN)
     ax.axvline(100 * TARGET, color=INK, linestyle="--", linewidth=1.2)
     for position, (_, share, reviews) in zip(positions, rows, strict=True):
         label = f"{round(100 * share)}% of {reviews}" if share is not None else "no reviews"
@@ -247,6 +253,7 @@ def _retention(ax: Axes, rows: Sequence[tuple[str, float | None, int]]) -> None:
             ha="right" if inside else "left",
             fontsize=16,
             color="white" if inside else INK,
+            **PLAIN,
         )
     ax.yaxis.set_tick_params(pad=8)
     # The y labels are long deck titles: make room for them.
@@ -264,12 +271,14 @@ def _members(ax: Axes, members: Sequence[tuple[str, int]]) -> None:
     shown = list(members)[:10] or [("nobody yet", 0)]
     positions = list(range(len(shown)))
     ax.barh(positions, [count for _, count in shown], color=BLUE, height=0.6)
-    ax.set_yticks(positions, [_short(name, 18) for name, _ in shown], fontsize=17)
+    ax.set_yticks(positions, [_short(name, 18) for name, _ in shown], fontsize=17, **PLAIN)
     ax.set_ylim(len(shown) - 0.5, -0.5)
     top = max(1, *(count for _, count in shown))
     ax.set_xlim(0, top * 1.15)
     for position, (_, count) in enumerate(shown):
-        ax.text(count + top * 0.01, position, str(count), va="center", fontsize=16, color=INK)
+        ax.text(
+            count + top * 0.01, position, str(count), va="center", fontsize=16, color=INK, **PLAIN
+        )
     ax.set_position(_shifted(ax, 250))
 
 

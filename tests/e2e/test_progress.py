@@ -7,8 +7,10 @@ import asyncio
 import csv
 import io
 import json
+import logging
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from PIL import Image
 from sqlalchemy import select
 
@@ -123,6 +125,33 @@ async def test_stats_sends_a_cached_picture_of_the_chosen_days(
     assert third.file is not None
     assert third.file.file_id != photo.file.file_id
     assert "Graded: 18 total" in (third.plain_text or "")
+
+
+async def test_a_name_like_tex_still_gets_the_picture(
+    tg: FakeTelegram, bot: RunningBot, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Names are drawn as typed: ``$\\frac{1}{$`` is not TeX, and nothing is logged."""
+    caplog.set_level(logging.WARNING)
+    await start(tg, name=r"$\frac{1}{$")
+    await graded(bot, ADA, "attention", Rating.GOOD, datetime(2026, 3, 1, 9, 0, tzinfo=UTC))
+    await tg.send_text(ADA, ADA, "/stats")
+    await tg.wait_for(lambda: bool(tg.sent(ADA, "sendPhoto")), what="the stats picture", timeout=15)
+    photo = tg.sent(ADA, "sendPhoto")[-1]
+    assert photo.file is not None
+    assert Image.open(io.BytesIO(photo.file.data)).size == (WIDTH, HEIGHT)
+
+    tg.group(GROUP, r"Ann $5 and $6 \frac{1}{$")
+    tg.ensure_user(2001, "Ada")
+    tg.set_member_status(GROUP, 2001, "administrator")
+    await tg.add_bot_to_group(GROUP, by_user_id=2001)
+    await tg.send_text(GROUP, 2001, "/stats")
+    await tg.wait_for(
+        lambda: bool(tg.sent(GROUP, "sendPhoto")), what="the group picture", timeout=15
+    )
+    group_photo = tg.sent(GROUP, "sendPhoto")[-1]
+    assert group_photo.file is not None
+    assert Image.open(io.BytesIO(group_photo.file.data)).size == (WIDTH, GROUP_HEIGHT)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
 
 
 async def test_grade_buttons_show_fsrs_intervals_for_the_card(
