@@ -4,7 +4,9 @@ Every payload starts with ``v1:`` so that buttons from an older release can be
 recognised as stale instead of misread. ``decode`` never raises: anything that
 is not a well-formed payload of this version (a stale button, a forged one)
 comes back as None, and the handler answers with a polite toast.
-Telegram allows at most 64 bytes; ``encode`` asserts that.
+Telegram allows at most 64 bytes; ``encode`` asserts that. Deck ids and tags
+travel as ``topic_ref``: the id itself when it is short enough, else a hash of
+it, so a bank with a long id still gets working buttons.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Literal
+
+from bot.domain.topics import REF_HEX_DIGITS, TOPIC_KEY_MAX, topic_ref
 
 VERSION = "v1"
 MAX_BYTES = 64
@@ -71,6 +75,8 @@ class ToggleDay:
 
 @dataclass(frozen=True)
 class ToggleDeck:
+    """Decoded, ``deck_id`` is the deck's ``topic_ref`` (the id itself unless it is long)."""
+
     deck_id: str
 
 
@@ -91,7 +97,10 @@ class Noop:
 
 @dataclass(frozen=True)
 class QuizPick:
-    """Start a quiz on a topic: ``kind`` is "d" (deck) or "t" (tag)."""
+    """Start a quiz on a topic: ``kind`` is "d" (deck) or "t" (tag).
+
+    Decoded, ``key`` is the topic's ``topic_ref`` (the key itself unless it is long).
+    """
 
     kind: str
     key: str
@@ -109,7 +118,10 @@ class QuizNext:
 
 @dataclass(frozen=True)
 class WeakQuiz:
-    """/weak's "Quiz me on X": ``kind`` is "d" (deck) or "t" (tag)."""
+    """/weak's "Quiz me on X": ``kind`` is "d" (deck) or "t" (tag).
+
+    Decoded, ``key`` is the topic's ``topic_ref`` (the key itself unless it is long).
+    """
 
     kind: str
     key: str
@@ -161,6 +173,8 @@ Action = (
 )
 
 _ID = r"(0|[1-9]\d{0,17})"
+# A deck id or tag as ``topic_ref`` writes it: a short slug, or "_" and a hash.
+_REF = rf"([a-z0-9-]{{1,{TOPIC_KEY_MAX}}}|_[0-9a-f]{{{REF_HEX_DIGITS}}})"
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"r:{_ID}"), "reveal"),
     (re.compile(rf"g:{_ID}:([1-4])"), "grade"),
@@ -171,14 +185,14 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"t:([01]\d|2[0-3])([0-5]\d)"), "time"),
     (re.compile(r"d:(all|weekdays|weekends)"), "days"),
     (re.compile(r"w:([0-6])"), "day"),
-    (re.compile(r"tp:([a-z0-9-]{1,50})"), "topic"),
+    (re.compile(rf"tp:{_REF}"), "topic"),
     (re.compile(r"p:([01])"), "pause"),
     (re.compile(r"f:([yn])"), "forget"),
     (re.compile(r"x"), "noop"),
-    (re.compile(r"qp:([dt]):([a-z0-9-]{1,50})"), "quiz-pick"),
+    (re.compile(rf"qp:([dt]):{_REF}"), "quiz-pick"),
     (re.compile(rf"qs:{_ID}"), "quiz-stop"),
     (re.compile(rf"qn:{_ID}"), "quiz-next"),
-    (re.compile(r"wq:([dt]):([a-z0-9-]{1,50})"), "weak-quiz"),
+    (re.compile(rf"wq:([dt]):{_REF}"), "weak-quiz"),
     (re.compile(r"rm:(?:off|([01]\d|2[0-3])([0-5]\d))"), "reminder"),
     (re.compile(rf"a:{_ID}"), "type-answer"),
     (re.compile(r"kt:([01])"), "keep-typed"),
@@ -207,7 +221,7 @@ def encode(action: Action) -> str:
         case ToggleDay(weekday):
             body = f"w:{weekday}"
         case ToggleDeck(deck_id):
-            body = f"tp:{deck_id}"
+            body = f"tp:{topic_ref(deck_id)}"
         case SetPaused(paused):
             body = f"p:{int(paused)}"
         case Forget(confirmed):
@@ -215,13 +229,13 @@ def encode(action: Action) -> str:
         case Noop():
             body = "x"
         case QuizPick(kind, key):
-            body = f"qp:{kind}:{key}"
+            body = f"qp:{kind}:{topic_ref(key)}"
         case QuizStop(quiz_id):
             body = f"qs:{quiz_id}"
         case QuizNext(quiz_id):
             body = f"qn:{quiz_id}"
         case WeakQuiz(kind, key):
-            body = f"wq:{kind}:{key}"
+            body = f"wq:{kind}:{topic_ref(key)}"
         case SetReminder(hour, minute):
             body = "rm:off" if hour is None else f"rm:{hour:02d}{minute:02d}"
         case TypeAnswer(delivery_id):

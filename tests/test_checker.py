@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import textwrap
 from pathlib import Path
 
 import pytest
 
 from bot.cli import main
-from bot.content.check import check_bank
+from bot.content.check import check_bank, load_checked_bank
 
 GOOD_DECK = """\
 deck:
@@ -156,4 +157,47 @@ def test_answer_that_cannot_be_rendered(tmp_path: Path) -> None:
     (problem,) = problems_of(tmp_path)
     assert problem == (
         "a.yaml:11:13: q-one: answer cannot be rendered: the answer renders to an empty message"
+    )
+
+
+LONGEST = "d" * 50  # the longest deck id or tag a button carries as it is
+TOO_LONG = "a-very-long-deck-id-" + "x" * 31  # 51 characters
+
+
+def test_ids_too_long_for_button_callback_data(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = GOOD_DECK.format(deck_id=LONGEST, question_id="q-one").replace(
+        "[testing]", f"[{LONGEST}]"
+    )
+    write(tmp_path, "a.yaml", text)
+    assert problems_of(tmp_path) == []
+
+    text = GOOD_DECK.format(deck_id=TOO_LONG, question_id="q-one").replace(
+        "[testing]", f"[testing, {TOO_LONG}]"
+    )
+    write(tmp_path, "a.yaml", text)
+    limit = "is longer than 50 characters, too long for a button's callback data"
+    assert problems_of(tmp_path) == [
+        f"a.yaml:2:7: deck id '{TOO_LONG}' {limit}",
+        f"a.yaml:13:21: q-one: tag '{TOO_LONG}' {limit}",
+    ]
+    assert main(["content", "check", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert f":2:7: deck id '{TOO_LONG}' {limit}" in err
+    assert "2 problem(s) found" in err
+
+
+def test_the_bot_still_loads_a_bank_with_long_ids_and_says_so_once(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    text = GOOD_DECK.format(deck_id=TOO_LONG, question_id="q-one")
+    write(tmp_path, "a.yaml", text)
+    with caplog.at_level(logging.WARNING, logger="bot.content.check"):
+        bank = load_checked_bank(tmp_path)
+    assert bank.deck_ids == (TOO_LONG,)
+    (record,) = caplog.records
+    assert record.getMessage() == (
+        "deck ids or tags longer than 50 characters (buttons carry a hash of them; "
+        f"`content check` shows where): {TOO_LONG}"
     )

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
-from bot.content.loader import BankReport, check_directory, load_bank
+from bot.content.loader import BankReport, LoadedDeck, check_directory, load_bank
+from bot.content.problems import Problem
 from bot.domain.content import DIFFICULTIES, Bank, Deck, Question
+from bot.domain.topics import TOPIC_KEY_MAX
 from bot.rendering import RenderError, render_answer
 from bot.texts import question_card
 
@@ -29,13 +33,64 @@ def telegram_checks(deck: Deck, question: Question) -> Iterable[tuple[str, str]]
             break
 
 
+log = logging.getLogger(__name__)
+
+
+def button_id_problems(decks: Iterable[LoadedDeck]) -> list[Problem]:
+    """Deck ids and tags too long for a button's callback data (Telegram: 64 bytes).
+
+    /quiz, /weak and /topics put the id in the button as it is; one longer than
+    ``TOPIC_KEY_MAX`` gets a hash there instead, which works but cannot be read
+    in a log or a test. Each occurrence is reported where it is written.
+    """
+    problems: list[Problem] = []
+    limit = f"longer than {TOPIC_KEY_MAX} characters, too long for a button's callback data"
+    for item in decks:
+        if len(item.deck.id) > TOPIC_KEY_MAX:
+            line, column = item.source_map.locate(("deck", "id"))
+            problems.append(
+                Problem(item.display, line, column, f"deck id {item.deck.id!r} is {limit}")
+            )
+        for index, question in enumerate(item.deck.questions):
+            for number, tag in enumerate(question.tags):
+                if len(tag) > TOPIC_KEY_MAX:
+                    line, column = item.source_map.locate(("questions", index, "tags", number))
+                    problems.append(
+                        Problem(
+                            item.display, line, column, f"{question.id}: tag {tag!r} is {limit}"
+                        )
+                    )
+    return problems
+
+
 def check_bank(directory: Path) -> BankReport:
-    return check_directory(directory, question_check=telegram_checks)
+    """What `content check` reports: every problem, ids too long for buttons included."""
+    report = check_directory(directory, question_check=telegram_checks)
+    too_long = button_id_problems(report.decks)
+    if not too_long:
+        return report
+    return replace(report, bank=None, problems=tuple(sorted([*report.problems, *too_long])))
 
 
 def load_checked_bank(directory: Path) -> Bank:
-    """The bank, fully checked; raises BankError with every problem."""
-    return load_bank(directory, question_check=telegram_checks)
+    """The bank, fully checked; raises BankError with every problem.
+
+    Ids too long for buttons do not stop the bot (its buttons carry their hash):
+    they are logged in one line, and `content check` fails on them.
+    """
+    bank = load_bank(directory, question_check=telegram_checks)
+    long_ids = sorted(
+        {deck.id for deck in bank.decks if len(deck.id) > TOPIC_KEY_MAX}
+        | {tag for question in bank for tag in question.tags if len(tag) > TOPIC_KEY_MAX}
+    )
+    if long_ids:
+        log.warning(
+            "deck ids or tags longer than %d characters (buttons carry a hash of them; "
+            "`content check` shows where): %s",
+            TOPIC_KEY_MAX,
+            ", ".join(long_ids),
+        )
+    return bank
 
 
 def summary_line(bank: Bank) -> str:

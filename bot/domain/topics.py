@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
 import re
 from collections import Counter
 from dataclasses import dataclass
@@ -10,6 +11,23 @@ from dataclasses import dataclass
 from bot.domain.content import Bank
 
 _NOISE = re.compile(r"[\s_\-#./]+")
+
+# The longest deck id or tag a button carries as it is: "v1:qp:d:" + 50 characters
+# stays within Telegram's 64 bytes of callback data. `content check` rejects
+# longer ones; a bank that has them anyway gets buttons with ``topic_ref``'s hash.
+TOPIC_KEY_MAX = 50
+REF_HEX_DIGITS = 20
+
+
+def topic_ref(key: str) -> str:
+    """What a button carries for a deck id or tag: the key itself when it fits,
+    else ``_`` and 20 hex digits of its SHA-256 (``_`` is never in a slug, so the
+    two forms cannot be mistaken for each other; 80 bits make a clash in one bank
+    out of the question). Stable across processes and releases.
+    """
+    if len(key) <= TOPIC_KEY_MAX:
+        return key
+    return "_" + hashlib.sha256(key.encode()).hexdigest()[:REF_HEX_DIGITS]
 
 
 @dataclass(frozen=True)
@@ -48,10 +66,13 @@ def all_topics(bank: Bank) -> list[Topic]:
 
 
 def topic_from_key(bank: Bank, encoded: str) -> Topic | None:
-    """The topic behind a button's ``d:<deck>`` or ``t:<tag>``, if it still exists."""
-    kind, _, key = encoded.partition(":")
+    """The topic behind a button's ``d:<ref>`` or ``t:<ref>``, if it still exists.
+
+    ``ref`` is a deck id or tag, or for a long one its ``topic_ref``.
+    """
+    kind, _, ref = encoded.partition(":")
     for topic in all_topics(bank):
-        if topic.kind[0] == kind and topic.key == key:
+        if topic.kind[0] == kind and topic_ref(topic.key) == ref:
             return topic
     return None
 

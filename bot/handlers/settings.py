@@ -20,6 +20,7 @@ from bot.domain.schedule import (
     parse_local_time,
     parse_timezone,
 )
+from bot.domain.topics import topic_ref
 from bot.handlers import reminders
 from bot.handlers.common import NOT_SUBSCRIBED, edit_or_ignore, load_chat, now_of, reply, toast
 from bot.handlers.groups import admin_only
@@ -379,11 +380,13 @@ def _toggle_deck(settings: ChatSettings, deck_id: str, bank_order: tuple[str, ..
 @admin_only
 async def toggle_deck_button(update: Update, context: BotContext, action: ToggleDeck) -> None:
     order = context.services.bank.deck_ids
-    if action.deck_id not in order:
+    # The button carries the deck's topic_ref: the id itself unless the id is long.
+    deck_id = next((d for d in order if topic_ref(d) == action.deck_id), None)
+    if deck_id is None:
         await toast(update, "That topic no longer exists.")
         return
     await _button_change(
-        update, context, lambda s: _toggle_deck(s, action.deck_id, order), "topics", "Updated"
+        update, context, lambda s: _toggle_deck(s, deck_id, order), "topics", "Updated"
     )
 
 

@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
+from bot.domain.content import Bank
 from bot.domain.progress import calendar_cells, window_counts
 from bot.domain.srs import CardState, Rating, review
 from bot.domain.streaks import StudyMark
@@ -29,7 +30,13 @@ from bot.rendering.progress_picture import (
 from bot.storage import learning
 from bot.storage.models import CardRow, ReviewRow
 from tests.e2e.test_groups import GROUP, join, said
-from tests.support.bot_harness import FakeClock, RunningBot, running_bot, test_settings
+from tests.support.bot_harness import (
+    FakeClock,
+    RunningBot,
+    running_bot,
+    small_bank,
+    test_settings,
+)
 from tests.support.databases import TestDatabase
 from tests.support.fake_telegram import FakeTelegram, SentMessage
 
@@ -224,6 +231,65 @@ async def test_weak_lists_the_tag_and_its_button_starts_the_quiz(
         what="the NLP quiz, leech first",
     )
     assert "What is attention?" in (tg.sent(ADA)[-1].plain_text or "")
+
+
+LONG_DECK = "a-deck-id-far-longer-than-any-button-could-carry-" + "x" * 31  # 80 characters
+LONG_TAG = "a-tag-one-character-too-long-" + "t" * 22  # 51 characters
+
+
+def bank_with_long_ids() -> Bank:
+    """A bank `content check` now refuses, as a bot may still hold it: long deck id and tag."""
+    bank = small_bank()
+    nlp = bank.decks[1]
+    attention = nlp.questions[0].model_copy(update={"tags": (LONG_TAG,)})
+    long_deck = nlp.model_copy(
+        update={"id": LONG_DECK, "questions": (attention, *nlp.questions[1:])}
+    )
+    return Bank((bank.decks[0], long_deck))
+
+
+async def test_weak_buttons_work_for_ids_too_long_for_callback_data(
+    tg: FakeTelegram, database: TestDatabase, clock: FakeClock
+) -> None:
+    settings = test_settings(tg.api_root, database.url)
+    async with running_bot(settings, clock, bank=bank_with_long_ids()) as bot:
+        await start(tg)
+        day = datetime(2026, 2, 20, 9, 0, tzinfo=UTC)
+        for offset in range(4):
+            await graded(bot, ADA, "attention", Rating.AGAIN, day + timedelta(days=offset))
+
+        await said(tg, ADA, ADA, "/weak", "Weakest topics")
+        weak = tg.sent(ADA)[-1]
+        assert [t for t, _ in weak.buttons] == [
+            f"Quiz me on #{LONG_TAG}",
+            "Quiz me on NLP",
+        ]
+        assert all(len((d or "").encode()) <= 64 for _, d in weak.buttons)
+
+        await tg.press(ADA, ADA, weak.message_id, button(weak, f"Quiz me on #{LONG_TAG}"))
+        await tg.wait_for(
+            lambda: (tg.sent(ADA)[-1].plain_text or "").startswith(f"Quiz · #{LONG_TAG} · 1/1"),
+            what="the quiz on the long tag",
+        )
+        await tg.send_text(ADA, ADA, "/quiz stop")
+        await tg.wait_for(lambda: "Quiz stopped" in (tg.sent(ADA)[-1].plain_text or ""))
+        await tg.press(ADA, ADA, weak.message_id, button(weak, "Quiz me on NLP"))
+        await tg.wait_for(
+            lambda: (tg.sent(ADA)[-1].plain_text or "").startswith("Quiz · NLP · 1/2"),
+            what="the quiz on the deck with the long id",
+        )
+        await tg.send_text(ADA, ADA, "/quiz stop")
+        await tg.wait_for(lambda: "Quiz stopped" in (tg.sent(ADA)[-1].plain_text or ""))
+
+        # /topics lists the deck, and its button switches it off and on again.
+        await tg.send_text(ADA, ADA, "/topics")
+        await tg.wait_for(lambda: "Topics" in (tg.sent(ADA)[-1].plain_text or ""))
+        topics = tg.sent(ADA)[-1]
+        assert topics.buttons[1][0] == "✅ NLP"
+        await tg.press(ADA, ADA, topics.message_id, button(topics, "✅ NLP"))
+        await tg.wait_for(lambda: topics.buttons[1][0] == "▫️ NLP", what="NLP switched off")
+        await tg.press(ADA, ADA, topics.message_id, button(topics, "▫️ NLP"))
+        await tg.wait_for(lambda: topics.buttons[1][0] == "✅ NLP", what="NLP on again")
 
 
 def nudges(tg: FakeTelegram, chat_id: int) -> list[SentMessage]:
