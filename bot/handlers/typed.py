@@ -17,6 +17,7 @@ import asyncio
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import (
@@ -181,6 +182,8 @@ class _Judged:
     checker: str
     checker_kind: str  # offline | model
     advice: str = ""
+    # The local day a model-grader request was counted on (None: the offline checker judged).
+    charged_day: date | None = None
 
 
 async def _check_and_reveal(
@@ -228,6 +231,7 @@ async def _check_and_reveal(
             else None
         )
     if not first:
+        await _give_back(context, person_id, judged.charged_day)
         await reply(update, say.ALREADY_REVEALED)
         return
 
@@ -246,6 +250,7 @@ async def _check_and_reveal(
             delivery.id, sent.message_id if sent is not None else None, session=session
         )
     if sent is None:
+        await _give_back(context, person_id, judged.charged_day)
         await reply(update, "Telegram did not accept the message just now. Please try again.")
         return
     if delivery.message_id is not None:
@@ -288,14 +293,28 @@ async def _judge(
         question, [point.text for point in points], text
     )
     if verdict is None:
+        await _give_back(context, person_id, day)
         return _Judged(lines, offline.suggested, say.MODEL_FALLBACK, "offline")
     model_lines = tuple(
         say.PointLine(point.preview, covered)
         for point, covered in zip(points, verdict.covered, strict=True)
     )
     return _Judged(
-        model_lines, verdict.suggested, say.model_checker(verdict.model), "model", verdict.advice
+        model_lines,
+        verdict.suggested,
+        say.model_checker(verdict.model),
+        "model",
+        verdict.advice,
+        charged_day=day,
     )
+
+
+async def _give_back(context: BotContext, person_id: int, day: date | None) -> None:
+    """The model's feedback did not reach the person: it does not count against the limit."""
+    if day is None:
+        return
+    async with context.services.sessions() as session, session.begin():
+        await store.give_back_llm_request(person_id, day, session=session)
 
 
 def model_grader(context: BotContext) -> ModelGrader:

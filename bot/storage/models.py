@@ -246,7 +246,12 @@ class TypedAnswerRow(Base):
 
 
 class LlmUsageRow(Base):
-    """Requests to the model grader per person and UTC day, for LLM_DAILY_LIMIT."""
+    """Model-grader feedback per person and day, for LLM_DAILY_LIMIT.
+
+    ``day`` is the person's local date (their time zone when they answered), the
+    day of streaks and reminders; a request whose feedback never reached them is
+    given back (bot/storage/typed_answers.py).
+    """
 
     __tablename__ = "llm_usage"
 

@@ -231,6 +231,24 @@ async def take_llm_request(person_id: int, day: date, limit: int, *, session: As
     return True
 
 
+async def give_back_llm_request(person_id: int, day: date, *, session: AsyncSession) -> None:
+    """Undo one ``take_llm_request`` of ``day``: the model's feedback never reached the person.
+
+    The count is of model feedback delivered, not of requests tried: a model that
+    failed, an answer revealed meanwhile, or feedback Telegram refused leave the
+    person's limit as it was. One UPDATE, never below zero.
+    """
+    await session.execute(
+        update(LlmUsageRow)
+        .where(
+            LlmUsageRow.person_id == person_id,
+            LlmUsageRow.day == day,
+            LlmUsageRow.requests > 0,
+        )
+        .values(requests=LlmUsageRow.requests - 1)
+    )
+
+
 async def llm_requests(person_id: int, day: date, *, session: AsyncSession) -> int:
     row = await session.get(LlmUsageRow, (person_id, day))
     return row.requests if row is not None else 0
@@ -245,6 +263,7 @@ __all__: Sequence[str] = (
     "by_prompt",
     "delivery_by_message",
     "forget",
+    "give_back_llm_request",
     "keeps_answers",
     "kept_answers",
     "latest_awaiting",

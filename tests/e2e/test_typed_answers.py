@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select, update
@@ -398,3 +398,68 @@ async def test_the_daily_limit_holds(
     fourth, _ = await typed_reply(tg, "/next", "Byte-pair encoding merges frequent pairs.")
     assert "Checked by the model grader" in fourth
     assert len(llm.calls) == 3
+
+
+async def usage_of(bot: RunningBot) -> list[tuple[int, date, int]]:
+    async with bot.services.sessions() as session:
+        rows = (await session.scalars(select(LlmUsageRow).order_by(LlmUsageRow.day))).all()
+    return [(row.person_id, row.day, row.requests) for row in rows]
+
+
+async def test_a_failed_model_check_does_not_count(
+    tg: FakeTelegram, graded_bot: RunningBot, llm: FakeOpenAI
+) -> None:
+    await start(tg)
+    llm.status = 503
+    first, _ = await typed_reply(tg, "/question", BIAS_ANSWER)
+    assert "checked offline" in first
+    assert await usage_of(graded_bot) == [(ADA, date(2026, 3, 2), 0)]
+    llm.status = 200
+    second, _ = await typed_reply(tg, "/next", "Attention is a softmax over keys and values.")
+    third, _ = await typed_reply(tg, "/next", "L1 gives sparsity and L2 shrinks weights.")
+    assert "Checked by the model grader" in second
+    assert "Checked by the model grader" in third, "the failed check was given back"
+    assert len(llm.calls) == 3
+    assert await usage_of(graded_bot) == [(ADA, date(2026, 3, 2), 2)]
+
+
+async def test_feedback_telegram_refused_does_not_count(
+    tg: FakeTelegram, graded_bot: RunningBot, llm: FakeOpenAI
+) -> None:
+    await start(tg)
+    question = await new_question(tg)
+    tg.fail_next("sendMessage", status=400, description="Bad Request: message is too long")
+    await said(
+        tg,
+        BIAS_ANSWER,
+        "Telegram did not accept the message just now",
+        reply_to_message_id=question.message_id,
+    )
+    assert len(llm.calls) == 1
+    assert await usage_of(graded_bot) == [(ADA, date(2026, 3, 2), 0)]
+    # The reveal was undone: the same answer again gets the model's feedback, counted once.
+    count = len(tg.sent(ADA))
+    await tg.send_text(ADA, ADA, BIAS_ANSWER, reply_to_message_id=question.message_id)
+    await answer_message(tg, count)
+    assert "Checked by the model grader" in (feedback_in(tg, count).plain_text or "")
+    assert await usage_of(graded_bot) == [(ADA, date(2026, 3, 2), 1)]
+
+
+async def test_the_limit_is_per_local_day_of_the_person(
+    tg: FakeTelegram, graded_bot: RunningBot, llm: FakeOpenAI, clock: FakeClock
+) -> None:
+    """Honolulu is UTC-10: 20:00 UTC and 01:00 UTC the next day are one local day there."""
+    await start(tg)
+    await said(tg, "/timezone Pacific/Honolulu", "Honolulu")
+    clock.set(datetime(2026, 3, 2, 20, 0, tzinfo=UTC))  # 10:00 on 2 March in Honolulu
+    first, _ = await typed_reply(tg, "/next", BIAS_ANSWER)
+    second, _ = await typed_reply(tg, "/next", "Attention is a softmax over keys and values.")
+    assert "Checked by the model grader" in first
+    assert "Checked by the model grader" in second
+    clock.set(datetime(2026, 3, 3, 1, 0, tzinfo=UTC))  # a new UTC day, still 2 March there
+    third, _ = await typed_reply(tg, "/next", "L1 gives sparsity and L2 shrinks weights.")
+    assert "Today's model checks are used up" in third
+    clock.set(datetime(2026, 3, 3, 10, 30, tzinfo=UTC))  # 00:30 on 3 March in Honolulu
+    fourth, _ = await typed_reply(tg, "/next", "Byte-pair encoding merges frequent pairs.")
+    assert "Checked by the model grader" in fourth
+    assert await usage_of(graded_bot) == [(ADA, date(2026, 3, 2), 2), (ADA, date(2026, 3, 3), 1)]
