@@ -3,6 +3,8 @@
 The token is part of every Bot API URL. httpx logs request URLs at INFO and
 python-telegram-bot logs the API URL at DEBUG, and exceptions may quote URLs
 too, so every record is redacted in one place: a filter on the root handler.
+SQL statement parameters (which carry typed answers) are kept out at the source:
+the engine hides them (bot/storage/database.py) and aiosqlite's DEBUG lines are off.
 """
 
 from __future__ import annotations
@@ -63,6 +65,10 @@ def configure_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # aiosqlite logs every operation at DEBUG with its arguments: the SQL statement's
+    # parameters, typed answers included. Statement parameters never reach the logs (the
+    # engine's hide_parameters covers SQLAlchemy's own errors and echo), so it stays quiet.
+    logging.getLogger("aiosqlite").setLevel(logging.INFO)
     # At INFO httpx logs one line per Bot API call (long polling included), and
     # APScheduler two per dispatcher tick: noise.
     if logging.getLevelName(level) > logging.DEBUG:

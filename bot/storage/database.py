@@ -43,8 +43,12 @@ def create_engine(url: str, *, pool_size: int | None = None, **kwargs: Any) -> A
     SQLAlchemy's default overflow, a crowd of concurrent updates opened and
     closed extra connections all the time (on PostgreSQL a new server process
     and TLS set-up each, seen as a fifth of the bot's CPU in a burst of grades),
-    where waiting a moment for a pooled one is nearly free.
+    where waiting a moment for a pooled one is nearly free. Statement parameters are
+    never shown in errors or logs (``hide_parameters``).
     """
+    # A failed statement's error (and so its log line and traceback) would otherwise
+    # include the values bound to it, and those carry what people typed.
+    kwargs.setdefault("hide_parameters", True)
     parsed = make_url(url)
     in_memory = parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
     if pool_size is not None and not in_memory:
