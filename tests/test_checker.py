@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.content.check import check_bank, load_checked_bank
+from bot.content.cache import CACHE_FILE, load_bank_cached
+from bot.content.check import check_bank
 
 GOOD_DECK = """\
 deck:
@@ -191,13 +192,19 @@ def test_ids_too_long_for_button_callback_data(
 def test_the_bot_still_loads_a_bank_with_long_ids_and_says_so_once(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    """Start-up (a full check, then from the cache) loads it and logs one line each time."""
+    bank_dir, cache_dir = tmp_path / "bank", tmp_path / "cache"
+    bank_dir.mkdir()
     text = GOOD_DECK.format(deck_id=TOO_LONG, question_id="q-one")
-    write(tmp_path, "a.yaml", text)
-    with caplog.at_level(logging.WARNING, logger="bot.content.check"):
-        bank = load_checked_bank(tmp_path)
-    assert bank.deck_ids == (TOO_LONG,)
-    (record,) = caplog.records
-    assert record.getMessage() == (
+    write(bank_dir, "a.yaml", text)
+    line = (
         "deck ids or tags longer than 50 characters (buttons carry a hash of them; "
         f"`content check` shows where): {TOO_LONG}"
     )
+    for start in ("checked", "cached"):
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="bot.content"):
+            bank = load_bank_cached(bank_dir, cache_dir)
+        assert bank.deck_ids == (TOO_LONG,), start
+        assert [r.getMessage() for r in caplog.records] == [line], start
+    assert (cache_dir / CACHE_FILE).exists()

@@ -22,6 +22,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from bot.domain.content import Bank, Deck
+from bot.domain.topics import TOPIC_KEY_MAX, long_topic_keys
 
 log = logging.getLogger(__name__)
 
@@ -68,14 +69,27 @@ def load_bank_cached(directory: Path, cache_dir: Path | None) -> Bank:
     from bot.content.check import load_checked_bank
 
     if cache_dir is None or not directory.is_dir():
-        return load_checked_bank(directory)
+        return _warn_long_ids(load_checked_bank(directory))
     key = bank_key(directory)
     path = cache_dir / CACHE_FILE
     cached = _read(path, key)
     if cached is not None:
-        return cached
+        return _warn_long_ids(cached)
     bank = load_checked_bank(directory)
     _write(path, key, bank)
+    return _warn_long_ids(bank)
+
+
+def _warn_long_ids(bank: Bank) -> Bank:
+    """One line for deck ids or tags `content check` refuses but the bot can still serve."""
+    long_ids = long_topic_keys(bank)
+    if long_ids:
+        log.warning(
+            "deck ids or tags longer than %d characters (buttons carry a hash of them; "
+            "`content check` shows where): %s",
+            TOPIC_KEY_MAX,
+            ", ".join(long_ids),
+        )
     return bank
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import replace
@@ -31,9 +30,6 @@ def telegram_checks(deck: Deck, question: Question) -> Iterable[tuple[str, str]]
         except RenderError as error:
             yield "answer", f"answer cannot be rendered: {error}"
             break
-
-
-log = logging.getLogger(__name__)
 
 
 def button_id_problems(decks: Iterable[LoadedDeck]) -> list[Problem]:
@@ -75,22 +71,10 @@ def check_bank(directory: Path) -> BankReport:
 def load_checked_bank(directory: Path) -> Bank:
     """The bank, fully checked; raises BankError with every problem.
 
-    Ids too long for buttons do not stop the bot (its buttons carry their hash):
-    they are logged in one line, and `content check` fails on them.
+    Ids too long for buttons do not stop the bot (its buttons carry their hash; start-up
+    logs them, bot/content/cache.py); `content check` fails on them.
     """
-    bank = load_bank(directory, question_check=telegram_checks)
-    long_ids = sorted(
-        {deck.id for deck in bank.decks if len(deck.id) > TOPIC_KEY_MAX}
-        | {tag for question in bank for tag in question.tags if len(tag) > TOPIC_KEY_MAX}
-    )
-    if long_ids:
-        log.warning(
-            "deck ids or tags longer than %d characters (buttons carry a hash of them; "
-            "`content check` shows where): %s",
-            TOPIC_KEY_MAX,
-            ", ".join(long_ids),
-        )
-    return bank
+    return load_bank(directory, question_check=telegram_checks)
 
 
 def summary_line(bank: Bank) -> str:

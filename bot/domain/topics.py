@@ -49,6 +49,13 @@ class Topic:
         return f"{self.kind[0]}:{self.key}"
 
 
+def long_topic_keys(bank: Bank) -> list[str]:
+    """Deck ids and tags longer than ``TOPIC_KEY_MAX``, sorted: their buttons carry a hash."""
+    decks = {deck.id for deck in bank.decks if len(deck.id) > TOPIC_KEY_MAX}
+    tags = {tag for question in bank for tag in question.tags if len(tag) > TOPIC_KEY_MAX}
+    return sorted(decks | tags)
+
+
 def _squash(text: str) -> str:
     return _NOISE.sub("", text.lower())
 
