@@ -200,6 +200,8 @@ def register_handlers(application: BotApplication) -> None:
     )
     # Every inline button, versioned payloads decoded in one place.
     application.add_handler(CallbackQueryHandler(buttons.button_pressed))
+    # After every other handler (and the error handler): a press nobody answered.
+    application.add_handler(CallbackQueryHandler(buttons.answer_unanswered), group=1)
     # A reply to a question in a group: typed answers are checked in private (typed.py).
     application.add_handler(
         MessageHandler(
