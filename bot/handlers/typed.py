@@ -80,7 +80,7 @@ async def type_button(update: Update, context: BotContext, action: TypeAnswer) -
         if services.bank.question(delivery.question_id) is None:
             await toast(update, GONE, alert=True)
             return
-        if delivery.revealed_at is not None:
+        if delivery_store.answer_shown(delivery, now):
             await toast(update, "The answer is already shown; grade it below.")
             return
         if await people.get_person(user.id, session=session) is None:
@@ -192,7 +192,7 @@ async def _check_and_reveal(
     if question is None or deck is None:
         await reply(update, GONE)
         return
-    if delivery.revealed_at is not None:
+    if delivery_store.answer_shown(delivery, now_of(context)):
         await reply(update, say.ALREADY_REVEALED)
         return
     text = message.text or ""
