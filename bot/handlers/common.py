@@ -14,6 +14,7 @@ from telegram.error import BadRequest
 from bot.context import BotContext, Services
 from bot.domain.chats import ChatSettings, ordered_decks
 from bot.domain.schedule import Schedule
+from bot.rendering.tags import visible_text
 from bot.storage import chats as chat_store
 from bot.storage import people
 
@@ -126,14 +127,16 @@ def _same_markup(message: Message, markup: InlineKeyboardMarkup | None) -> bool:
 
 
 def _unchanged(message: Message, text: str, markup: InlineKeyboardMarkup | None) -> bool:
-    """The message (as the button press brought it) already shows this: editing it
-    would only get "message is not modified" back. A False is safe: the edit is
-    sent, and "not modified" is ignored."""
-    try:
-        shown = message.text_html
-    except (TypeError, ValueError):  # no text, or entities PTB cannot render
+    """The message (as the button press brought it) already shows this text and these
+    buttons: editing it would only get "message is not modified" back.
+
+    The visible text is compared, not the formatting: the bot never changes only the
+    formatting of a message, and Telegram's entities do not map back to the exact
+    HTML sent. A False is safe: the edit is sent, and "not modified" is ignored.
+    """
+    if message.text is None or not _same_markup(message, markup):
         return False
-    return shown == text and _same_markup(message, markup)
+    return message.text == visible_text(text).strip()
 
 
 async def edit_or_ignore(

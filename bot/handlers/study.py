@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 from telegram import InlineKeyboardMarkup, Message, ReplyParameters, Update, User
 from telegram.constants import ChatType
+from telegram.error import Forbidden, TelegramError
 
 from bot import keyboards, texts
 from bot.callbacks import Grade, Reveal, Skip
@@ -228,6 +229,12 @@ async def _send_answer(
                 return await send_message_id(context.bot, params)
 
             last = await call_with_retries(call)
+    except Forbidden as error:  # blocked, or removed from the group: one line
+        log.info("answer of delivery %s not sent: %s", delivery.id, error)
+        return None
+    except TelegramError as error:
+        log.warning("could not send the answer of delivery %s: %s", delivery.id, error)
+        return None
     except Exception:
         log.exception("could not send the answer of delivery %s", delivery.id)
         return None

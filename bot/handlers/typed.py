@@ -28,7 +28,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType
-from telegram.error import BadRequest
+from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot import callbacks as cb
 from bot import keyboards, texts
@@ -349,6 +349,12 @@ async def _send_feedback_and_answer(
                 )
 
             last = await call_with_retries(call)
+    except Forbidden as error:  # blocked meanwhile: one line
+        log.info("feedback of delivery %s not sent: %s", delivery.id, error)
+        return None
+    except TelegramError as error:
+        log.warning("could not send the feedback of delivery %s: %s", delivery.id, error)
+        return None
     except Exception:
         log.exception("could not send the feedback of delivery %s", delivery.id)
         return None
