@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.storage import deliveries
+from bot.storage import deliveries, typed_answers
 from tests.support.storage_rows import add_person_with_private_chat
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -101,3 +101,21 @@ def test_answer_shown_and_pending() -> None:
     row.answer_message_id = 5
     assert deliveries.answer_shown(row, NOW + timedelta(days=1))
     assert not deliveries.answer_pending(row, NOW)
+
+
+async def test_a_typed_answer_awaits_again_once_the_reveal_mark_is_stale(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    delivery_id = await _delivery(sessions)
+    async with sessions() as session, session.begin():
+        await typed_answers.begin_typing(ADA, ADA, delivery_id, "q1", session=session, now=NOW)
+
+    async def awaiting(at: datetime) -> bool:
+        async with sessions() as session:
+            found = await typed_answers.latest_awaiting(ADA, ADA, session=session, now=at)
+        return found is not None
+
+    assert await awaiting(NOW)
+    assert await _begin(sessions, delivery_id, NOW)  # marked, then the process died
+    assert not await awaiting(NOW + LEASE - timedelta(seconds=1))
+    assert await awaiting(NOW + LEASE)

@@ -143,7 +143,9 @@ async def _target(
             if attempt is not None:
                 return await delivery_store.get_delivery(attempt.delivery_id, session=session)
             return await _question_of(replied, chat_id, session)
-        attempt = await store.latest_awaiting(person_id, chat_id, session=session)
+        attempt = await store.latest_awaiting(
+            person_id, chat_id, session=session, now=now_of(context)
+        )
         if attempt is None:
             return None
         # Plain text answers the question only while no newer one came (after a Skip and

@@ -199,6 +199,18 @@ def answer_shown(delivery: DeliveryRow, now: datetime) -> bool:
     return delivery.answer_message_id is not None or answer_pending(delivery, now)
 
 
+def not_revealed(now: datetime) -> Any:
+    """The condition on ``DeliveryRow`` for "the answer may be revealed now": never
+    revealed, or the mark is stale (``REVEAL_LEASE``)."""
+    return or_(
+        DeliveryRow.revealed_at.is_(None),
+        and_(
+            DeliveryRow.answer_message_id.is_(None),
+            DeliveryRow.revealed_at <= now - REVEAL_LEASE,
+        ),
+    )
+
+
 def _revealable(table: Table) -> Any:
     """Not revealed, or marked so long ago without an answer that the mark is stale."""
     return or_(
