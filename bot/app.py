@@ -33,6 +33,7 @@ from bot.domain.content import Bank
 from bot.handlers import (
     activity,
     buttons,
+    edits,
     errors,
     export,
     group_commands,
@@ -147,6 +148,8 @@ def register_handlers(application: BotApplication) -> None:
     """Every handler, in the order Telegram updates should meet them."""
     private = filters.ChatType.PRIVATE
     groups_only = filters.ChatType.GROUPS
+    # Edits first: an edited message runs nothing (at most one line says so).
+    application.add_handler(MessageHandler(filters.UpdateType.EDITED, edits.edited_message))
     # The bot blocked/unblocked in a private chat, added to/removed from a group;
     # a group becoming a supergroup.
     application.add_handler(
@@ -197,6 +200,8 @@ def register_handlers(application: BotApplication) -> None:
     )
     # Every inline button, versioned payloads decoded in one place.
     application.add_handler(CallbackQueryHandler(buttons.button_pressed))
+    # After every other handler (and the error handler): a press nobody answered.
+    application.add_handler(CallbackQueryHandler(buttons.answer_unanswered), group=1)
     # A reply to a question in a group: typed answers are checked in private (typed.py).
     application.add_handler(
         MessageHandler(

@@ -25,18 +25,16 @@ from pathlib import Path
 from typing import IO
 
 from sqlalchemy.engine import make_url
-from telegram import Update
 from telegram.request import BaseRequest
 
 from bot.config import Settings
 from bot.context import BotApplication, BotContext
 from bot.storage import processed_updates
+from bot.updates import ALLOWED_UPDATES as ALLOWED_UPDATES  # also for tests
 from bot.web import WebServer
 
 log = logging.getLogger(__name__)
 
-# The update kinds the handlers in bot/app.py use (asked for in setWebhook).
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 SHUTDOWN_SECONDS = 9.0
 PRUNE_INTERVAL = timedelta(minutes=10)
 
@@ -85,7 +83,7 @@ class BotService:
             await application.updater.start_polling(
                 poll_interval=self._poll_interval,
                 timeout=self._poll_timeout,
-                allowed_updates=Update.ALL_TYPES,
+                allowed_updates=ALLOWED_UPDATES,
                 drop_pending_updates=False,
             )
         await application.start()

@@ -50,6 +50,21 @@ GROUP_COMMANDS: tuple[tuple[str, str], ...] = (
 )
 
 
+# Whatever a person typed is echoed back at most this long (an ellipsis marks the cut),
+# so no reply can go over Telegram's limits because of the input.
+ECHO_LIMIT = 64
+EDITS_NOT_READ = "I don't re-read edited messages: send it again as a new message."
+
+
+def echo(text: str, limit: int = ECHO_LIMIT) -> str:
+    """A person's text to quote in a reply: whitespace folded, cut to ``limit``
+    characters with an ellipsis, HTML-escaped."""
+    folded = " ".join(text.split())
+    if len(folded) > limit:
+        folded = folded[: limit - 1].rstrip() + "…"
+    return escape_html(folded)
+
+
 def local_now(settings: ChatSettings, now: datetime) -> datetime:
     return now.astimezone(ZoneInfo(settings.schedule.timezone))
 

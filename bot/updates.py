@@ -25,6 +25,16 @@ from telegram.ext import BaseUpdateProcessor
 DEFAULT_MAX_RUNNING = 64
 MAX_ADMITTED = 4096
 
+# The update kinds the handlers in bot/app.py use. Long polling (bot/lifecycle.py) and
+# setWebhook both ask Telegram for exactly these, so the two modes see the same updates.
+# Edited messages are asked for only to say, once, that edits are not re-read.
+ALLOWED_UPDATES: list[str] = [
+    Update.MESSAGE,
+    Update.EDITED_MESSAGE,
+    Update.CALLBACK_QUERY,
+    Update.MY_CHAT_MEMBER,
+]
+
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
     """Concurrent across chats (at most ``max_running``), sequential within a chat."""

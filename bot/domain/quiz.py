@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from datetime import datetime, timedelta
 
 from bot.domain.srs import Rating
 
+_NUMBER = re.compile(r"[-+]?[0-9]+")
 DEFAULT_QUESTIONS = 5
 MAX_QUESTIONS = 20
 EXPIRES_AFTER = timedelta(days=1)
@@ -29,8 +31,10 @@ def parse_quiz_args(args: Sequence[str]) -> QuizRequest:
     """``nlp 10`` → (nlp, 10); ``machine learning`` → (machine learning, 5)."""
     words = list(args)
     count = DEFAULT_QUESTIONS
-    if words and words[-1].lstrip("-+").isdigit():
-        count = int(words.pop())
+    if words and _NUMBER.fullmatch(words[-1]):
+        number = words.pop()
+        # A number of thousands of digits is no count (and int() refuses over 4,300).
+        count = int(number) if len(number) <= 6 else MAX_QUESTIONS + 1
         if not 1 <= count <= MAX_QUESTIONS:
             raise QuizInputError(f"A quiz has 1 to {MAX_QUESTIONS} questions, e.g. /quiz nlp 10.")
     topic = " ".join(words).strip()

@@ -26,10 +26,10 @@ async def button_pressed(update: Update, context: BotContext) -> None:
         case cb.Skip():
             await study.skip_button(update, context, action)
         case cb.FirstQuestion():
-            await query.answer()
+            await toast(update, "")
             await study.question_command(update, context)
         case cb.NextQuestion():
-            await query.answer()
+            await toast(update, "")
             await study.next_command(update, context)
         case cb.OpenSettings():
             await settings.open_settings_button(update, context, action)
@@ -63,3 +63,10 @@ async def button_pressed(update: Update, context: BotContext) -> None:
             await typed.keep_button(update, context, action)
         case None:
             await toast(update, STALE)
+
+
+async def answer_unanswered(update: Update, context: BotContext) -> None:
+    """The last resort (a later handler group): a press no handler answered, because it
+    returned early or failed without answering, is answered now, silently. Telegram
+    shows a spinner on the button until a press is answered."""
+    await toast(update, "")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from contextvars import ContextVar
 from dataclasses import replace
 from datetime import datetime
 
@@ -12,8 +14,11 @@ from telegram.error import BadRequest
 from bot.context import BotContext, Services
 from bot.domain.chats import ChatSettings, ordered_decks
 from bot.domain.schedule import Schedule
+from bot.rendering.tags import visible_text
 from bot.storage import chats as chat_store
 from bot.storage import people
+
+log = logging.getLogger(__name__)
 
 NOT_SUBSCRIBED = "You are not subscribed yet. Send /start to begin."
 
@@ -71,21 +76,74 @@ async def reply(update: Update, text: str, **kwargs: object) -> Message | None:
     return await message.reply_text(text, **kwargs)  # type: ignore[arg-type]
 
 
+# The callback query the current update's handlers answered (None: none yet). A
+# ContextVar: each update is handled in a task of its own, and its handlers, the error
+# handler and the last-resort answer (bot/handlers/buttons.py) run in that task, one
+# after another, so they all see what the others did.
+_ANSWERED: ContextVar[str | None] = ContextVar("answered_callback_query", default=None)
+MAX_TOAST = 200
+
+
+def answered(update: Update) -> bool:
+    """Whether this update's callback query has been answered (or the answer tried)."""
+    query = update.callback_query
+    return query is not None and _ANSWERED.get() == query.id
+
+
 async def toast(update: Update, text: str, *, alert: bool = False) -> None:
-    """Answer the button press; an empty ``text`` answers without a notification.
+    """Answer the button press, once: Telegram refuses a second answer, so a later
+    toast for the same press is dropped. An empty ``text`` answers without a
+    notification.
 
     An empty text is sent as no text at all: PTB 22's defaults handling takes an
     empty string for an empty sequence of poll options and sends ``[]``.
     """
     query = update.callback_query
-    if query is not None:
-        await query.answer(text[:200] or None, show_alert=alert)
+    if query is None or answered(update):
+        return
+    _ANSWERED.set(query.id)  # before the call: a failed answer is not tried again
+    await query.answer(text[:MAX_TOAST] or None, show_alert=alert)
+
+
+def _ignorable(error: BadRequest, message: Message) -> bool:
+    """An edit that need not happen: "not modified" (a button pressed twice puts the
+    text it already has), or the message is gone or too old to edit (one log line)."""
+    reason = error.message.lower()
+    if "not modified" in reason:
+        return True
+    if "message to edit not found" in reason or "can't be edited" in reason:
+        log.info("message %s in %s not edited: %s", message.message_id, message.chat_id, error)
+        return True
+    return False
+
+
+def _same_markup(message: Message, markup: InlineKeyboardMarkup | None) -> bool:
+    current = message.reply_markup
+    if current is not None and not current.inline_keyboard:
+        current = None
+    if markup is not None and not markup.inline_keyboard:
+        markup = None
+    return current == markup
+
+
+def _unchanged(message: Message, text: str, markup: InlineKeyboardMarkup | None) -> bool:
+    """The message (as the button press brought it) already shows this text and these
+    buttons: editing it would only get "message is not modified" back.
+
+    The visible text is compared, not the formatting: the bot never changes only the
+    formatting of a message, and Telegram's entities do not map back to the exact
+    HTML sent. A False is safe: the edit is sent, and "not modified" is ignored.
+    """
+    if message.text is None or not _same_markup(message, markup):
+        return False
+    return message.text == visible_text(text).strip()
 
 
 async def edit_or_ignore(
     message: Message, text: str, *, reply_markup: InlineKeyboardMarkup | None = None
 ) -> None:
-    """Edit a message's HTML text (no markup: no buttons), ignoring "not modified".
+    """Edit a message's HTML text (no markup: no buttons); "not modified" is no error,
+    and an edit that would change nothing is not sent.
 
     Through ``do_api_request``: the reply would repeat the whole message with its
     entities, and building a ``Message`` from it is most of an edit's cost.
@@ -98,10 +156,12 @@ async def edit_or_ignore(
     }
     if reply_markup is not None:
         params["reply_markup"] = reply_markup
+    if _unchanged(message, text, reply_markup):
+        return
     try:
         await message.get_bot().do_api_request("editmessagetext", api_kwargs=params)
     except BadRequest as error:
-        if "not modified" not in error.message.lower():
+        if not _ignorable(error, message):
             raise
 
 
@@ -113,10 +173,12 @@ async def edit_markup_or_ignore(message: Message, reply_markup: InlineKeyboardMa
         "message_id": message.message_id,
         "reply_markup": reply_markup,
     }
+    if _same_markup(message, reply_markup):
+        return
     try:
         await message.get_bot().do_api_request("editmessagereplymarkup", api_kwargs=params)
     except BadRequest as error:
-        if "not modified" not in error.message.lower():
+        if not _ignorable(error, message):
             raise
 
 

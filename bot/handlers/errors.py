@@ -10,6 +10,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot import db_outage
 from bot.context import BotContext
+from bot.handlers.common import toast
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ async def error_handler(update: object, context: BotContext) -> None:
         return
     try:
         if update.callback_query is not None:
-            await update.callback_query.answer(APOLOGY, show_alert=True)
+            await toast(update, APOLOGY, alert=True)  # unless the handler answered it
         elif update.effective_message is not None:
             await update.effective_message.reply_text(APOLOGY)
     except TelegramError as reply_error:
@@ -52,7 +53,7 @@ async def _database_unavailable(update: object, context: BotContext, error: obje
     if isinstance(update, Update):
         try:
             if update.callback_query is not None:
-                await update.callback_query.answer(db_outage.UNAVAILABLE_BUTTON, show_alert=True)
+                await toast(update, db_outage.UNAVAILABLE_BUTTON, alert=True)
             elif update.effective_message is not None:
                 await update.effective_message.reply_text(db_outage.UNAVAILABLE)
         except TelegramError as reply_error:

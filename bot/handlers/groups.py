@@ -20,7 +20,7 @@ from bot.domain.leaderboard import MemberStats, group_streak, rank
 from bot.domain.schedule import local_date_of
 from bot.domain.streaks import compute_streak
 from bot.handlers import progress
-from bot.handlers.common import default_settings, load_chat, now_of, reply
+from bot.handlers.common import default_settings, load_chat, now_of, reply, tell
 from bot.rendering import escape_html
 from bot.storage import chats as chat_store
 from bot.storage import groups as group_store
@@ -61,10 +61,7 @@ async def require_admin(update: Update, context: BotContext) -> bool:
     """True in private chats and for group admins; otherwise a polite refusal."""
     if await is_admin(update, context):
         return True
-    if update.callback_query is not None:
-        await update.callback_query.answer(ONLY_ADMINS, show_alert=True)
-    else:
-        await reply(update, ONLY_ADMINS)
+    await tell(update, ONLY_ADMINS, alert=True)
     return False
 
 

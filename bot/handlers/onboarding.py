@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from telegram import Update
+from telegram import MaybeInaccessibleMessage, Message, Update
 
 from bot import keyboards, texts
 from bot.callbacks import Forget
 from bot.context import BotContext
-from bot.handlers.common import default_settings, ensure_person, load_chat, now_of, reply, toast
+from bot.handlers.common import (
+    default_settings,
+    edit_or_ignore,
+    ensure_person,
+    load_chat,
+    now_of,
+    reply,
+    toast,
+)
 from bot.storage import chats as chat_store
 from bot.storage import people
 from bot.storage import reminders as reminder_store
@@ -62,11 +70,18 @@ async def forget_button(update: Update, context: BotContext, action: Forget) -> 
         return
     if not action.confirmed:
         await toast(update, "Nothing was deleted.")
-        await query.edit_message_text("Nothing was deleted.")
+        await _settle(query.message, "Nothing was deleted.")
         return
     async with context.services.sessions() as session, session.begin():
         await people.forget_person(user.id, session=session)
     await toast(update, "Deleted.")
-    await query.edit_message_text(
-        "Done: everything stored about you is deleted. Send /start to begin again."
+    await _settle(
+        query.message, "Done: everything stored about you is deleted. Send /start to begin again."
     )
+
+
+async def _settle(message: MaybeInaccessibleMessage | None, text: str) -> None:
+    """Put the outcome in the question's place (a second press puts the same text:
+    "not modified", no error; a deleted message is left alone)."""
+    if isinstance(message, Message):
+        await edit_or_ignore(message, text)

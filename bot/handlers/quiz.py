@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
-from bot import keyboards
+from bot import keyboards, texts
 from bot.callbacks import QuizNext, QuizPick, QuizStop
 from bot.context import BotContext
 from bot.domain.content import Bank
@@ -90,7 +90,7 @@ async def quiz_command(update: Update, context: BotContext) -> None:
             else ""
         )
         await reply(
-            update, f"I know no deck or tag called “{escape_html(request.topic)}”.{hint}\n{USAGE}"
+            update, f"I know no deck or tag called “{texts.echo(request.topic)}”.{hint}\n{USAGE}"
         )
         return
     await _start(update, context, match.topic, request.count)

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.exc import IntegrityError
 from telegram import InlineKeyboardMarkup, Message, ReplyParameters, Update, User
 from telegram.constants import ChatType
+from telegram.error import Forbidden, TelegramError
 
 from bot import keyboards, texts
 from bot.callbacks import Grade, Reveal, Skip
@@ -52,6 +53,7 @@ NO_QUESTION = "I have no question for your topics right now. Try /topics to pick
 GONE = "This question is no longer available."
 NOT_YOURS = "This card belongs to someone else."
 PRESS_AGAIN = "That grade was not saved because your data changed meanwhile. Please press again."
+ON_ITS_WAY = "The answer is on its way. If it is not here in half a minute, ask again."
 SEND_FAILED = "Telegram did not accept the message just now. Please try again in a minute."
 
 
@@ -227,6 +229,12 @@ async def _send_answer(
                 return await send_message_id(context.bot, params)
 
             last = await call_with_retries(call)
+    except Forbidden as error:  # blocked, or removed from the group: one line
+        log.info("answer of delivery %s not sent: %s", delivery.id, error)
+        return None
+    except TelegramError as error:
+        log.warning("could not send the answer of delivery %s: %s", delivery.id, error)
+        return None
     except Exception:
         log.exception("could not send the answer of delivery %s", delivery.id)
         return None
@@ -254,18 +262,21 @@ async def _mark_question(
 async def _already_revealed(
     update: Update, context: BotContext, answer_message_id: int | None, from_button: bool
 ) -> None:
+    if answer_message_id is None:
+        # Being sent now; if that process died, the mark goes stale and the next
+        # press or /answer sends the answer (bot.storage.deliveries.REVEAL_LEASE).
+        await tell(update, ON_ITS_WAY)
+        return
     if from_button:
         await toast(update, "The answer is already above ⬆️")
         return
     chat = update.effective_chat
-    if chat is not None and answer_message_id is not None:
+    if chat is not None:
         await context.bot.send_message(
             chat.id,
             "The answer is right here ⬆️",
             reply_parameters=ReplyParameters(answer_message_id, allow_sending_without_reply=True),
         )
-    else:
-        await reply(update, "The answer is on its way; give it a second.")
 
 
 async def skip_button(update: Update, context: BotContext, action: Skip) -> None:
@@ -279,7 +290,7 @@ async def skip_button(update: Update, context: BotContext, action: Skip) -> None
     if delivery is None or delivery.chat_id != chat.id:
         await toast(update, GONE, alert=True)
         return
-    if delivery.revealed_at is not None:
+    if delivery_store.answer_shown(delivery, now_of(context)):
         await toast(update, "The answer is already shown; grade it below.")
         return
     if chat.type != ChatType.PRIVATE:

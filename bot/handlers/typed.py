@@ -29,7 +29,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType
-from telegram.error import BadRequest
+from telegram.error import BadRequest, Forbidden, TelegramError
 
 from bot import callbacks as cb
 from bot import keyboards, texts
@@ -81,7 +81,7 @@ async def type_button(update: Update, context: BotContext, action: TypeAnswer) -
         if services.bank.question(delivery.question_id) is None:
             await toast(update, GONE, alert=True)
             return
-        if delivery.revealed_at is not None:
+        if delivery_store.answer_shown(delivery, now):
             await toast(update, "The answer is already shown; grade it below.")
             return
         if await people.get_person(user.id, session=session) is None:
@@ -144,7 +144,9 @@ async def _target(
             if attempt is not None:
                 return await delivery_store.get_delivery(attempt.delivery_id, session=session)
             return await _question_of(replied, chat_id, session)
-        attempt = await store.latest_awaiting(person_id, chat_id, session=session)
+        attempt = await store.latest_awaiting(
+            person_id, chat_id, session=session, now=now_of(context)
+        )
         if attempt is None:
             return None
         # Plain text answers the question only while no newer one came (after a Skip and
@@ -195,7 +197,7 @@ async def _check_and_reveal(
     if question is None or deck is None:
         await reply(update, GONE)
         return
-    if delivery.revealed_at is not None:
+    if delivery_store.answer_shown(delivery, now_of(context)):
         await reply(update, say.ALREADY_REVEALED)
         return
     text = message.text or ""
@@ -368,6 +370,12 @@ async def _send_feedback_and_answer(
                 )
 
             last = await call_with_retries(call)
+    except Forbidden as error:  # blocked meanwhile: one line
+        log.info("feedback of delivery %s not sent: %s", delivery.id, error)
+        return None
+    except TelegramError as error:
+        log.warning("could not send the feedback of delivery %s: %s", delivery.id, error)
+        return None
     except Exception:
         log.exception("could not send the feedback of delivery %s", delivery.id)
         return None

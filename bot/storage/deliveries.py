@@ -6,7 +6,16 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, Table, bindparam, literal_column, select, update
+from sqlalchemy import (
+    BigInteger,
+    Table,
+    and_,
+    bindparam,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,6 +23,11 @@ from bot.domain.srs import CardState
 from bot.storage.models import CardRow, ChatRow, DeliveryRow
 
 LEASE = timedelta(seconds=60)
+# A reveal is marked (revealed_at) before its answer is sent, and the answer's message id
+# stored after. A mark older than this without an answer message is a reveal whose
+# process died (or hung) in between: the next Show answer, /answer or typed answer
+# takes it over and sends the answer, so no question stays "revealed" but unanswered.
+REVEAL_LEASE = timedelta(seconds=30)
 # The table, for Core statements built once (no per-call ORM copy and re-hash).
 _DELIVERIES = cast(Table, DeliveryRow.__table__)
 MAX_ATTEMPTS = 5
@@ -157,9 +171,55 @@ _ANSWER_POSTED = (
     .where(_DELIVERIES.c.id == bindparam("delivery"))
     .values(answer_message_id=bindparam("message"))
 )
+# Only while no answer is stored: a slow reveal that failed must not undo the answer
+# another process posted after taking its stale mark over.
 _REVEAL_UNDONE = (
-    update(_DELIVERIES).where(_DELIVERIES.c.id == bindparam("delivery")).values(revealed_at=None)
+    update(_DELIVERIES)
+    .where(_DELIVERIES.c.id == bindparam("delivery"), _DELIVERIES.c.answer_message_id.is_(None))
+    .values(revealed_at=None)
 )
+
+
+def answer_pending(delivery: DeliveryRow, now: datetime) -> bool:
+    """Marked revealed, no answer stored yet, and the mark still young: the answer is
+    being sent right now (by this process or another)."""
+    revealed = delivery.revealed_at
+    return (
+        revealed is not None
+        and delivery.answer_message_id is None
+        and now - revealed < REVEAL_LEASE
+    )
+
+
+def answer_shown(delivery: DeliveryRow, now: datetime) -> bool:
+    """Revealed for good: the answer was posted, or is being posted (a stale mark
+    without an answer counts as not revealed, see ``REVEAL_LEASE``)."""
+    if delivery.revealed_at is None:
+        return False
+    return delivery.answer_message_id is not None or answer_pending(delivery, now)
+
+
+def not_revealed(now: datetime) -> Any:
+    """The condition on ``DeliveryRow`` for "the answer may be revealed now": never
+    revealed, or the mark is stale (``REVEAL_LEASE``)."""
+    return or_(
+        DeliveryRow.revealed_at.is_(None),
+        and_(
+            DeliveryRow.answer_message_id.is_(None),
+            DeliveryRow.revealed_at <= now - REVEAL_LEASE,
+        ),
+    )
+
+
+def _revealable(table: Table) -> Any:
+    """Not revealed, or marked so long ago without an answer that the mark is stale."""
+    return or_(
+        table.c.revealed_at.is_(None),
+        and_(
+            table.c.answer_message_id.is_(None),
+            table.c.revealed_at <= bindparam("stale_before", type_=table.c.revealed_at.type),
+        ),
+    )
 
 
 async def record_answer_message(
@@ -190,7 +250,7 @@ def _begin_reveal_statement() -> Any:
         .where(
             _DELIVERIES.c.id == bindparam("delivery"),
             _DELIVERIES.c.chat_id == bindparam("chat"),
-            _DELIVERIES.c.revealed_at.is_(None),
+            _revealable(_DELIVERIES),
         )
         .values(revealed_at=bindparam("at", type_=_DELIVERIES.c.revealed_at.type))
         .returning(*_DELIVERIES.c, card_state)
@@ -204,9 +264,9 @@ _DELIVERY_COLUMNS = tuple(column.key for column in _DELIVERIES.c)
 async def begin_reveal(
     delivery_id: int, chat_id: int, *, card_of: int, session: AsyncSession, now: datetime
 ) -> tuple[DeliveryRow, CardState | None] | None:
-    """Mark the chat's delivery as revealed, if nobody has; the delivery (detached)
-    and ``card_of``'s card for its question. None: no such delivery in this chat,
-    or already revealed.
+    """Mark the chat's delivery as revealed, if nobody has (or the mark is stale,
+    see ``REVEAL_LEASE``); the delivery (detached) and ``card_of``'s card for its
+    question. None: no such delivery in this chat, or already revealed.
 
     One conditional UPDATE ... RETURNING: race-free (a double tap, two group
     members at once: one of them gets the row) and a single round trip.
@@ -214,7 +274,13 @@ async def begin_reveal(
     found = (
         await session.execute(
             _BEGIN_REVEAL,
-            {"delivery": delivery_id, "chat": chat_id, "card_person": card_of, "at": now},
+            {
+                "delivery": delivery_id,
+                "chat": chat_id,
+                "card_person": card_of,
+                "at": now,
+                "stale_before": now - REVEAL_LEASE,
+            },
         )
     ).first()
     if found is None:
@@ -225,14 +291,21 @@ async def begin_reveal(
 
 
 async def try_begin_reveal(delivery_id: int, *, session: AsyncSession, now: datetime) -> bool:
-    """Atomically mark a delivery as revealed; False if someone already did.
+    """Atomically mark a delivery as revealed; False if someone already did (and
+    the mark is not stale, see ``REVEAL_LEASE``).
 
     A conditional UPDATE is the race-free way to make a double tap (or two
     group members tapping at once) post the answer only once.
     """
     result = await session.execute(
-        update(DeliveryRow)
-        .where(DeliveryRow.id == delivery_id, DeliveryRow.revealed_at.is_(None))
-        .values(revealed_at=now)
+        _TRY_BEGIN_REVEAL,
+        {"delivery": delivery_id, "at": now, "stale_before": now - REVEAL_LEASE},
     )
     return bool(getattr(result, "rowcount", 0))
+
+
+_TRY_BEGIN_REVEAL = (
+    update(_DELIVERIES)
+    .where(_DELIVERIES.c.id == bindparam("delivery"), _revealable(_DELIVERIES))
+    .values(revealed_at=bindparam("at", type_=_DELIVERIES.c.revealed_at.type))
+)

@@ -16,6 +16,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.storage.deliveries import not_revealed
 from bot.storage.models import DeliveryRow, LlmUsageRow, PersonRow, ReviewRow, TypedAnswerRow
 
 AWAITING = "awaiting"
@@ -97,9 +98,10 @@ async def by_prompt(
 
 
 async def latest_awaiting(
-    person_id: int, chat_id: int, *, session: AsyncSession
+    person_id: int, chat_id: int, *, session: AsyncSession, now: datetime
 ) -> TypedAnswerRow | None:
-    """The newest attempt still waiting for its text whose question is not revealed."""
+    """The newest attempt still waiting for its text whose question is not revealed
+    (or whose reveal was cut short, see ``deliveries.REVEAL_LEASE``)."""
     return await session.scalar(
         select(TypedAnswerRow)
         .join(DeliveryRow, DeliveryRow.id == TypedAnswerRow.delivery_id)
@@ -107,7 +109,7 @@ async def latest_awaiting(
             TypedAnswerRow.person_id == person_id,
             TypedAnswerRow.chat_id == chat_id,
             TypedAnswerRow.status == AWAITING,
-            DeliveryRow.revealed_at.is_(None),
+            not_revealed(now),
         )
         .order_by(TypedAnswerRow.created_at.desc(), TypedAnswerRow.id.desc())
         .limit(1)

@@ -29,13 +29,18 @@ from tests.support.bot_harness import small_bank
         (["nlp"], QuizRequest("nlp", 5)),
         (["machine", "learning", "20"], QuizRequest("machine learning", 20)),
         (["#attention", "1"], QuizRequest("#attention", 1)),
+        # Digits int() would refuse or misread are part of the topic, not a count.
+        (["nlp", "²"], QuizRequest("nlp ²", 5)),
+        (["nlp", "٣"], QuizRequest("nlp ٣", 5)),
     ],
 )
 def test_parse_quiz_args(args: list[str], expected: QuizRequest) -> None:
     assert parse_quiz_args(args) == expected
 
 
-@pytest.mark.parametrize("args", [["nlp", "0"], ["nlp", "21"], ["nlp", "-3"], ["5"], []])
+@pytest.mark.parametrize(
+    "args", [["nlp", "0"], ["nlp", "21"], ["nlp", "-3"], ["5"], [], ["nlp", "9" * 5000]]
+)
 def test_parse_quiz_args_rejects(args: list[str]) -> None:
     with pytest.raises(QuizInputError, match="/quiz nlp"):
         parse_quiz_args(args)

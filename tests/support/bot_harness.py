@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.context import BotApplication, Services
 from bot.domain.content import Bank, Deck, Question, Source
 from bot.lifecycle import BotService
+from bot.updates import ALLOWED_UPDATES
 
 TOKEN = "123456:TEST-token-for-the-fake-api"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -126,7 +127,10 @@ async def running_bot(
     await application.post_init(application)
     assert application.updater is not None
     await application.updater.start_polling(
-        poll_interval=0.0, timeout=1, drop_pending_updates=False
+        poll_interval=0.0,
+        timeout=1,
+        allowed_updates=ALLOWED_UPDATES,
+        drop_pending_updates=False,
     )
     await application.start()
     try:

@@ -416,6 +416,31 @@ class FakeTelegram(World):
         location = {"latitude": latitude, "longitude": longitude}
         return await self._user_message(chat, sender, {"location": location})
 
+    async def edit_text(self, chat_id: int, message_id: int, text: str) -> JSONDict:
+        """The author edits their text message: an ``edited_message`` update.
+
+        The stored message takes the new text (and a leading command's entity) and an
+        ``edit_date``, as Telegram's copy does; the update carries the whole message.
+        """
+        stored = self.stored(chat_id, message_id)
+        if stored is None or stored.by_bot or "text" not in stored.payload:
+            raise ValueError(f"no user text message {message_id} in chat {chat_id}")
+        payload = stored.payload
+        payload["text"] = text
+        payload.pop("entities", None)
+        if entities := _command_entities(text):
+            payload["entities"] = entities
+        payload["edit_date"] = int(time.time())
+        self.queue_update("edited_message", dict(payload))
+        await asyncio.sleep(0)
+        return dict(payload)
+
+    async def send_content(self, chat_id: int, user_id: int, content: JSONDict) -> JSONDict:
+        """A user sends any other message content: a sticker, a photo, a poll, a service
+        message such as ``new_chat_members``... (``content`` holds the Message fields)."""
+        chat, sender = self._sender(chat_id, user_id, anonymous_admin=False)
+        return await self._user_message(chat, sender, dict(content))
+
     async def press(self, chat_id: int, user_id: int, message_id: int, data: str) -> str:
         """A user presses a button of a bot message: a ``callback_query`` update.
 
