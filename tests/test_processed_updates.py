@@ -17,7 +17,7 @@ TIMEOUT = timedelta(seconds=60)
 
 
 async def claim(engine: AsyncEngine, update_id: int, now: datetime = NOW) -> Claim:
-    return await processed_updates.claim(engine, update_id, now=now, timeout=TIMEOUT)
+    return await processed_updates.claim(engine, update_id, now=now, abandoned_after=TIMEOUT)
 
 
 async def test_first_claim_wins_even_when_concurrent(engine: AsyncEngine) -> None:

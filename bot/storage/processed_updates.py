@@ -7,7 +7,7 @@ a re-delivery means "not known to be handled". One statement per delivery decide
 
 - no row yet: this delivery claims the update (``NEW``);
 - a row marked done: handled already, acknowledge it (``DONE``);
-- a row not done whose ``claimed_at`` is older than the timeout: its claimer died or
+- a row not done whose ``claimed_at`` is older than ``abandoned_after``: its claimer died or
   gave up, this delivery takes it over (``TAKEN_OVER``);
 - a row not done and claimed recently: another delivery is handling it right now;
   answer non-2xx so that Telegram asks again later (``BUSY``).
@@ -52,7 +52,7 @@ class Claim(enum.Enum):
 
 
 async def claim(
-    engine: AsyncEngine, update_id: int, *, now: datetime, timeout: timedelta
+    engine: AsyncEngine, update_id: int, *, now: datetime, abandoned_after: timedelta
 ) -> Claim:
     """Claim ``update_id`` for this delivery, or say why not.
 
@@ -62,13 +62,13 @@ async def claim(
     (received now) from a take-over. Only when nothing was taken is the row read.
     """
     insert = postgresql_insert if engine.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(ProcessedUpdateRow).values(
+    values = insert(ProcessedUpdateRow).values(
         update_id=update_id, received_at=now, claimed_at=now, done_at=None
     )
-    statement = statement.on_conflict_do_update(
+    statement = values.on_conflict_do_update(
         index_elements=[ProcessedUpdateRow.update_id],
-        set_={"claimed_at": statement.excluded.claimed_at},
-        where=(_TABLE.c.done_at.is_(None)) & (_TABLE.c.claimed_at < now - timeout),
+        set_={"claimed_at": values.excluded.claimed_at},
+        where=(_TABLE.c.done_at.is_(None)) & (_TABLE.c.claimed_at < now - abandoned_after),
     ).returning(ProcessedUpdateRow.received_at)
     async with engine.begin() as connection:
         received = (await connection.execute(statement)).scalar_one_or_none()
