@@ -282,6 +282,16 @@ class FakeTelegram(World):
 
         try:
             params = await _read_params(request)
+            hold = next(
+                (h for h in self._holds if h.matches(method, _int_or_none(params.get("chat_id")))),
+                None,
+            )
+            if hold is not None:
+                hold.arrived.set()
+                await hold.released.wait()
+                if _client_gone(request):
+                    # The caller gave up while it was held: as if it never reached Telegram.
+                    return web.Response(status=499)
             params, result = await self._dispatch(token, method, params)
         except ApiError as err:
             # A long poll the client abandoned (PTB cancels it on stop) ends in 409 that
@@ -302,10 +312,6 @@ class FakeTelegram(World):
         if canonical_method(method) is None:
             raise ApiError(404, "Not Found")
         chat_id = _int_or_none(raw.get("chat_id"))
-        hold = next((h for h in self._holds if h.matches(method, chat_id)), None)
-        if hold is not None:
-            hold.arrived.set()
-            await hold.released.wait()
         fault = self.take_fault(method, chat_id)
         if fault is not None:
             raise fault.error()
