@@ -144,23 +144,17 @@ async def test_a_post_claiming_when_stopping_begins_is_handled_not_dropped(
 ) -> None:
     """PTB drops what is queued after its stop signal; the webhook had said 200."""
     if database.backend != "postgresql":
-        pytest.skip("holds the claim with a PostgreSQL row lock")
+        pytest.skip("holds the claim with a PostgreSQL table lock")
     async with running_service(webhook_settings(tg, database), clock) as bot:
         endpoint = f"{bot.http_root}/telegram/hook"
         update = help_update(tg, ADA, 900_000_010)
-        # Another transaction inserts the same update_id and does not commit yet: the
-        # bot's claim waits on the row lock, between "accepting updates?" and the queue.
+        # Another transaction locks the claims table and does not commit yet: the bot's
+        # claim waits on the lock, between "accepting updates?" and the queue.
         blocker = create_engine(database.url)
         try:
             async with blocker.connect() as connection:
                 transaction = await connection.begin()
-                await connection.execute(
-                    text(
-                        "INSERT INTO processed_updates (update_id, received_at, claimed_at) "
-                        "VALUES (:id, now(), now())"
-                    ),
-                    {"id": update["update_id"]},
-                )
+                await connection.execute(text("LOCK TABLE processed_updates IN EXCLUSIVE MODE"))
                 post = asyncio.create_task(tg.post_update(endpoint, update, secret=SECRET))
                 for _ in range(500):
                     if await _waiting_for_a_lock(database.url):
