@@ -195,6 +195,7 @@ class WebServer:
             )
             return web.Response(status=503, text="being handled")
         if claim is Claim.TAKEN_OVER:
+            metrics.UPDATES_TAKEN_OVER.inc()
             log.warning(
                 "update %d was claimed but not handled in time; taking it over",
                 update.update_id,
@@ -220,6 +221,7 @@ class WebServer:
         if handled.cancelled():
             # Cut short at the shutdown limit: give the claim up so that Telegram's
             # retry (here after a restart, or at another instance) handles it at once.
+            metrics.UPDATES_RELEASED.inc()
             if claimed:
                 await self._database_call(
                     services, processed_updates.release(services.engine, [update_id])

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -23,6 +24,7 @@ from sqlalchemy import select, text
 from bot.storage.database import create_engine
 from bot.storage.models import ProcessedUpdateRow
 from tests.support.bot_harness import FakeClock, running_service, test_settings
+from tests.support.bot_process import wait_until
 from tests.support.databases import TestDatabase
 from tests.support.fake_telegram import FakeTelegram
 
@@ -216,3 +218,39 @@ async def test_an_update_cut_short_at_the_limit_is_released_and_handled_after_re
             row = await session.scalar(select(ProcessedUpdateRow))
         assert row is not None
         assert row.done_at is not None
+
+
+async def test_a_claim_is_renewed_while_its_update_is_handled(
+    tg: FakeTelegram, database: TestDatabase, clock: FakeClock
+) -> None:
+    """Only a dead instance's claims look abandoned: a slow handling renews its claim, so
+    Telegram's retry meanwhile is told to come back (503), not handled a second time."""
+    settings = test_settings(
+        tg.api_root,
+        database.url,
+        webhook_url=WEBHOOK_URL,
+        webhook_secret=SECRET,
+        http_listen="127.0.0.1:0",
+        webhook_claim_timeout_seconds=0.3,
+    )
+    held = tg.hold_call("sendMessage", chat_id=ADA)
+    async with running_service(settings, clock) as bot:
+        endpoint = f"{bot.http_root}/telegram/hook"
+        update = help_update(tg, ADA, 900_000_020)
+        post = asyncio.create_task(tg.post_update(endpoint, update, secret=SECRET))
+        async with asyncio.timeout(10):
+            await held.arrived.wait()
+        later = clock() + timedelta(minutes=5)  # far past the claim timeout
+        clock.set(later)
+
+        async def renewed() -> bool:
+            async with bot.services.sessions() as session:
+                return await session.scalar(select(ProcessedUpdateRow.claimed_at)) == later
+
+        await wait_until(renewed, 10, "the claim renewed at the new time")
+        assert await tg.post_update(endpoint, update, secret=SECRET) == 503
+        held.release()
+        assert await post == 200
+        # Handled: any later delivery is acknowledged without handling it again.
+        assert await tg.post_update(endpoint, update, secret=SECRET) == 200
+    assert len(replies(tg, ADA)) == 1
