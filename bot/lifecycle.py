@@ -132,7 +132,8 @@ class BotService:
         application = self.application
         loop = asyncio.get_running_loop()
         deadline = loop.time() + limit
-        drain_until = deadline - min(CLOSING_SECONDS, limit / 3)
+        closing = min(CLOSING_SECONDS, limit / 3)
+        drain_until = deadline - closing
         services = application.bot_data.services
         if services is not None:
             services.stopping.set()
@@ -141,7 +142,7 @@ class BotService:
         if application.updater is not None and application.updater.running:
             await _within(application.updater.stop(), drain_until - loop.time(), "polling")
         if application.running:
-            await self._drain(drain_until, deadline - min(CLOSING_SECONDS, limit / 3) / 2)
+            await self._drain(drain_until, give_up_at=deadline - closing / 2)
         if self.web is not None:
             await self.web.stop()
         if self._initialized:
@@ -150,7 +151,7 @@ class BotService:
                 await application.post_shutdown(application)
             await application.shutdown()
 
-    async def _drain(self, cut_at: float, give_up_at: float) -> None:
+    async def _drain(self, cut_at: float, *, give_up_at: float) -> None:
         """``Application.stop``: it handles what was queued and waits for the jobs. At
         ``cut_at`` the updates still being handled are cut short; at ``give_up_at`` the
         stop itself is (a job that does not end)."""
