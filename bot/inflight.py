@@ -73,11 +73,20 @@ class InFlightUpdates(BaseUpdateProcessor):
         return len(self._tasks)
 
     def cancel_all(self) -> int:
-        """Cut short every update still being handled; returns how many."""
+        """Cut short every update still being handled, and give up on any a waiter
+        expects that never reached the processor; returns how many."""
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
-        return len(tasks)
+        return len(tasks) + self.cancel_waiters()
+
+    def cancel_waiters(self) -> int:
+        """Cancel the futures of updates that never reached the processor (PTB drops
+        what is queued after its stop signal); returns how many."""
+        waiters, self._waiters = self._waiters, {}
+        for _, future in waiters.values():
+            future.cancel()
+        return len(waiters)
 
     async def initialize(self) -> None:
         await self._inner.initialize()

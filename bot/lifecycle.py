@@ -175,6 +175,11 @@ class BotService:
             stopping.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await stopping
+        processor = self.application.update_processor
+        if isinstance(processor, InFlightUpdates) and (left := processor.cancel_waiters()):
+            # Never reached the processor (cannot happen once the webhook is quiesced,
+            # but their POSTs must not wait forever): released like the ones cut short.
+            log.warning("shutdown: %d queued update(s) were never handled; released", left)
 
 
 async def _within(step: Awaitable[None], seconds: float, what: str) -> None:
