@@ -1,11 +1,13 @@
-"""Webhook benchmark: the cost of claiming an update_id (the cross-instance duplicate check).
+"""Webhook benchmark: the database cost of one webhook update (the cross-instance claim).
 
-Every webhook POST runs one ``INSERT ... ON CONFLICT DO NOTHING`` into
-``processed_updates`` (bot/storage/processed_updates.py) before the update is
-queued. This measures that statement alone, N fresh update ids then the same N
-again (all duplicates), one at a time as concurrent webhook requests would not
-batch them, on SQLite and, when TEST_DATABASE_URL is set, PostgreSQL. Prints
-the claims per second and CPU ms per claim, and appends them to BENCHMARKS.md.
+Every webhook POST claims its ``update_id`` in ``processed_updates`` (one
+``INSERT ... ON CONFLICT DO UPDATE ... WHERE ... RETURNING``) before the update is
+queued, and marks the claim done once the update was handled (one ``UPDATE``);
+bot/storage/processed_updates.py. This measures those statements alone: N fresh
+update ids claimed and finished, then the same N again (all duplicates: the claim,
+then the read that finds them done), one at a time as concurrent webhook requests
+would not batch them, on SQLite and, when TEST_DATABASE_URL is set, PostgreSQL.
+Prints the rates and CPU ms, and appends them to BENCHMARKS.md.
 
     python -m benchmarks.update_claim          # 2,000 updates
     python -m benchmarks.update_claim 5000
@@ -20,40 +22,52 @@ import sys
 import tempfile
 import time as clock
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
 from bot.storage import processed_updates
 from bot.storage.database import create_engine, migrate
+from bot.storage.processed_updates import Claim
 from tests.support.databases import _admin
 
 REPO = Path(__file__).resolve().parents[1]
+ABANDONED_AFTER = timedelta(seconds=60)
 
 
-async def _measure(url: str, count: int) -> tuple[float, float, float]:
-    """(fresh claims/s, duplicate claims/s, CPU ms per claim) on a migrated database."""
+async def _measure(url: str, count: int) -> tuple[float, float, float, float]:
+    """(handled updates/s, duplicates/s, CPU ms per handled update, CPU ms per duplicate)."""
     engine = create_engine(url)
     try:
         await migrate(engine)
         now = datetime.now(UTC)
         cpu = clock.process_time()
         started = clock.perf_counter()
-        fresh = [await processed_updates.claim(engine, i, now=now) for i in range(count)]
-        fresh_rate = count / (clock.perf_counter() - started)
+        fresh = []
+        for i in range(count):
+            fresh.append(
+                await processed_updates.claim(engine, i, now=now, abandoned_after=ABANDONED_AFTER)
+            )
+            await processed_updates.finish(engine, i, now=now)
+        handled_rate = count / (clock.perf_counter() - started)
+        handled_cpu = (clock.process_time() - cpu) * 1000 / count
+        cpu = clock.process_time()
         started = clock.perf_counter()
-        again = [await processed_updates.claim(engine, i, now=now) for i in range(count)]
+        again = [
+            await processed_updates.claim(engine, i, now=now, abandoned_after=ABANDONED_AFTER)
+            for i in range(count)
+        ]
         duplicate_rate = count / (clock.perf_counter() - started)
-        cpu_ms = (clock.process_time() - cpu) * 1000 / (2 * count)
-        assert all(fresh)
-        assert not any(again)
-        return fresh_rate, duplicate_rate, cpu_ms
+        duplicate_cpu = (clock.process_time() - cpu) * 1000 / count
+        assert all(c is Claim.NEW for c in fresh)
+        assert all(c is Claim.DONE for c in again)
+        return handled_rate, duplicate_rate, handled_cpu, duplicate_cpu
     finally:
         await engine.dispose()
 
 
-async def _postgres(server: str, count: int) -> tuple[float, float, float]:
+async def _postgres(server: str, count: int) -> tuple[float, float, float, float]:
     name = f"interview_bot_bench_{uuid.uuid4().hex[:8]}"
     await _admin(server, f'CREATE DATABASE "{name}"')
     try:
@@ -65,7 +79,7 @@ async def _postgres(server: str, count: int) -> tuple[float, float, float]:
 
 def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
-    rows: list[tuple[str, tuple[float, float, float]]] = []
+    rows: list[tuple[str, tuple[float, float, float, float]]] = []
     with tempfile.TemporaryDirectory() as directory:
         sqlite = f"sqlite+aiosqlite:///{Path(directory) / 'bench.sqlite3'}"
         rows.append(("SQLite", asyncio.run(_measure(sqlite, count))))
@@ -75,13 +89,14 @@ def main() -> None:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     machine = f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
     lines = [
-        f"### Update claim (webhook duplicate check), {count} updates — {stamp}",
+        f"### Update claim and done mark (webhook), {count} updates — {stamp}",
         "",
         f"Machine: {machine}, Python {platform.python_version()}, {platform.system()}",
         "",
-        "| database | new ids/s | duplicates/s | CPU ms/claim |",
-        "|---|---|---|---|",
-        *(f"| {name} | {f:.0f} | {d:.0f} | {c:.2f} |" for name, (f, d, c) in rows),
+        "| database | handled updates/s (claim + done) | duplicates/s | CPU ms/handled"
+        " update | CPU ms/duplicate |",
+        "|---|---|---|---|---|",
+        *(f"| {name} | {h:.0f} | {d:.0f} | {hc:.2f} | {dc:.2f} |" for name, (h, d, hc, dc) in rows),
         "",
     ]
     print("\n".join(lines))

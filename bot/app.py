@@ -48,6 +48,7 @@ from bot.handlers import (
     weak,
 )
 from bot.http import AiohttpRequest
+from bot.inflight import InFlightUpdates
 from bot.metrics import MeasuredUpdateProcessor, rate_limiter_waiting
 from bot.ratelimit import PriorityRateLimiter
 from bot.reminders import remind_due
@@ -110,9 +111,12 @@ def build_application(
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=None))
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
         # Chats concurrently, each chat's updates in order (bot/updates.py), each
-        # timed for /metrics and tagged for the logs (bot/metrics.py).
+        # timed for /metrics and tagged for the logs (bot/metrics.py), each one's end
+        # known to the webhook and cut short at the shutdown limit (bot/inflight.py).
         .concurrent_updates(
-            MeasuredUpdateProcessor(PerChatUpdateProcessor(config.concurrent_updates))
+            InFlightUpdates(
+                MeasuredUpdateProcessor(PerChatUpdateProcessor(config.concurrent_updates))
+            )
         )
         # One budget of Telegram's limits; replies before broadcast (bot/ratelimit.py).
         .rate_limiter(

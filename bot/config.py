@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     # Running as a service (README "Running in production").
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
+    # A webhook update claimed but neither handled nor renewed for this long is taken
+    # over by Telegram's next delivery of it (bot/storage/processed_updates.py).
+    webhook_claim_timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0
     http_listen: str | None = None
     log_format: str = "text"
     # The optional model grader of typed answers (bot/llm_grader.py): all three or none.

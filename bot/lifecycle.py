@@ -2,15 +2,23 @@
 
 ``run`` is what ``interview-bot run`` does. It replaces PTB's ``run_polling`` so
 that one code path serves both modes, the HTTP server (bot/web.py) and a shutdown
-that keeps the delivery guarantees:
+that keeps the delivery guarantees, all of it within ``SHUTDOWN_SECONDS``:
 
 1. SIGTERM/SIGINT sets ``Services.stopping``: the dispatcher claims nothing more,
    sends nothing more, and releases what it had claimed but not sent yet;
-2. no more updates are taken (the webhook answers 503 so Telegram retries,
-   perhaps on another instance; long polling stops);
+2. no more updates are taken: the webhook answers 503 so Telegram retries, perhaps
+   on another instance, and POSTs already past that point finish putting their
+   update on the queue (before PTB's stop signal, which would drop them); long
+   polling stops;
 3. updates already taken and sends in flight finish, and their outcomes are
-   committed (``Application.stop`` waits for the dispatcher's tick);
-4. the database is closed. All of it within ``SHUTDOWN_SECONDS``.
+   committed (``Application.stop`` waits for the queue and the dispatcher's tick);
+   the webhook answers each of those POSTs 200 once its update is handled;
+4. if that does not end ``CLOSING_SECONDS`` before the limit, the updates still being
+   handled are cut short and the log says how many: a webhook update's claim is
+   released and its POST answered 503, so Telegram re-delivers it (to another
+   instance, or this one after its restart); with long polling they are lost, as
+   Telegram was told they arrived;
+5. the HTTP server, the database and the Bot API sessions are closed.
 """
 
 from __future__ import annotations
@@ -19,7 +27,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import IO
@@ -29,6 +37,7 @@ from telegram.request import BaseRequest
 
 from bot.config import Settings
 from bot.context import BotApplication, BotContext
+from bot.inflight import InFlightUpdates
 from bot.storage import processed_updates
 from bot.updates import ALLOWED_UPDATES as ALLOWED_UPDATES  # also for tests
 from bot.web import WebServer
@@ -36,6 +45,9 @@ from bot.web import WebServer
 log = logging.getLogger(__name__)
 
 SHUTDOWN_SECONDS = 9.0
+# Kept back from the limit for what follows the drain: releasing the claims of
+# updates cut short, answering their POSTs, closing the database and the sessions.
+CLOSING_SECONDS = 3.0
 PRUNE_INTERVAL = timedelta(minutes=10)
 
 
@@ -109,19 +121,26 @@ class BotService:
         )
         log.info("webhook set: Telegram posts updates to %s", settings.webhook_url)
 
-    async def stop(self) -> None:
-        """Stop taking updates, finish what is in flight, close everything (idempotent)."""
+    async def stop(self, *, limit: float = SHUTDOWN_SECONDS) -> None:
+        """Stop taking updates, finish what is in flight, close everything (idempotent).
+
+        Every step is bounded so that the whole takes at most ``limit`` seconds and
+        always ends with the database and the Bot API sessions closed.
+        """
         application = self.application
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + limit
+        closing = min(CLOSING_SECONDS, limit / 3)
+        drain_until = deadline - closing
         services = application.bot_data.services
         if services is not None:
             services.stopping.set()
         if self.web is not None:
-            self.web.ready = False
-            self.web.accepting_updates = False
+            await _within(self.web.quiesce(), drain_until - loop.time(), "taking updates")
         if application.updater is not None and application.updater.running:
-            await application.updater.stop()
+            await _within(application.updater.stop(), drain_until - loop.time(), "polling")
         if application.running:
-            await application.stop()
+            await self._drain(drain_until, give_up_at=deadline - closing / 2)
         if self.web is not None:
             await self.web.stop()
         if self._initialized:
@@ -129,6 +148,45 @@ class BotService:
             if application.post_shutdown is not None:
                 await application.post_shutdown(application)
             await application.shutdown()
+
+    async def _drain(self, cut_at: float, *, give_up_at: float) -> None:
+        """``Application.stop``: it handles what was queued and waits for the jobs. At
+        ``cut_at`` the updates still being handled are cut short; at ``give_up_at`` the
+        stop itself is (a job that does not end)."""
+        loop = asyncio.get_running_loop()
+        stopping = asyncio.create_task(self.application.stop(), name="application-stop")
+        done, _ = await asyncio.wait((stopping,), timeout=max(0.0, cut_at - loop.time()))
+        if not done:
+            processor = self.application.update_processor
+            cut = processor.cancel_all() if isinstance(processor, InFlightUpdates) else 0
+            if cut:
+                log.warning(
+                    "shutdown limit: %d update(s) not handled in time; %s",
+                    cut,
+                    "released, Telegram delivers them again"
+                    if self.settings.webhook_mode
+                    else "dropped (long polling cannot give them back)",
+                )
+            done, _ = await asyncio.wait((stopping,), timeout=max(0.0, give_up_at - loop.time()))
+        if not done:
+            log.error("shutdown limit: the running jobs did not stop in time; cancelled")
+            stopping.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await stopping
+        processor = self.application.update_processor
+        if isinstance(processor, InFlightUpdates) and (left := processor.cancel_waiters()):
+            # Never reached the processor (cannot happen once the webhook is quiesced,
+            # but their POSTs must not wait forever): released like the ones cut short.
+            log.warning("shutdown: %d queued update(s) were never handled; released", left)
+
+
+async def _within(step: Awaitable[None], seconds: float, what: str) -> None:
+    """Run one shutdown step for at most ``seconds``; the shutdown goes on regardless."""
+    try:
+        async with asyncio.timeout(max(0.0, seconds)):
+            await step
+    except TimeoutError:
+        log.warning("shutdown limit: stopped waiting for %s", what)
 
 
 async def _close_requests(application: BotApplication) -> None:
@@ -158,7 +216,8 @@ async def run(application: BotApplication, settings: Settings) -> None:
         log.info("stopping: finishing what is in flight")
     finally:
         try:
-            async with asyncio.timeout(SHUTDOWN_SECONDS):
+            # service.stop keeps to SHUTDOWN_SECONDS itself; this is the last resort.
+            async with asyncio.timeout(SHUTDOWN_SECONDS + 0.5):
                 await service.stop()
         except TimeoutError:
             log.error("shutdown took longer than %.0f s; exiting anyway", SHUTDOWN_SECONDS)

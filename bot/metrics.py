@@ -71,6 +71,16 @@ UPDATES_DUPLICATE = Counter(
     "Webhook deliveries of an update_id already processed (Telegram retries).",
     registry=REGISTRY,
 )
+UPDATES_TAKEN_OVER = Counter(
+    "interview_bot_webhook_updates_taken_over_total",
+    "Webhook updates whose claim was abandoned (its instance died) and taken over here.",
+    registry=REGISTRY,
+)
+UPDATES_RELEASED = Counter(
+    "interview_bot_webhook_updates_released_total",
+    "Webhook updates cut short at the shutdown limit and given back to Telegram (503).",
+    registry=REGISTRY,
+)
 
 
 # -- the dispatcher ----------------------------------------------------------------------

@@ -50,8 +50,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         key = _order_key(update)
         if key is None:
-            async with self._running:
-                await coroutine
+            await self._run(coroutine)
             return
         # Registered before the first await, so the chain follows arrival order.
         previous = self._tails.get(key)
@@ -64,8 +63,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
                 except BaseException:
                     _close(coroutine)  # cancelled while waiting: it will never run
                     raise
-            async with self._running:
-                await coroutine
+            await self._run(coroutine)
         finally:
             if previous is not None and not previous.done():
                 # Cancelled while waiting: the next update must still wait for the
@@ -73,6 +71,18 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
                 previous.add_done_callback(lambda _: self._release(key, mine))
             else:
                 self._release(key, mine)
+
+    async def _run(self, coroutine: Awaitable[Any]) -> None:
+        """Run the update once a running slot is free."""
+        try:
+            await self._running.acquire()
+        except BaseException:
+            _close(coroutine)  # cancelled while waiting for a slot: it will never run
+            raise
+        try:
+            await coroutine
+        finally:
+            self._running.release()
 
     def _release(self, key: int, mine: asyncio.Future[None]) -> None:
         """Let the chat's next update go, and forget the chain when it is the last."""

@@ -1,21 +1,32 @@
 """The bot's HTTP server: Telegram's webhook, ``/healthz`` and ``/metrics`` (aiohttp).
 
-This is python-telegram-bot's "custom webhook" pattern: an aiohttp application
-receives Telegram's POSTs, checks the secret token, claims the ``update_id`` in
-the database (bot/storage/processed_updates.py, so a retried or load-balanced
-duplicate is handled once across instances), puts the update on the
-Application's ``update_queue`` and answers 200 at once; handling continues
-asynchronously. TLS is the reverse proxy's job: this listens on plain HTTP.
+This is python-telegram-bot's "custom webhook" pattern, with one difference: a POST
+is answered only once its update was handled. Telegram re-delivers an update that
+did not get 2xx, so an update is never lost: if this instance dies or gives the
+update up while handling it, Telegram asks again, here or at another instance.
+
+A POST: the secret token header is checked first (403, the body is not even read);
+while stopping the answer is 503 (Telegram retries, perhaps elsewhere); the body is
+parsed (400 if it is not an update); the ``update_id`` is claimed in the database
+(bot/storage/processed_updates.py, shared by every instance); the update goes on
+the Application's ``update_queue``; once its handlers are done the claim is marked
+done and the answer is 200. A delivery of an update handled before gets 200 at once;
+one that another delivery is handling right now gets 503 (ask again later). Claims
+being handled are renewed so that only a dead instance's claims are taken over.
+TLS is the reverse proxy's job: this listens on plain HTTP.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import json
 import logging
 import os
 import socket
+from collections.abc import Awaitable
+from datetime import timedelta
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -25,8 +36,10 @@ from telegram import Update
 from bot import db_outage, metrics
 from bot.config import Settings
 from bot.context import BotApplication, Services
+from bot.inflight import InFlightUpdates
 from bot.storage import processed_updates
 from bot.storage.models import ChatRow
+from bot.storage.processed_updates import Claim
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +63,17 @@ class WebServer:
             if settings.webhook_secret is not None
             else None
         )
+        self._claim_timeout = timedelta(seconds=settings.webhook_claim_timeout_seconds)
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
+        self._renewer: asyncio.Task[None] | None = None
+        # POSTs past the "accepting" check that have not put their update on the queue
+        # yet; stopping waits for them (``quiesce``) before PTB's stop signal is queued.
+        self._queuing = 0
+        self._none_queuing = asyncio.Event()
+        self._none_queuing.set()
+        # Claimed updates whose POST waits for their handling (renewed meanwhile).
+        self._holding: set[int] = set()
         # Set once the Application runs; cleared when it starts stopping.
         self.ready = False
         self.accepting_updates = True
@@ -64,13 +86,18 @@ class WebServer:
             raise RuntimeError("the web server is not running")
         return self._port
 
+    @property
+    def holding(self) -> int:
+        """Webhook POSTs waiting for their update's handling."""
+        return len(self._holding)
+
     async def start(self, host: str, port: int) -> None:
         app = web.Application(client_max_size=MAX_BODY_BYTES)
         if self._settings.webhook_mode:
             app.router.add_post(self._settings.webhook_path, self._webhook)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/metrics", self._metrics)
-        runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=2.0)
+        runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
         try:
@@ -82,9 +109,23 @@ class WebServer:
             ) from None
         self._runner = runner
         self._port = int(runner.addresses[0][1])
+        if self._settings.webhook_mode:
+            self._renewer = asyncio.create_task(self._renew_claims(), name="renew-webhook-claims")
         log.info("HTTP server listening on %s:%d", host, self._port)
 
+    async def quiesce(self) -> None:
+        """Take no more updates (503 from now on); return once every POST already past
+        that check has put its update on the queue (or given up)."""
+        self.ready = False
+        self.accepting_updates = False
+        await self._none_queuing.wait()
+
     async def stop(self) -> None:
+        renewer, self._renewer = self._renewer, None
+        if renewer is not None:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
@@ -92,17 +133,19 @@ class WebServer:
     def _services(self) -> Services | None:
         return self._application.bot_data.services
 
+    def _tracker(self) -> InFlightUpdates:
+        processor = self._application.update_processor
+        if not isinstance(processor, InFlightUpdates):
+            raise TypeError("webhook mode needs the InFlightUpdates processor (bot/app.py)")
+        return processor
+
     # -- webhook ---------------------------------------------------------------------------
 
-    async def _webhook(self, request: web.Request) -> web.Response:
-        # The whole body is read before any answer, so even a refused request leaves the
-        # proxy's keep-alive connection clean for the next one.
-        try:
-            body = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            log.warning("oversized webhook body from %s", request.remote)
-            return web.Response(status=413, text="too large")
-        given = request.headers.get(SECRET_HEADER, "").encode()
+    async def _webhook(self, request: web.Request) -> web.StreamResponse:
+        # The secret first, from the header alone: a forged request costs no body read.
+        # Header bytes that are not UTF-8 arrive as surrogate escapes; encoded back the
+        # same way they are compared as the bytes that were sent (and never match).
+        given = request.headers.get(SECRET_HEADER, "").encode("utf-8", "surrogateescape")
         if self._secret is None or not hmac.compare_digest(given, self._secret):
             log.warning("webhook request without the right secret token from %s", request.remote)
             return web.Response(status=403, text="forbidden")
@@ -110,17 +153,84 @@ class WebServer:
         if not self.accepting_updates or services is None or not self._application.running:
             # Stopping (or not started yet): Telegram retries, maybe on another instance.
             return web.Response(status=503, text="not taking updates")
+        self._queuing += 1
+        self._none_queuing.clear()
+        try:
+            taken = await self._take(request, services)
+        finally:
+            self._queuing -= 1
+            if self._queuing == 0:
+                self._none_queuing.set()
+        if isinstance(taken, web.Response):
+            return taken
+        update, handled, claimed = taken
+        return await self._answer_when_handled(services, update, handled, claimed=claimed)
+
+    async def _take(
+        self, request: web.Request, services: Services
+    ) -> web.Response | tuple[Update, asyncio.Future[None], bool]:
+        """Read, parse and claim the update and put it on the queue; or the answer why not."""
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            log.warning("oversized webhook body from %s", request.remote)
+            return web.Response(status=413, text="too large")
         update = self._parse_update(body, request.remote)
         if update is None:
             return web.Response(status=400, text="malformed update")
-        if await self._first_delivery(services, update.update_id):
-            await self._application.update_queue.put(update)
-        else:
+        claim = await self._claim(services, update.update_id)
+        if claim is Claim.DONE:
             metrics.UPDATES_DUPLICATE.inc()
             log.info(
-                "update %d was delivered before; acknowledged, not processed again",
+                "update %d was handled before; acknowledged, not handled again",
                 update.update_id,
                 extra={"update_id": update.update_id},
+            )
+            return web.Response(status=200, text="ok")
+        if claim is Claim.BUSY:
+            log.info(
+                "update %d is being handled by another delivery; Telegram will ask again",
+                update.update_id,
+                extra={"update_id": update.update_id},
+            )
+            return web.Response(status=503, text="being handled")
+        if claim is Claim.TAKEN_OVER:
+            metrics.UPDATES_TAKEN_OVER.inc()
+            log.warning(
+                "update %d was claimed but not handled in time; taking it over",
+                update.update_id,
+                extra={"update_id": update.update_id},
+            )
+        handled = self._tracker().expect(update)
+        await self._application.update_queue.put(update)
+        return update, handled, claim is not None
+
+    async def _answer_when_handled(
+        self, services: Services, update: Update, handled: asyncio.Future[None], *, claimed: bool
+    ) -> web.Response:
+        """Wait for the update's handling: 200 once done, 503 if it was cut short."""
+        update_id = update.update_id
+        if claimed:
+            self._holding.add(update_id)
+        try:
+            # ``wait`` leaves ``handled`` alone if this request is cancelled (the server
+            # closing): the claim then stays, and its timeout lets the retry take over.
+            await asyncio.wait((handled,))
+        finally:
+            self._holding.discard(update_id)
+        if handled.cancelled():
+            # Cut short at the shutdown limit: give the claim up so that Telegram's
+            # retry (here after a restart, or at another instance) handles it at once.
+            metrics.UPDATES_RELEASED.inc()
+            if claimed:
+                await self._database_call(
+                    services, processed_updates.release(services.engine, [update_id])
+                )
+            return web.Response(status=503, text="not handled, ask again")
+        if claimed:
+            await self._database_call(
+                services,
+                processed_updates.finish(services.engine, update_id, now=services.clock()),
             )
         return web.Response(status=200, text="ok")
 
@@ -135,19 +245,52 @@ class WebServer:
             return None
         return update
 
-    async def _first_delivery(self, services: Services, update_id: int) -> bool:
-        """Claim the update_id; during a database outage handle it anyway.
+    async def _claim(self, services: Services, update_id: int) -> Claim | None:
+        """Claim the update_id; None during a database outage (handle it anyway).
 
         Without the database the duplicate check cannot run, and dropping the update
         would leave the person without even the "try again" answer.
         """
         try:
-            return await processed_updates.claim(services.engine, update_id, now=services.clock())
+            return await processed_updates.claim(
+                services.engine,
+                update_id,
+                now=services.clock(),
+                abandoned_after=self._claim_timeout,
+            )
         except Exception as error:
             if not db_outage.is_unavailable(error):
                 raise
             db_outage.status_of(services.engine).failed(error)
-            return True
+            return None
+
+    async def _database_call(self, services: Services, call: Awaitable[object]) -> None:
+        """Mark a claim done or release it; during an outage the claim stays as it is
+        (its timeout lets a retry take it over), and the outage is logged once."""
+        try:
+            await call
+        except Exception as error:
+            if not db_outage.is_unavailable(error):
+                raise
+            db_outage.status_of(services.engine).failed(error)
+
+    async def _renew_claims(self) -> None:
+        """Every third of the claim timeout, renew the claims of updates being handled."""
+        interval = self._claim_timeout.total_seconds() / 3
+        while True:
+            await asyncio.sleep(interval)
+            services = self._services()
+            if services is None or not self._holding:
+                continue
+            try:
+                await processed_updates.renew(
+                    services.engine, set(self._holding), now=services.clock()
+                )
+            except Exception as error:
+                if not db_outage.is_unavailable(error):
+                    log.warning("could not renew webhook claims: %s", str(error)[:200])
+                    continue
+                db_outage.status_of(services.engine).failed(error)
 
     # -- health and metrics ----------------------------------------------------------------
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+from aiohttp import web
 from telegram import (
     Bot,
     InlineKeyboardButton,
@@ -43,6 +44,8 @@ from tests.support.fake_telegram_spec import spec
 
 ADA = 42
 GROUP = -4001
+GROUP_A = -4101
+GROUP_B = -4102
 KEYBOARD = InlineKeyboardMarkup([[InlineKeyboardButton("Reveal", callback_data="reveal:1")]])
 
 
@@ -554,3 +557,59 @@ async def test_send_document_keeps_name_type_and_bytes(tg: FakeTelegram, fake_bo
     assert sent.plain_text == "Your reviews"
     with pytest.raises(BadRequest, match=r"(?i)file must be non-empty"):
         await fake_bot.send_document(chat, InputFile(b"", filename="empty.txt"))
+
+
+async def test_webhook_delivery_is_concurrent_across_chats_sequential_within_one_and_retried(
+    tg: FakeTelegram, fake_bot: Bot
+) -> None:
+    """As Telegram: up to max_connections POSTs at once, a chat's next update only after
+    its previous one got 2xx, and an update answered otherwise posted again."""
+    in_flight: list[tuple[int, int]] = []  # (chat, update_id) being answered
+    seen: list[tuple[int, int, int]] = []  # (chat, update_id, most in flight at once)
+    release = asyncio.Event()
+    refuse_once = {True}
+
+    async def endpoint(request: web.Request) -> web.Response:
+        data = await request.json()
+        chat = data["message"]["chat"]["id"]
+        in_flight.append((chat, data["update_id"]))
+        seen.append((chat, data["update_id"], len(in_flight)))
+        try:
+            await release.wait()
+            if chat == GROUP_B and refuse_once:
+                refuse_once.clear()
+                return web.Response(status=503)
+            return web.Response(status=200)
+        finally:
+            in_flight.remove((chat, data["update_id"]))
+
+    app = web.Application()
+    app.router.add_post("/hook", endpoint)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        port = runner.addresses[0][1]
+        await fake_bot.set_webhook("https://bot.example.test/hook", secret_token="s3cret")
+        tg.webhook_endpoints = [f"http://127.0.0.1:{port}/hook"]
+        for chat in (GROUP_A, GROUP_B):
+            tg.group(chat, bot_status="member")
+        for _ in range(2):
+            for chat in (GROUP_A, GROUP_B):
+                await tg.send_text(chat, ADA, "hello")
+        await tg.wait_for(lambda: len(in_flight) == 2, what="one POST per chat at once")
+        assert {chat for chat, _ in in_flight} == {GROUP_A, GROUP_B}
+        release.set()
+        await tg.wait_for(lambda: tg.pending_updates == 0, what="every update delivered")
+    finally:
+        await runner.cleanup()
+    # Never two updates of one chat at once; each chat's updates in order; B's first
+    # update (refused once) posted again before its second.
+    for chat in (GROUP_A, GROUP_B):
+        ids = [update_id for c, update_id, _ in seen if c == chat]
+        assert ids == sorted(ids)
+    b_ids = [update_id for c, update_id, _ in seen if c == GROUP_B]
+    assert len(b_ids) == 3
+    assert b_ids[0] == b_ids[1]
+    assert max(most for _, _, most in seen) == 2

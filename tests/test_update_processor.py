@@ -14,7 +14,9 @@ from typing import Any
 
 import pytest
 from telegram import Chat, InlineQuery, Message, Update, User
+from telegram.ext import BaseUpdateProcessor
 
+from bot.inflight import InFlightUpdates
 from bot.updates import PerChatUpdateProcessor
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -78,7 +80,7 @@ async def processor() -> Any:
 
 
 def submit(
-    processor: PerChatUpdateProcessor, update: Update, coroutine: Coroutine[Any, Any, None]
+    processor: BaseUpdateProcessor, update: Update, coroutine: Coroutine[Any, Any, None]
 ) -> asyncio.Task[None]:
     """What PTB's Application does with each fetched update."""
     return asyncio.create_task(processor.process_update(update, coroutine))
@@ -251,3 +253,50 @@ async def test_a_cancelled_waiter_does_not_let_the_next_one_jump_the_queue(
 def test_max_running_must_be_positive() -> None:
     with pytest.raises(ValueError, match="positive"):
         PerChatUpdateProcessor(0)
+
+
+async def test_cancelled_while_waiting_for_a_running_slot_closes_the_coroutine() -> None:
+    """The shutdown limit cancels updates waiting for a slot: they must not be left
+    "never awaited" (a RuntimeWarning at exit)."""
+    processor = PerChatUpdateProcessor(1)
+    handlers = Handlers()
+    async with processor:
+        running = submit(processor, message_update(1), handlers.handler("running"))
+        waiting = submit(processor, message_update(2), handlers.handler("waiting"))
+        await settle()
+        assert handlers.marks == ["running:start"]  # the one slot is taken
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        assert inspect.getcoroutinestate(handlers.coroutines["waiting"]) == inspect.CORO_CLOSED
+        handlers.release["running"].set()
+        await running
+
+
+async def test_in_flight_updates_tell_waiters_and_cut_short_what_is_left() -> None:
+    """InFlightUpdates: a future per update that ends with its handling, and cancel_all
+    leaving no coroutine unawaited, whether it was running or had not started."""
+    processor = InFlightUpdates(PerChatUpdateProcessor(1))
+    handlers = Handlers()
+    async with processor:
+        quick, running, waiting = message_update(1), message_update(2), message_update(3)
+        futures = [processor.expect(u) for u in (quick, running, waiting)]
+        tasks = [
+            submit(processor, quick, handlers.handler("quick", held=False)),
+            submit(processor, running, handlers.handler("running")),
+            submit(processor, waiting, handlers.handler("waiting")),
+        ]
+        await asyncio.wait_for(futures[0], 5)
+        await settle()
+        assert handlers.marks == ["quick:start", "quick:end", "running:start"]
+        assert processor.running == 2
+        # One more a waiter expects that never reaches the processor (dropped by PTB).
+        never = processor.expect(message_update(4))
+        assert processor.cancel_all() == 3
+        await asyncio.gather(*tasks, return_exceptions=True)
+        assert futures[1].cancelled()
+        assert futures[2].cancelled()
+        assert never.cancelled()
+        assert processor.running == 0
+        for name in ("running", "waiting"):
+            assert inspect.getcoroutinestate(handlers.coroutines[name]) == inspect.CORO_CLOSED

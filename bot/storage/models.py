@@ -203,16 +203,20 @@ class ReminderRow(Base):
 
 
 class ProcessedUpdateRow(Base):
-    """A webhook update already taken by one instance: Telegram's retries are skipped.
+    """A webhook update claimed by one instance (bot/storage/processed_updates.py).
 
     The primary key is the claim: whichever instance inserts the row first handles
-    the update (INSERT ... ON CONFLICT DO NOTHING). Old rows are pruned.
+    the update. ``claimed_at`` is renewed while the update is handled and ``done_at``
+    set once it was; Telegram's retry of a claim that is neither (its claimer died)
+    takes it over. Done rows are pruned.
     """
 
     __tablename__ = "processed_updates"
 
     update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
-    received_at: Mapped[datetime] = mapped_column(index=True)
+    received_at: Mapped[datetime]
+    claimed_at: Mapped[datetime]
+    done_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class TypedAnswerRow(Base):

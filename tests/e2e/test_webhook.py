@@ -89,6 +89,8 @@ async def test_webhook_mode_secret_duplicates_and_malformed_bodies(
         tg.private_chat(ADA, "Ada")
         await tg.send_text(ADA, ADA, "/help")
         await tg.wait_for_messages(ADA, 1)
+        # Answered once handled, so the answer comes after the reply was sent.
+        await tg.wait_for(lambda: bool(tg.webhook_posts), what="the POST's answer")
         assert tg.webhook_posts[-1].status == 200
 
         # Without the secret, or with a wrong one: 403 and nothing processed.

@@ -18,7 +18,7 @@ import json
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
 
@@ -57,6 +57,7 @@ __all__ = [
     "CallbackAnswer",
     "ChatInfo",
     "FakeTelegram",
+    "HeldCall",
     "MessageEdit",
     "RecordedRequest",
     "SentMessage",
@@ -85,6 +86,25 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 _WEBHOOK_RETRY_SECONDS = 0.05
 
 
+@dataclass
+class HeldCall:
+    """A Bot API call held by ``FakeTelegram.hold_call``: ``arrived`` is set when the call
+    comes in; it is answered (normally) only after ``release()``."""
+
+    method: str
+    chat_id: int | None
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def matches(self, method: str, chat_id: int | None) -> bool:
+        if self.arrived.is_set() or self.method.lower() != method.lower():
+            return False
+        return self.chat_id is None or self.chat_id == chat_id
+
+    def release(self) -> None:
+        self.released.set()
+
+
 @dataclass(frozen=True)
 class WebhookPost:
     """One POST of an update to a webhook endpoint and the HTTP status it got (0: no answer)."""
@@ -108,10 +128,14 @@ class FakeTelegram(World):
         self._port: int | None = None
         # Webhook delivery: while a webhook is set, queued updates are POSTed to these
         # endpoints in turn (the load balancer in front of the bot's instances), with the
-        # secret token header; an update not answered with 2xx is retried, as Telegram does.
+        # secret token header, as Telegram does: up to the webhook's ``max_connections``
+        # at once, one chat's updates one after another (the next only once the previous
+        # got 2xx), and an update not answered with 2xx is posted again.
         self.webhook_endpoints: list[str] = []
         self.webhook_posts: list[WebhookPost] = []
         self._pusher: asyncio.Task[None] | None = None
+        self._posting: dict[int, asyncio.Task[None]] = {}
+        self._holds: list[HeldCall] = []
         self._http: aiohttp.ClientSession | None = None
 
     # -- server lifecycle -----------------------------------------------------------------
@@ -160,6 +184,12 @@ class FakeTelegram(World):
         if pusher is not None:
             pusher.cancel()
             await asyncio.gather(pusher, return_exceptions=True)
+        posting = list(self._posting.values())
+        for task in posting:
+            task.cancel()
+        await asyncio.gather(*posting, return_exceptions=True)
+        for hold in self._holds:
+            hold.release()
         http, self._http = self._http, None
         if http is not None:
             await http.close()
@@ -196,17 +226,40 @@ class FakeTelegram(World):
         turn = itertools.count()
         while not self._closing:
             webhook = self.webhook
-            batch = self.deliverable(1) if webhook and self.webhook_endpoints else []
-            if not batch or webhook is None:
+            if webhook is None or not self.webhook_endpoints:
                 await self.wait_changed(1.0)
                 continue
-            update = batch[0]
-            endpoint = self.webhook_endpoints[next(turn) % len(self.webhook_endpoints)]
-            status = await self.post_update(endpoint, update, secret=webhook["secret_token"])
+            connections = int(webhook.get("max_connections") or 40)
+            busy_chats = {_order_key(u) for u in self._in_flight()}
+            # Look a little past the connection limit: later chats may go while one waits.
+            for update in self.deliverable(connections + len(self._posting) + 100):
+                if len(self._posting) >= connections:
+                    break
+                key = _order_key(update)
+                if update["update_id"] in self._posting or key in busy_chats:
+                    busy_chats.add(key)  # this chat's later updates wait their turn
+                    continue
+                busy_chats.add(key)
+                endpoint = self.webhook_endpoints[next(turn) % len(self.webhook_endpoints)]
+                self._posting[update["update_id"]] = asyncio.create_task(
+                    self._deliver(endpoint, update, webhook["secret_token"])
+                )
+            await self.wait_changed(1.0)
+
+    def _in_flight(self) -> list[JSONDict]:
+        return [u for u in self.deliverable(10**9) if u["update_id"] in self._posting]
+
+    async def _deliver(self, endpoint: str, update: JSONDict, secret: str | None) -> None:
+        """One POST of one update; 2xx confirms it, anything else makes it due again."""
+        try:
+            status = await self.post_update(endpoint, update, secret=secret)
             if 200 <= status < 300:
                 self.confirm_update(update["update_id"])
             else:
                 await asyncio.sleep(_WEBHOOK_RETRY_SECONDS)
+        finally:
+            self._posting.pop(update["update_id"], None)
+            self.pulse()
 
     # -- HTTP ------------------------------------------------------------------------------
 
@@ -229,6 +282,16 @@ class FakeTelegram(World):
 
         try:
             params = await _read_params(request)
+            hold = next(
+                (h for h in self._holds if h.matches(method, _int_or_none(params.get("chat_id")))),
+                None,
+            )
+            if hold is not None:
+                hold.arrived.set()
+                await hold.released.wait()
+                if _client_gone(request):
+                    # The caller gave up while it was held: as if it never reached Telegram.
+                    return web.Response(status=499)
             params, result = await self._dispatch(token, method, params)
         except ApiError as err:
             # A long poll the client abandoned (PTB cancels it on stop) ends in 409 that
@@ -248,7 +311,8 @@ class FakeTelegram(World):
             raise ApiError(401, "Unauthorized")
         if canonical_method(method) is None:
             raise ApiError(404, "Not Found")
-        fault = self.take_fault(method, _int_or_none(raw.get("chat_id")))
+        chat_id = _int_or_none(raw.get("chat_id"))
+        fault = self.take_fault(method, chat_id)
         if fault is not None:
             raise fault.error()
         handler = HANDLERS.get(method)
@@ -294,6 +358,16 @@ class FakeTelegram(World):
                 migrate_to_chat_id=migrate_to_chat_id,
             )
         )
+
+    def hold_call(self, method: str, *, chat_id: int | None = None) -> HeldCall:
+        """Hold the next call of ``method`` (for ``chat_id``, if given) until released:
+        a request in flight, for tests that force an interleaving."""
+        canonical = canonical_method(method)
+        if canonical is None:
+            raise ValueError(f"hold_call: {method!r} is not a Bot API method")
+        hold = HeldCall(canonical, chat_id)
+        self._holds.append(hold)
+        return hold
 
     def block(self, chat_id: int, *, notify: bool = False) -> None:
         """The user blocks the bot (or, for a group, the bot is kicked): sends get 403.
@@ -655,6 +729,22 @@ async def _read_params(request: web.Request) -> JSONDict:
             else:
                 params[key] = value if isinstance(value, str) else bytes(value).decode("utf-8")
     return params
+
+
+def _order_key(update: JSONDict) -> object:
+    """Telegram delivers one chat's updates in sequence: the chat (else the sender) of
+    an update; an update with neither goes on its own."""
+    for value in update.values():
+        if not isinstance(value, dict):
+            continue
+        message = value.get("message") if "message" in value else None
+        chat = value.get("chat") or (message.get("chat") if isinstance(message, dict) else None)
+        if isinstance(chat, dict):
+            return ("chat", chat.get("id"))
+        sender = value.get("from")
+        if isinstance(sender, dict):
+            return ("user", sender.get("id"))
+    return ("update", update["update_id"])
 
 
 def _client_gone(request: web.Request) -> bool:
