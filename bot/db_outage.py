@@ -112,7 +112,8 @@ def _raised_in_driver(tb: TracebackType | None) -> bool:
     return False
 
 
-def _describe(error: BaseException) -> str:
+def describe(error: BaseException) -> str:
+    """The root cause in one short line: its class and the first line of its message."""
     root: BaseException = error
     while root.__cause__ is not None:
         root = root.__cause__
@@ -160,7 +161,7 @@ class DatabaseStatus:
         self._down_since = self._clock()
         log.error(
             "database unreachable (%s); answering 'try again' and retrying until it is back",
-            _describe(error),
+            describe(error),
         )
         self._probe = asyncio.get_running_loop().create_task(self._watch(), name="database-probe")
 
