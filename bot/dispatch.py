@@ -113,7 +113,7 @@ async def dispatch_due(
     clock: Clock = services.clock if now is None else (lambda: now)
     recorder = OutcomeRecorder(services, clock=clock)
     try:
-        async with _watchdog(services, report, clock):
+        async with _watchdog(services, report):
             await _resend_stale(bot, services, clock, report, recorder)
             while not services.stopping.is_set():
                 moment = clock()
@@ -153,22 +153,22 @@ def expected_seconds(services: Services, sends: int) -> float:
 
 
 @contextlib.asynccontextmanager
-async def _watchdog(
-    services: Services, report: DispatchReport, clock: Clock
-) -> AsyncIterator[None]:
+async def _watchdog(services: Services, report: DispatchReport) -> AsyncIterator[None]:
     """Log once when the tick runs far past its expected length, and when it finally ends.
 
     A stuck tick holds the dispatch lock, and this process then sends no daily
-    question or reminder: the one line says so instead of silence.
+    question or reminder: the one line says so instead of silence. Time here is the
+    event loop's monotonic clock: how long the tick really took.
     """
-    started = clock()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
     overdue = False
 
     async def watch() -> None:
         nonlocal overdue
         while not overdue:
             await asyncio.sleep(services.settings.dispatch_interval_seconds)
-            elapsed = (clock() - started).total_seconds()
+            elapsed = loop.time() - started
             sends = report.claimed + report.retried
             expected = expected_seconds(services, sends)
             if elapsed > expected:
@@ -191,10 +191,7 @@ async def _watchdog(
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
         if overdue:
-            log.warning(
-                "the overdue dispatcher tick ended after %.0f s",
-                (clock() - started).total_seconds(),
-            )
+            log.warning("the overdue dispatcher tick ended after %.0f s", loop.time() - started)
 
 
 async def _claim_batch(
