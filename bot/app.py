@@ -27,7 +27,7 @@ from bot import db_outage, texts
 from bot.config import Settings
 from bot.content.cache import load_bank_cached
 from bot.context import BotApplication, BotContext, BotData, Services
-from bot.dispatch import dispatch_due
+from bot.dispatch import TickFailures, dispatch_due
 from bot.domain.clock import Clock, system_clock
 from bot.domain.content import Bank
 from bot.handlers import (
@@ -137,15 +137,25 @@ async def _dispatch_job(context: BotContext) -> None:
     A tick can outlast the interval (a broadcast at Telegram's limit takes
     minutes); the next one then returns at once. Done here rather than with
     APScheduler's ``max_instances=1``, which logs a warning on every skipped tick.
+    A failing tick is logged once per distinct failure (an outage once in all, by
+    DatabaseStatus), not on every tick.
     """
     lock = context.bot_data.dispatching
     if lock.locked() or context.services.stopping.is_set():
         # Stopping: a tick started while the job queue shuts down would be cancelled
         # in the middle of a query; it must not begin one.
         return
+    failures = context.bot_data.tick_failures
+    if failures is None:
+        failures = context.bot_data.tick_failures = TickFailures()
     async with lock:
-        await dispatch_due(context.bot, context.services)
-        await remind_due(context.bot, context.services)
+        try:
+            await dispatch_due(context.bot, context.services)
+            await remind_due(context.bot, context.services)
+        except Exception as error:  # logged once per distinct failure; the next tick retries
+            failures.failed(error, context.services)
+        else:
+            failures.succeeded()
 
 
 def register_handlers(application: BotApplication) -> None:

@@ -44,6 +44,8 @@ class BotData:
     extras: dict[str, Any] = field(default_factory=dict)
     dispatching: asyncio.Lock = field(default_factory=asyncio.Lock)
     """Held while a dispatcher tick runs (one tick at a time, bot.app._dispatch_job)."""
+    tick_failures: Any = None
+    """bot.dispatch.TickFailures (made by the first tick): one traceback per distinct failure."""
 
 
 class BotContext(CallbackContext[ExtBot[Traffic], dict[Any, Any], dict[Any, Any], BotData]):

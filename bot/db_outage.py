@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 import weakref
 from collections.abc import Callable
@@ -36,28 +37,51 @@ _DRIVER_MODULES = ("sqlalchemy", "asyncpg", "aiosqlite", "sqlite3")
 def is_unavailable(error: BaseException | None) -> bool:
     """True when ``error`` means the database could not be reached (not a bug in a query).
 
-    Connection refused/reset, a dropped connection, a connect or pool timeout, the
-    server shutting down. A driver's OSError or TimeoutError counts only when it was
-    raised inside the database stack, so an unrelated network error is not mistaken
-    for an outage.
+    Only connection-level failures count: connection refused or reset, a dropped
+    connection, a connect or pool timeout, the server shutting down or refusing
+    connections, and on SQLite a lock still held when the busy timeout ran out or a
+    file that cannot be opened. A schema or query error ("no such table", a syntax
+    error, a constraint) is a bug, even when the driver calls it an
+    OperationalError: it gets a traceback and an apology, not "try again" and a
+    retry loop. A driver's OSError or TimeoutError counts only when it was raised
+    inside the database stack, so an unrelated network error is not mistaken for an
+    outage.
     """
     seen: set[int] = set()
-    current = error
-    while current is not None and id(current) not in seen:
+    waiting = [error]
+    while waiting:
+        current = waiting.pop()
+        if current is None or id(current) in seen:
+            continue
         seen.add(id(current))
         if _is_unavailable_one(current):
             return True
-        current = current.__cause__ or current.__context__
+        waiting.append(current.__cause__ or current.__context__)
+        if isinstance(current, sqlalchemy.exc.DBAPIError) and isinstance(
+            current.orig, BaseException
+        ):
+            waiting.append(current.orig)  # the driver's error, judged on its own
     return False
+
+
+# SQLite's connection-level failures (SQLITE_BUSY past the busy timeout, SQLITE_CANTOPEN);
+# every other sqlite3.OperationalError ("no such table", "near ...: syntax error") is a bug.
+_SQLITE_UNAVAILABLE = ("database is locked", "unable to open database file")
+# SQLSTATEs of a server that cannot be used: class 08 (connection exception), operator
+# intervention (shutdown, crash, cannot connect now), too many connections.
+_POSTGRES_UNAVAILABLE_STATES = ("57P01", "57P02", "57P03", "53300")
 
 
 def _is_unavailable_one(error: BaseException) -> bool:
     if isinstance(error, sqlalchemy.exc.DBAPIError):
-        if error.connection_invalidated:
-            return True
-        return isinstance(error, sqlalchemy.exc.OperationalError | sqlalchemy.exc.InterfaceError)
+        # The driver's own error (error.orig, its cause) is judged on its own when the
+        # walk reaches it; here only what SQLAlchemy knows: the connection was lost.
+        return bool(error.connection_invalidated)
     if isinstance(error, sqlalchemy.exc.TimeoutError):  # pool checkout timed out
         return True
+    if isinstance(error, sqlite3.OperationalError):
+        message = str(error).lower()
+        return any(text_ in message for text_ in _SQLITE_UNAVAILABLE)
     if _is_asyncpg_connection_error(error):
         return True
     if isinstance(error, OSError | TimeoutError):
@@ -70,13 +94,13 @@ def _is_asyncpg_connection_error(error: BaseException) -> bool:
         import asyncpg
     except ImportError:  # pragma: no cover - asyncpg is a dependency
         return False
-    return isinstance(
-        error,
-        asyncpg.PostgresConnectionError
-        | asyncpg.InterfaceError
-        | asyncpg.CannotConnectNowError
-        | asyncpg.AdminShutdownError,
-    )
+    if isinstance(error, asyncpg.InterfaceError):
+        # "connection is closed"; not "another operation is in progress" (a bug).
+        return "closed" in str(error).lower()
+    if isinstance(error, asyncpg.PostgresError):
+        state = str(getattr(error, "sqlstate", "") or "")
+        return state.startswith("08") or state in _POSTGRES_UNAVAILABLE_STATES
+    return False
 
 
 def _raised_in_driver(tb: TracebackType | None) -> bool:
@@ -88,7 +112,8 @@ def _raised_in_driver(tb: TracebackType | None) -> bool:
     return False
 
 
-def _describe(error: BaseException) -> str:
+def describe(error: BaseException) -> str:
+    """The root cause in one short line: its class and the first line of its message."""
     root: BaseException = error
     while root.__cause__ is not None:
         root = root.__cause__
@@ -136,7 +161,7 @@ class DatabaseStatus:
         self._down_since = self._clock()
         log.error(
             "database unreachable (%s); answering 'try again' and retrying until it is back",
-            _describe(error),
+            describe(error),
         )
         self._probe = asyncio.get_running_loop().create_task(self._watch(), name="database-probe")
 

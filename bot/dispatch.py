@@ -7,14 +7,21 @@ past that date, commits, and only then sends. A crash after the commit leaves
 a pending delivery whose lease runs out and which a later tick re-sends (if it
 is still that local day); a crash before it leaves the chat due, and the next
 tick claims it again. No job per user, nothing per user in memory.
+
+Each claim is leased from the instant it is taken, and the tick's recorder
+renews the leases while the sends wait (bot/recorder.py): a broadcast that takes
+minutes at Telegram's limit is not re-sent by another instance meanwhile. A
+watchdog logs a tick that runs far past what its sends should take.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import statistics
 from array import array
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
@@ -23,8 +30,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
 
-from bot import metrics
+from bot import db_outage, metrics
 from bot.context import Services
+from bot.domain.clock import Clock
 from bot.domain.leaderboard import group_streak
 from bot.domain.schedule import is_still_due, local_date_of
 from bot.questions import (
@@ -77,6 +85,8 @@ class DispatchReport:
     skipped_missed_day: int = 0
     retried: int = 0
     failed: int = 0
+    lease_lost: int = 0
+    """Claimed deliveries not sent because this instance could no longer vouch for its lease."""
     lateness: array[float] = field(default_factory=lambda: array("d"))
     """Seconds between each daily question's due minute and its send (first sends)."""
 
@@ -95,17 +105,23 @@ def _lease(services: Services) -> timedelta:
 async def dispatch_due(
     bot: Bot, services: Services, *, now: datetime | None = None
 ) -> DispatchReport:
-    """Deliver everything due at ``now`` (default: the services' clock)."""
+    """Deliver everything due (at ``now``, a fixed instant, or the services' clock).
+
+    Each batch is claimed at the clock's reading at that moment, and leased from it.
+    """
     report = DispatchReport()
-    moment = now or services.clock()
-    recorder = OutcomeRecorder(services)
+    clock: Clock = services.clock if now is None else (lambda: now)
+    recorder = OutcomeRecorder(services, clock=clock)
     try:
-        await _resend_stale(bot, services, moment, report, recorder)
-        while not services.stopping.is_set():
-            batch = await _claim_batch(services, moment, report)
-            if batch is None:
-                break
-            await _send_all(bot, services, batch, report, recorder)
+        async with _watchdog(services, report):
+            await _resend_stale(bot, services, clock, report, recorder)
+            while not services.stopping.is_set():
+                moment = clock()
+                batch = await _claim_batch(services, moment, report)
+                if batch is None:
+                    break
+                recorder.hold(batch, until=moment + recorder.lease)
+                await _send_all(bot, services, batch, report, recorder)
     finally:
         await recorder.close()
     if report.claimed or report.retried:
@@ -118,7 +134,93 @@ async def dispatch_due(
             report.failed,
             report.lateness_summary(),
         )
+    if report.lease_lost:
+        log.warning(
+            "dispatch: %d claimed deliveries not sent, their lease ran out before their turn "
+            "(a later tick sends them)",
+            report.lease_lost,
+        )
     return report
+
+
+class TickFailures:
+    """One traceback per distinct failure of the periodic tick, not one per tick.
+
+    A bug that fails every tick (a missing table, a broken query) would otherwise
+    log the same traceback every ``DISPATCH_INTERVAL_SECONDS``. An outage is not
+    logged here: ``DatabaseStatus`` says it once (bot/db_outage.py).
+    """
+
+    def __init__(self) -> None:
+        self._last: str | None = None
+        self._repeats = 0
+
+    def failed(self, error: BaseException, services: Services) -> None:
+        if db_outage.is_unavailable(error):
+            db_outage.status_of(services.engine).failed(error)
+            return
+        key = f"{type(error).__name__}: {error}"
+        if key == self._last:
+            self._repeats += 1
+            return
+        self._last, self._repeats = key, 0
+        log.error("dispatcher tick failed; the next tick tries again", exc_info=error)
+
+    def succeeded(self) -> None:
+        if self._last is not None:
+            log.warning("dispatcher tick works again (%d more failed ticks)", self._repeats)
+            self._last, self._repeats = None, 0
+
+
+def expected_seconds(services: Services, sends: int) -> float:
+    """How long a tick with ``sends`` sends should take at most: the sends at the
+    configured rate, twice over, plus one lease for retries and replies first."""
+    settings = services.settings
+    rate = 1000.0 if settings.broadcast_paid else settings.send_rate_limit
+    sending = sends / rate if rate > 0 else 0.0
+    return 2 * sending + settings.delivery_lease_seconds
+
+
+@contextlib.asynccontextmanager
+async def _watchdog(services: Services, report: DispatchReport) -> AsyncIterator[None]:
+    """Log once when the tick runs far past its expected length, and when it finally ends.
+
+    A stuck tick holds the dispatch lock, and this process then sends no daily
+    question or reminder: the one line says so instead of silence. Time here is the
+    event loop's monotonic clock: how long the tick really took.
+    """
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    overdue = False
+
+    async def watch() -> None:
+        nonlocal overdue
+        while not overdue:
+            await asyncio.sleep(services.settings.dispatch_interval_seconds)
+            elapsed = loop.time() - started
+            sends = report.claimed + report.retried
+            expected = expected_seconds(services, sends)
+            if elapsed > expected:
+                overdue = True
+                log.warning(
+                    "dispatcher tick running for %.0f s, far past the %.0f s expected for "
+                    "%d sends (%d sent, %d failed so far); no other tick starts until it ends",
+                    elapsed,
+                    expected,
+                    sends,
+                    report.sent,
+                    report.failed,
+                )
+
+    watcher = asyncio.create_task(watch(), name="dispatch-watchdog")
+    try:
+        yield
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+        if overdue:
+            log.warning("the overdue dispatcher tick ended after %.0f s", loop.time() - started)
 
 
 async def _claim_batch(
@@ -253,16 +355,17 @@ async def _existing_daily(
 async def _resend_stale(
     bot: Bot,
     services: Services,
-    now: datetime,
+    clock: Clock,
     report: DispatchReport,
     recorder: OutcomeRecorder,
 ) -> None:
     """Re-send pending deliveries whose lease expired, if their day is not over."""
     while not services.stopping.is_set():
         items: list[PreparedSend] = []
+        now = clock()
         async with services.sessions() as session, session.begin():
             rows = await delivery_store.claim_stale_pending(
-                session=session, now=now, limit=BATCH_SIZE, lease=_lease(services)
+                session=session, now=now, limit=BATCH_SIZE, lease=recorder.lease
             )
             if not rows:
                 return
@@ -278,6 +381,7 @@ async def _resend_stale(
                 quiz = await session.get(QuizRow, row.quiz_id) if row.quiz_id else None
                 items.append(prepare(row, quiz=quiz, group=chat.is_group))
         report.retried += len(items)
+        recorder.hold(items, until=now + recorder.lease)
         await _send_all(bot, services, items, report, recorder)
 
 
@@ -295,6 +399,11 @@ async def _send_all(
         async with semaphore:
             if services.stopping.is_set():
                 recorder.release(item)  # shutting down: another tick sends it, at once
+                return
+            if not recorder.holds(item):
+                # The lease ran out before its turn (renewals failed, or the process
+                # stalled): another instance may be sending it. A later tick will.
+                report.lease_lost += 1
                 return
             outcome = await send_prepared(
                 bot, services.bank, item, traffic=Traffic.BROADCAST, paid=paid

@@ -5,9 +5,14 @@ dispatcher tick claims the due rows in batches, moves each to its next local
 day in the same transaction (so a reminder is considered at most once per local
 date, also with several instances), commits, and only then sends the nudges
 that apply: a current streak of 2+ days, nothing graded today, the chat active
-and not paused, and still the same local day as the reminder's minute. A crash
-between the commit and the send loses that day's nudge rather than doubling it.
-Sends go like the daily questions, as broadcast traffic (bot/ratelimit.py).
+and not paused, and still the same local day as the reminder's minute. The
+claim marks the day as reminded (``last_on``), so two instances never both
+nudge. A send that fails for a transient reason (network, 5xx, flood) gives the
+day back and is considered again ``RETRY_DELAY`` later, if that is still the
+same local day; a nudge left unsent because the bot is stopping is given back
+at once. A crash between the commit and the send loses that day's nudge rather
+than doubling it. Sends go like the daily questions, as broadcast traffic
+(bot/ratelimit.py).
 """
 
 from __future__ import annotations
@@ -15,16 +20,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from telegram import Bot
 
 from bot import keyboards
 from bot.context import Services
+from bot.domain.clock import Clock
 from bot.domain.reminders import Nudge, streak_nudge
 from bot.domain.schedule import local_date_of
 from bot.ratelimit import Traffic
-from bot.sending import Blocked, Outcome, Sent, deliver, send_message_id
+from bot.sending import Blocked, Outcome, Sent, Transient, deliver, send_message_id
 from bot.storage import chats as chat_store
 from bot.storage import groups as group_store
 from bot.storage import reminders as reminder_store
@@ -33,12 +39,18 @@ log = logging.getLogger(__name__)
 
 BATCH_SIZE = 500
 CONCURRENCY = 16
+RETRY_DELAY = timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
 class ReminderSend:
     chat_id: int
     nudge: Nudge
+    day: date
+    """The local date this nudge is for (the claim set ``last_on`` to it)."""
+    previous: date | None = None
+    """``last_on`` before the claim: restored if the nudge is not sent."""
+    timezone: str = "UTC"
 
 
 def reminder_text(nudge: Nudge) -> str:
@@ -61,10 +73,12 @@ def reminder_text(nudge: Nudge) -> str:
 
 
 async def remind_due(bot: Bot, services: Services, *, now: datetime | None = None) -> int:
-    """Consider every reminder due at ``now``; returns how many nudges were sent."""
-    moment = now or services.clock()
+    """Consider every reminder due (at ``now``, or the services' clock as each batch is
+    claimed); returns how many nudges were sent. Stops claiming when the bot stops."""
+    clock: Clock = services.clock if now is None else (lambda: now)
     sent = 0
-    while True:
+    while not services.stopping.is_set():
+        moment = clock()
         async with services.sessions() as session, session.begin():
             claimed = await reminder_store.claim_due(session=session, now=moment, limit=BATCH_SIZE)
             if not claimed:
@@ -77,6 +91,7 @@ async def remind_due(bot: Bot, services: Services, *, now: datetime | None = Non
                 assert row.next_at is not None  # claim_due only returns rows with an instant
                 today = local_date_of(moment, chat.timezone)
                 due_day = local_date_of(row.next_at, chat.timezone)
+                previous = row.last_on
                 # This day's minute is spent either way; only a sent nudge marks the
                 # day as reminded (so moving the time later today still works).
                 reminder_store.move_past(row, due_day, chat.timezone, now=moment)
@@ -85,29 +100,51 @@ async def remind_due(bot: Bot, services: Services, *, now: datetime | None = Non
                 nudge = streak_nudge(marks.get(chat.id, []), today=today)
                 if nudge is not None:
                     row.last_on = due_day
-                    outgoing.append(ReminderSend(chat.id, nudge))
-        sent += await _send_all(bot, services, outgoing, moment)
+                    outgoing.append(ReminderSend(chat.id, nudge, due_day, previous, chat.timezone))
+        sent += await _send_all(bot, services, outgoing, clock)
     if sent:
         log.info("reminders: %d sent", sent)
     return sent
 
 
-async def _send_all(bot: Bot, services: Services, items: list[ReminderSend], now: datetime) -> int:
+async def _send_all(bot: Bot, services: Services, items: list[ReminderSend], clock: Clock) -> int:
     semaphore = asyncio.Semaphore(CONCURRENCY)
 
-    async def one(item: ReminderSend) -> Outcome:
+    async def one(item: ReminderSend) -> Outcome | None:
         async with semaphore:
+            if services.stopping.is_set():
+                return None  # not sent: given back below, for the next tick of any instance
             return await send_reminder(bot, item)
 
     outcomes = await asyncio.gather(*(one(item) for item in items))
+    now = clock()
     blocked = [i.chat_id for i, o in zip(items, outcomes, strict=True) if isinstance(o, Blocked)]
-    if blocked:
+    retry: list[tuple[ReminderSend, datetime | None]] = []
+    for item, outcome in zip(items, outcomes, strict=True):
+        if outcome is None:
+            retry.append((item, now))
+        elif isinstance(outcome, Transient):
+            later = now + RETRY_DELAY
+            same_day = local_date_of(later, item.timezone) == item.day
+            log.warning(
+                "reminder to chat %s not sent (%s); %s",
+                item.chat_id,
+                outcome.reason,
+                f"trying again in {RETRY_DELAY.seconds // 60} minutes"
+                if same_day
+                else "its day is over",
+            )
+            retry.append((item, later if same_day else None))
+        elif not isinstance(outcome, Sent | Blocked):
+            log.warning("reminder to chat %s not sent: %s", item.chat_id, outcome)
+    if blocked or retry:
         async with services.sessions() as session, session.begin():
             for chat_id in blocked:
                 await chat_store.set_active(chat_id, False, session=session, now=now)
-    for item, outcome in zip(items, outcomes, strict=True):
-        if not isinstance(outcome, Sent | Blocked):
-            log.warning("reminder to chat %s not sent: %s", item.chat_id, outcome)
+            for item, at in retry:
+                await reminder_store.give_back(
+                    item.chat_id, item.day, previous=item.previous, at=at, session=session
+                )
     return sum(1 for outcome in outcomes if isinstance(outcome, Sent))
 
 

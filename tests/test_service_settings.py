@@ -8,12 +8,14 @@ import io
 import json
 import logging
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 import sqlalchemy.exc
 from telegram.error import NetworkError
@@ -175,13 +177,23 @@ def test_outage_errors_are_told_apart_from_bugs() -> None:
     dropped = sqlalchemy.exc.DBAPIError("SELECT 1", None, Exception("gone"))
     dropped.connection_invalidated = True
     assert is_unavailable(dropped)
-    assert is_unavailable(sqlalchemy.exc.OperationalError("x", None, Exception("refused")))
+    locked = sqlite3.OperationalError("database is locked")
+    assert is_unavailable(sqlalchemy.exc.OperationalError("x", None, locked))
     assert is_unavailable(sqlalchemy.exc.TimeoutError("QueuePool limit reached"))
     wrapped = RuntimeError("handler failed")
-    wrapped.__cause__ = sqlalchemy.exc.InterfaceError("x", None, Exception("closed"))
+    wrapped.__cause__ = sqlalchemy.exc.InterfaceError(
+        "x", None, asyncpg.InterfaceError("connection is closed")
+    )
     assert is_unavailable(wrapped)
-    # Bugs and other failures are not outages.
+    assert is_unavailable(asyncpg.AdminShutdownError("terminating connection"))
+    assert is_unavailable(asyncpg.ConnectionDoesNotExistError("closed in the middle"))
+    # Bugs and other failures are not outages, whatever class the driver gives them.
     assert not is_unavailable(sqlalchemy.exc.IntegrityError("x", None, Exception("dup")))
+    missing = sqlite3.OperationalError("no such table: reviews")
+    assert not is_unavailable(sqlalchemy.exc.OperationalError("x", None, missing))
+    busy = asyncpg.InterfaceError("cannot perform operation: another operation is in progress")
+    assert not is_unavailable(sqlalchemy.exc.InterfaceError("x", None, busy))
+    assert not is_unavailable(asyncpg.UndefinedTableError("relation does not exist"))
     assert not is_unavailable(ValueError("bad"))
     assert not is_unavailable(NetworkError("Telegram is away"))
     assert not is_unavailable(ConnectionResetError("not raised by a database driver"))

@@ -138,11 +138,10 @@ async def mark_failed(delivery_id: int, *, session: AsyncSession, status: str = 
 async def release_for_retry(
     delivery_id: int, *, session: AsyncSession, now: datetime, delay: timedelta
 ) -> None:
-    """Leave a delivery pending, to be retried once ``delay`` has passed."""
+    """Leave a delivery pending, to be retried once ``delay`` has passed (the retry's
+    claim counts the attempt: ``claim_stale_pending``)."""
     await session.execute(
-        update(DeliveryRow)
-        .where(DeliveryRow.id == delivery_id)
-        .values(lease_until=now + delay, attempts=DeliveryRow.attempts + 1)
+        update(DeliveryRow).where(DeliveryRow.id == delivery_id).values(lease_until=now + delay)
     )
 
 
@@ -163,7 +162,63 @@ async def claim_stale_pending(
     rows = (await session.scalars(query)).all()
     for row in rows:
         row.lease_until = now + lease
+        # A re-send is an attempt: a delivery whose outcome can never be recorded is
+        # sent at most MAX_ATTEMPTS times, not once per lease all day.
+        row.attempts += 1
     return rows
+
+
+_MARK_SENT = (
+    update(_DELIVERIES)
+    .where(_DELIVERIES.c.id == bindparam("delivery"))
+    .values(
+        status="sent",
+        message_id=bindparam("message"),
+        sent_at=bindparam("at", type_=_DELIVERIES.c.sent_at.type),
+        lease_until=None,
+    )
+)
+
+
+async def mark_many_sent(
+    sent: Sequence[dict[str, int]], *, session: AsyncSession, now: datetime
+) -> None:
+    """Record sends (``{"delivery": id, "message": message id}``) in one executemany.
+
+    A Core statement: a row deleted meanwhile (/forget) is simply not updated, where
+    the ORM's bulk UPDATE by primary key would raise StaleDataError for the batch.
+    """
+    await session.execute(_MARK_SENT, [{**row, "at": now} for row in sent])
+
+
+async def end_leases(delivery_ids: Sequence[int], *, session: AsyncSession, now: datetime) -> None:
+    """Claimed deliveries that will not be sent from here: any tick may send them now."""
+    await session.execute(
+        update(DeliveryRow)
+        .where(DeliveryRow.id.in_(delivery_ids), DeliveryRow.status == "pending")
+        .values(lease_until=now)
+    )
+
+
+async def renew_leases(
+    delivery_ids: Sequence[int], *, session: AsyncSession, now: datetime, until: datetime
+) -> set[int]:
+    """Extend the running leases of pending deliveries to ``until``; the ids renewed.
+
+    A lease that has run out is left alone: another instance may have claimed the
+    delivery since, and it is not taken back.
+    """
+    result = await session.execute(
+        update(_DELIVERIES)
+        .where(
+            _DELIVERIES.c.id.in_(delivery_ids),
+            _DELIVERIES.c.status == "pending",
+            _DELIVERIES.c.lease_until > now,
+        )
+        .values(lease_until=until)
+        .returning(_DELIVERIES.c.id)
+    )
+    return {int(delivery) for delivery in result.scalars()}
 
 
 _ANSWER_POSTED = (

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.chats import format_hhmm, parse_hhmm
@@ -119,3 +119,22 @@ async def claim_due(
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         query = query.with_for_update(of=ReminderRow, skip_locked=True)
     return [(reminder, chat) for reminder, chat in (await session.execute(query)).all()]
+
+
+async def give_back(
+    chat_id: int, day: date, *, previous: date | None, at: datetime | None, session: AsyncSession
+) -> None:
+    """A claimed nudge for ``day`` was not sent: the day is not reminded after all.
+
+    ``last_on`` returns to ``previous`` and, when ``at`` is given (still that local
+    day), the reminder is due again then. Only while ``last_on`` is still ``day``:
+    a /remind change meanwhile wins.
+    """
+    values: dict[str, object] = {"last_on": previous}
+    if at is not None:
+        values["next_at"] = at
+    await session.execute(
+        update(ReminderRow)
+        .where(ReminderRow.chat_id == chat_id, ReminderRow.last_on == day)
+        .values(**values)
+    )
