@@ -8,11 +8,8 @@ does that, at a CPU cost that would make a benchmark measure the fake), serves
 records every request so the driver can compute latencies and throughput.
 
 When limits are on it answers like Telegram when a bot sends too fast: HTTP 429
-with ``parameters.retry_after`` for more than 30 messages in any second overall,
-more than about one message a second in a private chat (a burst of 3 allowed),
-or more than 20 messages a minute in a group. Messages are ``send*``,
-``copyMessage``, ``forwardMessage`` and ``editMessage*`` requests; answering a
-callback query is not a message. Rejected requests are counted and logged.
+with ``parameters.retry_after`` (tests/support/flood_limits.py, the same limits as
+the test suite's fake). Rejected requests are counted and logged.
 
 Control endpoints (JSON), for the driver only:
 
@@ -35,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import math
 import re
 import sys
 import time
@@ -43,6 +39,8 @@ from collections import deque
 from typing import Any
 
 from aiohttp import web
+
+from tests.support.flood_limits import FloodLimits, is_message, retry_after
 
 BOT = {
     "id": 999000,
@@ -54,19 +52,7 @@ BOT = {
     "supports_inline_queries": False,
 }
 
-OVERALL_PER_SECOND = 30
-PRIVATE_PER_SECOND = 1.0
-PRIVATE_BURST = 3
-GROUP_PER_MINUTE = 20
-
 Record = list[Any]  # [t, method, chat_id, status, tag, ref]
-
-
-def _is_message(method: str) -> bool:
-    return method.startswith(("send", "editmessage")) or method in (
-        "copymessage",
-        "forwardmessage",
-    )
 
 
 def _markup_text(markup: object) -> str:
@@ -107,44 +93,13 @@ def _tag(method: str, params: dict[str, Any]) -> tuple[str, Any]:
     return "", None
 
 
-class Limits:
-    """Telegram's flood limits, as sliding windows and token buckets."""
-
-    def __init__(self) -> None:
-        self.overall: deque[float] = deque()
-        self.private: dict[int, tuple[float, float]] = {}  # chat -> (tokens, at)
-        self.groups: dict[int, deque[float]] = {}
-
-    def admit(self, chat_id: int | None, now: float) -> float:
-        """0 if the message may go now (and count it), else seconds to wait."""
-        while self.overall and self.overall[0] <= now - 1.0:
-            self.overall.popleft()
-        if len(self.overall) >= OVERALL_PER_SECOND:
-            return self.overall[0] + 1.0 - now
-        if chat_id is not None and chat_id < 0:
-            window = self.groups.setdefault(chat_id, deque())
-            while window and window[0] <= now - 60.0:
-                window.popleft()
-            if len(window) >= GROUP_PER_MINUTE:
-                return window[0] + 60.0 - now
-            window.append(now)
-        elif chat_id is not None:
-            tokens, at = self.private.get(chat_id, (float(PRIVATE_BURST), now))
-            tokens = min(float(PRIVATE_BURST), tokens + (now - at) * PRIVATE_PER_SECOND)
-            if tokens < 1.0:
-                return (1.0 - tokens) / PRIVATE_PER_SECOND
-            self.private[chat_id] = (tokens - 1.0, now)
-        self.overall.append(now)
-        return 0.0
-
-
 class FakeBotApi:
     def __init__(self, *, limits: bool) -> None:
         self.limits_on = limits
         self.reset()
 
     def reset(self) -> None:
-        self.limits = Limits()
+        self.limits = FloodLimits()
         self.log: list[Record] = []
         self.queue: deque[dict[str, Any]] = deque()
         self.updates_log: dict[int, list[float | None]] = {}
@@ -166,18 +121,18 @@ class FakeBotApi:
                 params.update(await request.post())
         chat_id = _chat_id(params.get("chat_id"))
         tag, ref = _tag(method, params)
-        if self.limits_on and _is_message(method):
+        if self.limits_on and is_message(method):
             wait = self.limits.admit(chat_id, now)
             if wait > 0:
                 self.rejected += 1
-                retry_after = max(1, math.ceil(wait))
+                seconds = retry_after(wait)
                 self.log.append([now, method, chat_id, 429, tag, ref])
                 return web.json_response(
                     {
                         "ok": False,
                         "error_code": 429,
-                        "description": f"Too Many Requests: retry after {retry_after}",
-                        "parameters": {"retry_after": retry_after},
+                        "description": f"Too Many Requests: retry after {seconds}",
+                        "parameters": {"retry_after": seconds},
                     },
                     status=429,
                 )
