@@ -432,6 +432,8 @@ class PriorityRateLimiter(BaseRateLimiter[Traffic]):
         if waiter.chat is None:
             return at
         if self._shared is not None:
+            if at > now:
+                return at  # paused: instants leased now would be stale when it ends
             at = max(at, self._leased_at(waiter.paid, now))
         else:
             budget = self._paid if waiter.paid else self._overall
