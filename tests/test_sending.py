@@ -43,7 +43,7 @@ def _reset() -> None:
 
 
 def ambiguous_count() -> float:
-    return AMBIGUOUS_SENDS._value.get()
+    return float(AMBIGUOUS_SENDS._value.get())
 
 
 async def test_a_send_that_never_left_is_retried_with_backoff() -> None:
