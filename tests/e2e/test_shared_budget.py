@@ -30,7 +30,7 @@ from tests.support.bot_process import (
 from tests.support.databases import TestDatabase
 from tests.support.fake_telegram import FakeTelegram
 
-CHATS = range(20_000, 20_120)
+CHATS = range(20_000, 20_400)  # more than two claims of 150: both processes send
 PERSON = 3_100
 REPLIES = 6
 SECRET = "shared-budget-secret"
