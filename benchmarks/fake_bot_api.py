@@ -17,8 +17,15 @@ Control endpoints (JSON), for the driver only:
   server assigns ``update_id``), answers ``{"ids": [...], "at": t}``;
 - ``GET /control/log?since=N``: request records from index N on, each
   ``[t, method, chat_id, status, tag, ref]`` (see ``_tag``);
-- ``GET /control/updates_log``: per update id, ``[queued_at, served_at]``;
-- ``POST /control/config`` ``{"limits": bool}``; ``POST /control/reset``.
+- ``GET /control/updates_log``: per update id, ``[queued_at, served_at, endpoint]``;
+- ``POST /control/config`` ``{"limits": bool, "webhook_endpoints": [url, ...]}``;
+  ``POST /control/reset``.
+
+Webhook mode (several bot instances behind a load balancer): once the bot has
+called ``setWebhook`` and the driver has named the instances' endpoints, queued
+updates are POSTed to them in turn (round robin) with the secret token header,
+as Telegram does, instead of being served to ``getUpdates``. The update log then
+also says which endpoint (index) took each update.
 
 Times are ``time.monotonic()`` (CLOCK_MONOTONIC, shared by every process of the
 machine), so the driver can compare them with its own clock.
@@ -38,6 +45,7 @@ import time
 from collections import deque
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from tests.support.flood_limits import FloodLimits, is_message, retry_after
@@ -107,6 +115,9 @@ class FakeBotApi:
         self.next_message_id = 1_000_000
         self.arrived = asyncio.Event()
         self.rejected = 0
+        self.webhook_endpoints: list[str] = []
+        self.webhook_secret: str | None = None
+        self.webhook_url: str | None = None
 
     # --- the Bot API -------------------------------------------------------
 
@@ -136,6 +147,12 @@ class FakeBotApi:
                     },
                     status=429,
                 )
+        if method == "setwebhook":
+            self.webhook_url = str(params.get("url") or "") or None
+            self.webhook_secret = params.get("secret_token")
+            self.arrived.set()
+        elif method == "deletewebhook":
+            self.webhook_url = None
         if method == "getupdates":
             result: Any = await self._get_updates(params)
             self.log.append([now, method, None, 200, str(len(result)), None])
@@ -205,7 +222,7 @@ class FakeBotApi:
                 update_id = self.next_update_id
                 self.next_update_id += 1
                 self.queue.append({"update_id": update_id, **update})
-                self.updates_log[update_id] = [at, None]
+                self.updates_log[update_id] = [at, None, None]
                 ids.append(update_id)
             self.arrived.set()
             return web.json_response({"ids": ids, "at": at})
@@ -217,9 +234,15 @@ class FakeBotApi:
         if action == "config":
             body = await request.json()
             self.limits_on = bool(body.get("limits", self.limits_on))
+            self.webhook_endpoints = list(body.get("webhook_endpoints", self.webhook_endpoints))
+            self.arrived.set()
             return web.json_response({"limits": self.limits_on})
         if action == "reset":
+            endpoints = self.webhook_endpoints
+            webhook = (self.webhook_url, self.webhook_secret)
             self.reset()
+            self.webhook_endpoints = endpoints
+            self.webhook_url, self.webhook_secret = webhook
             return web.json_response({"ok": True})
         raise web.HTTPNotFound()
 
@@ -253,8 +276,45 @@ def _chat(chat_id: int) -> dict[str, Any]:
     return {"id": chat_id, "type": "private", "first_name": "B"}
 
 
+async def push_webhook_updates(api: FakeBotApi) -> None:
+    """Webhook mode: POST each queued update to the instances in turn, concurrently
+    (Telegram does not wait for one update's answer before sending the next chat's)."""
+    turn = 0
+    async with aiohttp.ClientSession() as http:
+        pending: set[asyncio.Task[None]] = set()
+        while True:
+            if not (api.webhook_url and api.webhook_endpoints and api.queue):
+                api.arrived.clear()
+                await api.arrived.wait()
+                continue
+            update = api.queue.popleft()
+            endpoint = turn % len(api.webhook_endpoints)
+            turn += 1
+            task = asyncio.create_task(_post(api, http, endpoint, update))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+
+
+async def _post(
+    api: FakeBotApi, http: aiohttp.ClientSession, endpoint: int, update: dict[str, Any]
+) -> None:
+    headers = {"X-Telegram-Bot-Api-Secret-Token": api.webhook_secret or ""}
+    url = api.webhook_endpoints[endpoint]
+    for _ in range(50):
+        with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+            async with http.post(url, json=update, headers=headers) as response:
+                if response.status == 200:
+                    entry = api.updates_log[update["update_id"]]
+                    entry[1], entry[2] = time.monotonic(), endpoint
+                    return
+        await asyncio.sleep(0.1)  # an instance down: Telegram retries (here, elsewhere)
+        endpoint = (endpoint + 1) % len(api.webhook_endpoints)
+        url = api.webhook_endpoints[endpoint]
+
+
 async def serve(limits: bool) -> None:
     api = FakeBotApi(limits=limits)
+    pusher = asyncio.create_task(push_webhook_updates(api))
     app = web.Application(client_max_size=64 * 1024 * 1024)
     app.router.add_route("*", "/bot{token}/{method}", api.handle)
     app.router.add_route("*", "/control/{action}", api.control)
@@ -265,6 +325,7 @@ async def serve(limits: bool) -> None:
     port = runner.addresses[0][1]
     print(f"http://127.0.0.1:{port}", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    pusher.cancel()
     await runner.cleanup()
 
 
