@@ -28,8 +28,8 @@ they are on the path of every send, and a prepared statement on a dedicated
 connection costs a fraction of a millisecond. If the database is slow or
 unreachable (a statement takes more than ``STATEMENT_TIMEOUT_SECONDS``), the
 instance falls back to a conservative local share (``FALLBACK_SHARE`` of the
-budget, chats paced by the in-memory windows only), logs one line, and tries the
-database again with its next lease.
+budget, chats paced by the in-memory windows only), logs one line, leaves the
+database alone for ``FAILURE_BACKOFF_SECONDS`` and then tries it again.
 """
 
 from __future__ import annotations
@@ -65,6 +65,9 @@ GROUP_BURST = 5
 PRIVATE_INTERVAL_SECONDS = 1.1
 PRIVATE_BURST = 3
 STATEMENT_TIMEOUT_SECONDS = 1.0
+# After a failure the database is left alone this long (the local share meanwhile), so a
+# database that hangs does not hold every send for a timeout.
+FAILURE_BACKOFF_SECONDS = 2.0
 FALLBACK_SHARE = 0.25
 PRUNE_EVERY_SECONDS = 60.0
 CHAT_ROW_IDLE = "1 minute"
@@ -127,6 +130,7 @@ class SharedBudget:
         self._pool: asyncpg.Pool | None = None
         self._opening: asyncio.Lock | None = None
         self._failing = False
+        self._resting_until = 0.0
         self._last_prune = 0.0
         self._prune_task: asyncio.Task[None] | None = None
 
@@ -154,7 +158,7 @@ class SharedBudget:
                     self._dsn,
                     min_size=1,
                     max_size=2,
-                    timeout=self._timeout * 5,
+                    timeout=self._timeout,
                     command_timeout=self._timeout,
                 )
             return self._pool
@@ -165,6 +169,8 @@ class SharedBudget:
         self, key: str, count: int, interval: float, *, interactive: bool
     ) -> Lease | Denied | None:
         """Lease ``count`` instants ``interval`` apart; ``None`` if the database failed."""
+        if self._resting():
+            return None
         try:
             pool = await self._connected()
             for _ in range(2):
@@ -190,6 +196,8 @@ class SharedBudget:
 
     async def pause(self, key: str, seconds: float) -> None:
         """Telegram said ``retry_after``: no instance's next lease starts before it."""
+        if self._resting():
+            return
         try:
             pool = await self._connected()
             await pool.execute(_PAUSE, key, seconds, timeout=self._timeout)
@@ -202,6 +210,8 @@ class SharedBudget:
         """Seconds to wait before sending to ``chat`` (0: at once); 0 if the database failed
         (the in-memory windows of this instance still pace the chat)."""
         interval, burst = chat_pacing(chat)
+        if self._resting():
+            return 0.0
         try:
             pool = await self._connected()
             end_in = await pool.fetchval(
@@ -231,7 +241,11 @@ class SharedBudget:
 
     # -- failure --------------------------------------------------------------------------
 
+    def _resting(self) -> bool:
+        return self._failing and asyncio.get_running_loop().time() < self._resting_until
+
     def _failed(self, error: BaseException) -> None:
+        self._resting_until = asyncio.get_running_loop().time() + FAILURE_BACKOFF_SECONDS
         if not self._failing:
             self._failing = True
             log.warning(

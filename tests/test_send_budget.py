@@ -174,6 +174,7 @@ async def test_an_unreachable_database_is_one_log_line(caplog: pytest.LogCapture
             assert await budget.lease(OVERALL_KEY, 5, T, interactive=True) is None
             assert await budget.reserve_chat(1) == 0.0
             await budget.pause(OVERALL_KEY, 1.0)
+            assert budget._pool is None, "after the failure the database is left alone a while"
         lines = [r for r in caplog.records if r.name == "bot.send_budget"]
         assert len(lines) == 1
         assert "shared send budget unavailable" in lines[0].getMessage()
