@@ -228,7 +228,13 @@ class FakeBotApi:
             return web.json_response({"ids": ids, "at": at})
         if action == "log":
             since = int(request.query.get("since", "0"))
-            return web.json_response({"log": self.log[since:], "rejected": self.rejected})
+            return web.json_response(
+                {
+                    "log": self.log[since:],
+                    "rejected": self.rejected,
+                    "rejected_by": dict(self.limits.rejected_by),
+                }
+            )
         if action == "updates_log":
             return web.json_response({str(k): v for k, v in self.updates_log.items()})
         if action == "config":

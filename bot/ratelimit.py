@@ -456,17 +456,20 @@ class PriorityRateLimiter(BaseRateLimiter[Traffic]):
     # -- the shared budget (several instances) -----------------------------------------------
 
     def _leased_at(self, paid: bool, now: float) -> float:
-        """The next leased instant of the pool (infinite while none: a lease is started)."""
-        instants = self._leased[paid]
-        while instants and instants[0] < now - SLOT_GRACE_SECONDS:
-            instants.popleft()  # not used in time: lost capacity, not a later burst
-        if instants:
-            return instants[0]
-        if paid not in self._leasing:
+        """The next leased instant of the pool (infinite while none). A lease is started
+        when the pool is about to run dry, so the next block is booked before it does."""
+        instants = self._fresh(paid, now)
+        if len(instants) <= 1 and paid not in self._leasing:
             self._leasing[paid] = asyncio.get_running_loop().create_task(
                 self._lease(paid), name="send-budget-lease"
             )
-        return math.inf
+        return instants[0] if instants else math.inf
+
+    def _fresh(self, paid: bool, now: float) -> deque[float]:
+        instants = self._leased[paid]
+        while instants and instants[0] < now - SLOT_GRACE_SECONDS:
+            instants.popleft()  # not used in time: lost capacity, not a later burst
+        return instants
 
     def _waiting_for(self, paid: bool) -> tuple[int, int]:
         """How many chat requests wait for the pool, and how many of them are replies."""
@@ -479,7 +482,7 @@ class PriorityRateLimiter(BaseRateLimiter[Traffic]):
         return count, replies
 
     async def _lease(self, paid: bool) -> None:
-        """Lease instants until the pool has some or nobody waits for it."""
+        """Lease instants while more requests wait than the pool holds."""
         assert self._shared is not None
         loop = asyncio.get_running_loop()
         key, block = (PAID_KEY, PAID_BLOCK) if paid else (OVERALL_KEY, BLOCK)
@@ -487,17 +490,23 @@ class PriorityRateLimiter(BaseRateLimiter[Traffic]):
         if self._reply_arrived is None:
             self._reply_arrived = asyncio.Event()
         try:
-            while not self._leased[paid]:
+            while True:
                 count, replies = self._waiting_for(paid)
-                if count == 0:
+                pool = self._fresh(paid, loop.time())
+                if count <= len(pool):
                     return
-                # Replies lease for themselves only (always granted); broadcast a block.
-                count = min(block, replies or count)
+                # Replies the pool cannot serve lease for themselves only (always granted);
+                # otherwise a block for broadcast (granted while the schedule has room).
+                interactive = replies > len(pool)
+                count = min(block, (replies if interactive else count) - len(pool))
                 self._reply_arrived.clear()
-                result = await self._shared.lease(key, count, interval, interactive=replies > 0)
-                now = loop.time()
+                # The instants are "seconds from the database's now()": counted from when
+                # the statement was sent, not from when its answer was read (which a busy
+                # event loop may do late, and which would shift the block into the next).
+                asked = loop.time()
+                result = await self._shared.lease(key, count, interval, interactive=interactive)
                 if isinstance(result, Lease):
-                    self._leased[paid].extend(result.instants(now))
+                    pool.extend(result.instants(asked))
                 elif isinstance(result, Denied):
                     # The shared schedule is full of broadcast for now: ask again when it
                     # has room, or at once when a reply arrives.
@@ -508,9 +517,11 @@ class PriorityRateLimiter(BaseRateLimiter[Traffic]):
                 else:
                     # The database failed: a conservative share of the budget, locally.
                     step = interval / FALLBACK_SHARE
-                    start = max(now, self._fallback_at[paid])
+                    start = max(loop.time(), self._fallback_at[paid], pool[-1] if pool else 0.0)
                     self._fallback_at[paid] = start + count * step
-                    self._leased[paid].extend(start + i * step for i in range(count))
+                    pool.extend(start + i * step for i in range(count))
+                if len(pool) and self.waiting():
+                    self._grant(loop.time())
         finally:
             self._leasing.pop(paid, None)
             if self.waiting():

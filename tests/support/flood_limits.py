@@ -10,7 +10,7 @@ commands or reading a chat is not a message. A rejected request is not counted.
 from __future__ import annotations
 
 import math
-from collections import deque
+from collections import Counter, deque
 
 OVERALL_PER_SECOND = 30
 PRIVATE_PER_SECOND = 1.0
@@ -43,32 +43,34 @@ class FloodLimits:
         self.private: dict[int, tuple[float, float]] = {}  # chat -> (tokens, at)
         self.groups: dict[int | str, deque[float]] = {}
         self.rejected = 0
+        self.rejected_by: Counter[str] = Counter()  # "overall", "group", "private"
 
     def admit(self, chat_id: int | str | None, now: float) -> float:
         """0 if the message may go now (and count it), else seconds until it could."""
         while self.overall and self.overall[0] <= now - 1.0:
             self.overall.popleft()
         if len(self.overall) >= self.overall_per_second:
-            return self._reject(self.overall[0] + 1.0 - now)
+            return self._reject("overall", self.overall[0] + 1.0 - now)
         if isinstance(chat_id, str) or (chat_id is not None and chat_id < 0):
             window = self.groups.setdefault(chat_id, deque())
             while window and window[0] <= now - 60.0:
                 window.popleft()
             if len(window) >= self.group_per_minute:
-                return self._reject(window[0] + 60.0 - now)
+                return self._reject("group", window[0] + 60.0 - now)
             window.append(now)
         elif chat_id is not None:
             burst = float(self.private_burst)
             tokens, at = self.private.get(chat_id, (burst, now))
             tokens = min(burst, tokens + (now - at) * self.private_per_second)
             if tokens < 1.0:
-                return self._reject((1.0 - tokens) / self.private_per_second)
+                return self._reject("private", (1.0 - tokens) / self.private_per_second)
             self.private[chat_id] = (tokens - 1.0, now)
         self.overall.append(now)
         return 0.0
 
-    def _reject(self, wait: float) -> float:
+    def _reject(self, limit: str, wait: float) -> float:
         self.rejected += 1
+        self.rejected_by[limit] += 1
         return max(wait, 1e-6)
 
 
