@@ -6,7 +6,8 @@
 
 Scenarios: ``dispatch`` (10,000 chats, SQLite and PostgreSQL), ``dispatch-100k``
 (100,000 chats on PostgreSQL), and the peak scenarios of ``benchmarks.peak``:
-``taps``, ``stats``, ``startup``. PostgreSQL runs need TEST_DATABASE_URL; without
+``taps``, ``stats``, ``startup``, and ``instances`` (1, 2 and 3 processes on one
+PostgreSQL, benchmarks.instances). PostgreSQL runs need TEST_DATABASE_URL; without
 it those are skipped with a message. Each benchmark appends to BENCHMARKS.md.
 """
 
@@ -18,7 +19,7 @@ import sys
 
 DISPATCH = ("dispatch", "dispatch-100k")
 PEAK = ("taps", "stats", "startup")
-ORDER = (*DISPATCH, *PEAK)
+ORDER = (*DISPATCH, *PEAK, "instances")
 
 
 def commands(scenario: str, extra: list[str]) -> list[list[str]]:
@@ -30,6 +31,11 @@ def commands(scenario: str, extra: list[str]) -> list[list[str]]:
             print("dispatch-100k: skipped, PostgreSQL needs TEST_DATABASE_URL", flush=True)
             return []
         return [[python, "-m", "benchmarks.dispatch", "100000", "postgresql"]]
+    if scenario == "instances":
+        if not os.environ.get("TEST_DATABASE_URL"):
+            print("instances: skipped, PostgreSQL needs TEST_DATABASE_URL", flush=True)
+            return []
+        return [[python, "-m", "benchmarks.instances", *extra]]
     return [[python, "-m", "benchmarks.peak", scenario, *extra]]
 
 

@@ -8,11 +8,8 @@ does that, at a CPU cost that would make a benchmark measure the fake), serves
 records every request so the driver can compute latencies and throughput.
 
 When limits are on it answers like Telegram when a bot sends too fast: HTTP 429
-with ``parameters.retry_after`` for more than 30 messages in any second overall,
-more than about one message a second in a private chat (a burst of 3 allowed),
-or more than 20 messages a minute in a group. Messages are ``send*``,
-``copyMessage``, ``forwardMessage`` and ``editMessage*`` requests; answering a
-callback query is not a message. Rejected requests are counted and logged.
+with ``parameters.retry_after`` (tests/support/flood_limits.py, the same limits as
+the test suite's fake). Rejected requests are counted and logged.
 
 Control endpoints (JSON), for the driver only:
 
@@ -20,8 +17,15 @@ Control endpoints (JSON), for the driver only:
   server assigns ``update_id``), answers ``{"ids": [...], "at": t}``;
 - ``GET /control/log?since=N``: request records from index N on, each
   ``[t, method, chat_id, status, tag, ref]`` (see ``_tag``);
-- ``GET /control/updates_log``: per update id, ``[queued_at, served_at]``;
-- ``POST /control/config`` ``{"limits": bool}``; ``POST /control/reset``.
+- ``GET /control/updates_log``: per update id, ``[queued_at, served_at, endpoint]``;
+- ``POST /control/config`` ``{"limits": bool, "webhook_endpoints": [url, ...]}``;
+  ``POST /control/reset``.
+
+Webhook mode (several bot instances behind a load balancer): once the bot has
+called ``setWebhook`` and the driver has named the instances' endpoints, queued
+updates are POSTed to them in turn (round robin) with the secret token header,
+as Telegram does, instead of being served to ``getUpdates``. The update log then
+also says which endpoint (index) took each update.
 
 Times are ``time.monotonic()`` (CLOCK_MONOTONIC, shared by every process of the
 machine), so the driver can compare them with its own clock.
@@ -35,14 +39,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import math
 import re
 import sys
 import time
 from collections import deque
 from typing import Any
 
+import aiohttp
 from aiohttp import web
+
+from tests.support.flood_limits import FloodLimits, is_message, retry_after
 
 BOT = {
     "id": 999000,
@@ -54,19 +60,7 @@ BOT = {
     "supports_inline_queries": False,
 }
 
-OVERALL_PER_SECOND = 30
-PRIVATE_PER_SECOND = 1.0
-PRIVATE_BURST = 3
-GROUP_PER_MINUTE = 20
-
 Record = list[Any]  # [t, method, chat_id, status, tag, ref]
-
-
-def _is_message(method: str) -> bool:
-    return method.startswith(("send", "editmessage")) or method in (
-        "copymessage",
-        "forwardmessage",
-    )
 
 
 def _markup_text(markup: object) -> str:
@@ -107,44 +101,13 @@ def _tag(method: str, params: dict[str, Any]) -> tuple[str, Any]:
     return "", None
 
 
-class Limits:
-    """Telegram's flood limits, as sliding windows and token buckets."""
-
-    def __init__(self) -> None:
-        self.overall: deque[float] = deque()
-        self.private: dict[int, tuple[float, float]] = {}  # chat -> (tokens, at)
-        self.groups: dict[int, deque[float]] = {}
-
-    def admit(self, chat_id: int | None, now: float) -> float:
-        """0 if the message may go now (and count it), else seconds to wait."""
-        while self.overall and self.overall[0] <= now - 1.0:
-            self.overall.popleft()
-        if len(self.overall) >= OVERALL_PER_SECOND:
-            return self.overall[0] + 1.0 - now
-        if chat_id is not None and chat_id < 0:
-            window = self.groups.setdefault(chat_id, deque())
-            while window and window[0] <= now - 60.0:
-                window.popleft()
-            if len(window) >= GROUP_PER_MINUTE:
-                return window[0] + 60.0 - now
-            window.append(now)
-        elif chat_id is not None:
-            tokens, at = self.private.get(chat_id, (float(PRIVATE_BURST), now))
-            tokens = min(float(PRIVATE_BURST), tokens + (now - at) * PRIVATE_PER_SECOND)
-            if tokens < 1.0:
-                return (1.0 - tokens) / PRIVATE_PER_SECOND
-            self.private[chat_id] = (tokens - 1.0, now)
-        self.overall.append(now)
-        return 0.0
-
-
 class FakeBotApi:
     def __init__(self, *, limits: bool) -> None:
         self.limits_on = limits
         self.reset()
 
     def reset(self) -> None:
-        self.limits = Limits()
+        self.limits = FloodLimits()
         self.log: list[Record] = []
         self.queue: deque[dict[str, Any]] = deque()
         self.updates_log: dict[int, list[float | None]] = {}
@@ -152,6 +115,9 @@ class FakeBotApi:
         self.next_message_id = 1_000_000
         self.arrived = asyncio.Event()
         self.rejected = 0
+        self.webhook_endpoints: list[str] = []
+        self.webhook_secret: str | None = None
+        self.webhook_url: str | None = None
 
     # --- the Bot API -------------------------------------------------------
 
@@ -166,21 +132,27 @@ class FakeBotApi:
                 params.update(await request.post())
         chat_id = _chat_id(params.get("chat_id"))
         tag, ref = _tag(method, params)
-        if self.limits_on and _is_message(method):
+        if self.limits_on and is_message(method):
             wait = self.limits.admit(chat_id, now)
             if wait > 0:
                 self.rejected += 1
-                retry_after = max(1, math.ceil(wait))
+                seconds = retry_after(wait)
                 self.log.append([now, method, chat_id, 429, tag, ref])
                 return web.json_response(
                     {
                         "ok": False,
                         "error_code": 429,
-                        "description": f"Too Many Requests: retry after {retry_after}",
-                        "parameters": {"retry_after": retry_after},
+                        "description": f"Too Many Requests: retry after {seconds}",
+                        "parameters": {"retry_after": seconds},
                     },
                     status=429,
                 )
+        if method == "setwebhook":
+            self.webhook_url = str(params.get("url") or "") or None
+            self.webhook_secret = params.get("secret_token")
+            self.arrived.set()
+        elif method == "deletewebhook":
+            self.webhook_url = None
         if method == "getupdates":
             result: Any = await self._get_updates(params)
             self.log.append([now, method, None, 200, str(len(result)), None])
@@ -250,21 +222,33 @@ class FakeBotApi:
                 update_id = self.next_update_id
                 self.next_update_id += 1
                 self.queue.append({"update_id": update_id, **update})
-                self.updates_log[update_id] = [at, None]
+                self.updates_log[update_id] = [at, None, None]
                 ids.append(update_id)
             self.arrived.set()
             return web.json_response({"ids": ids, "at": at})
         if action == "log":
             since = int(request.query.get("since", "0"))
-            return web.json_response({"log": self.log[since:], "rejected": self.rejected})
+            return web.json_response(
+                {
+                    "log": self.log[since:],
+                    "rejected": self.rejected,
+                    "rejected_by": dict(self.limits.rejected_by),
+                }
+            )
         if action == "updates_log":
             return web.json_response({str(k): v for k, v in self.updates_log.items()})
         if action == "config":
             body = await request.json()
             self.limits_on = bool(body.get("limits", self.limits_on))
+            self.webhook_endpoints = list(body.get("webhook_endpoints", self.webhook_endpoints))
+            self.arrived.set()
             return web.json_response({"limits": self.limits_on})
         if action == "reset":
+            endpoints = self.webhook_endpoints
+            webhook = (self.webhook_url, self.webhook_secret)
             self.reset()
+            self.webhook_endpoints = endpoints
+            self.webhook_url, self.webhook_secret = webhook
             return web.json_response({"ok": True})
         raise web.HTTPNotFound()
 
@@ -298,8 +282,45 @@ def _chat(chat_id: int) -> dict[str, Any]:
     return {"id": chat_id, "type": "private", "first_name": "B"}
 
 
+async def push_webhook_updates(api: FakeBotApi) -> None:
+    """Webhook mode: POST each queued update to the instances in turn, concurrently
+    (Telegram does not wait for one update's answer before sending the next chat's)."""
+    turn = 0
+    async with aiohttp.ClientSession() as http:
+        pending: set[asyncio.Task[None]] = set()
+        while True:
+            if not (api.webhook_url and api.webhook_endpoints and api.queue):
+                api.arrived.clear()
+                await api.arrived.wait()
+                continue
+            update = api.queue.popleft()
+            endpoint = turn % len(api.webhook_endpoints)
+            turn += 1
+            task = asyncio.create_task(_post(api, http, endpoint, update))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+
+
+async def _post(
+    api: FakeBotApi, http: aiohttp.ClientSession, endpoint: int, update: dict[str, Any]
+) -> None:
+    headers = {"X-Telegram-Bot-Api-Secret-Token": api.webhook_secret or ""}
+    url = api.webhook_endpoints[endpoint]
+    for _ in range(50):
+        with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+            async with http.post(url, json=update, headers=headers) as response:
+                if response.status == 200:
+                    entry = api.updates_log[update["update_id"]]
+                    entry[1], entry[2] = time.monotonic(), endpoint
+                    return
+        await asyncio.sleep(0.1)  # an instance down: Telegram retries (here, elsewhere)
+        endpoint = (endpoint + 1) % len(api.webhook_endpoints)
+        url = api.webhook_endpoints[endpoint]
+
+
 async def serve(limits: bool) -> None:
     api = FakeBotApi(limits=limits)
+    pusher = asyncio.create_task(push_webhook_updates(api))
     app = web.Application(client_max_size=64 * 1024 * 1024)
     app.router.add_route("*", "/bot{token}/{method}", api.handle)
     app.router.add_route("*", "/control/{action}", api.control)
@@ -310,6 +331,7 @@ async def serve(limits: bool) -> None:
     port = runner.addresses[0][1]
     print(f"http://127.0.0.1:{port}", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    pusher.cancel()
     await runner.cleanup()
 
 

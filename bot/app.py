@@ -52,6 +52,7 @@ from bot.inflight import InFlightUpdates
 from bot.metrics import MeasuredUpdateProcessor, rate_limiter_waiting
 from bot.ratelimit import PriorityRateLimiter
 from bot.reminders import remind_due
+from bot.send_budget import SharedBudget
 from bot.storage.database import create_engine, create_sessionmaker, migrate
 from bot.updates import PerChatUpdateProcessor
 
@@ -118,9 +119,16 @@ def build_application(
                 MeasuredUpdateProcessor(PerChatUpdateProcessor(config.concurrent_updates))
             )
         )
-        # One budget of Telegram's limits; replies before broadcast (bot/ratelimit.py).
+        # One budget of Telegram's limits; replies before broadcast (bot/ratelimit.py),
+        # shared by every instance on PostgreSQL (bot/send_budget.py).
         .rate_limiter(
-            PriorityRateLimiter(config.send_rate_limit, on_wait_change=rate_limiter_waiting)
+            PriorityRateLimiter(
+                config.send_rate_limit,
+                on_wait_change=rate_limiter_waiting,
+                shared=SharedBudget(config.database_url)
+                if SharedBudget.suits(config.database_url)
+                else None,
+            )
         )
         .post_init(post_init)
         .post_shutdown(post_shutdown)

@@ -20,6 +20,7 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
 from bot import metrics
+from bot.sending import NotSentError
 
 _JSON = {"Content-Type": "application/json"}
 
@@ -118,5 +119,8 @@ class AiohttpRequest(BaseRequest):
             raise TimedOut from error
         except asyncio.TimeoutError as error:  # noqa: UP041 - distinct class before 3.11
             raise TimedOut from error
+        except aiohttp.ClientConnectorError as error:
+            # No connection was made: the request never reached the Bot API.
+            raise NotSentError(f"aiohttp: {error!r}") from error
         except aiohttp.ClientError as error:
             raise NetworkError(f"aiohttp: {error!r}") from error

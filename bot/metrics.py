@@ -66,6 +66,12 @@ ACTIVE_CHATS = Gauge(
     "Chats subscribed and not paused (read from the database at scrape time).",
     registry=REGISTRY,
 )
+AMBIGUOUS_SENDS = Counter(
+    "interview_bot_ambiguous_sends_total",
+    "Sends that failed in a way that may have reached Telegram (timeout, dropped "
+    "connection, 5xx); each is retried at most once (README, Scaling out).",
+    registry=REGISTRY,
+)
 UPDATES_DUPLICATE = Counter(
     "interview_bot_webhook_duplicate_updates_total",
     "Webhook deliveries of an update_id already processed (Telegram retries).",
@@ -100,6 +106,11 @@ def telegram_answered(status: int) -> None:
     """Called by the HTTP transport for every Bot API answer."""
     if status == 429:
         TELEGRAM_429.inc()
+
+
+def ambiguous_send() -> None:
+    """A send failed without an answer that says whether it arrived (bot/sending.py)."""
+    AMBIGUOUS_SENDS.inc()
 
 
 # -- the rate limiter --------------------------------------------------------------------

@@ -21,7 +21,14 @@ a sliding window (a deque per key): at most ``n`` sends in any ``period``
 seconds, each send counted until ``period`` after its response came back, so
 however late a request reaches Telegram the bot itself provokes no 429s.
 ``RetryAfter`` still pauses every request for as long as Telegram says and is
-retried up to ``max_retries`` times.
+retried up to ``max_retries`` times: this is the one place that retries it
+(bot/sending.py does not), also with the limits off.
+
+With several instances on one PostgreSQL database (``shared``, bot/send_budget.py)
+the order stays here, in memory (replies first, each chat in order), but the
+overall budget is not this process's own: a request may go only at an instant
+leased from the shared schedule, each chat's pacing is reserved in the shared
+table too, and a ``RetryAfter`` pauses every instance.
 """
 
 from __future__ import annotations
@@ -38,6 +45,19 @@ from typing import Any
 
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
+
+from bot.send_budget import (
+    BLOCK,
+    FALLBACK_SHARE,
+    OVERALL_KEY,
+    PAID_BLOCK,
+    PAID_KEY,
+    SHARE_OF_LIMIT,
+    SLOT_GRACE_SECONDS,
+    Denied,
+    Lease,
+    SharedBudget,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +76,8 @@ JITTER_MARGIN = 1.01
 PRUNE_EVERY_SECONDS = 5.0
 # Free broadcast sends may go this many at once; then one per 1/rate seconds.
 BROADCAST_BURST = 3
+# A denied broadcast lease asks again after at least this long.
+MIN_RETRY_SECONDS = 0.005
 
 
 class Traffic(enum.StrEnum):
@@ -165,6 +187,7 @@ class PriorityRateLimiter(BaseRateLimiter[Traffic]):
         max_retries: int = 3,
         on_wait_change: Callable[[Traffic, int], None] | None = None,
         on_retry_after: Callable[[float], None] | None = None,
+        shared: SharedBudget | None = None,
     ) -> None:
         self.enabled = overall_rate > 0
         # A fractional rate (say 0.5/s) becomes 1 message per 2 s.
@@ -196,18 +219,37 @@ class PriorityRateLimiter(BaseRateLimiter[Traffic]):
         self._on_wait_change = on_wait_change
         self._on_retry_after = on_retry_after
         self.retry_after_count = 0
+        # The shared budget (several instances): instants leased from the database,
+        # per pool (free, paid), and the task leasing more for each.
+        self._shared = shared if self.enabled else None
+        self._interval = self._overall.period / per_window
+        self._paid_interval = self._paid.period / paid_rate
+        if shared is not None:
+            self._interval /= SHARE_OF_LIMIT
+            self._paid_interval /= SHARE_OF_LIMIT
+        self._leased: dict[bool, deque[float]] = {False: deque(), True: deque()}
+        self._leasing: dict[bool, asyncio.Task[None]] = {}
+        self._fallback_at = {False: 0.0, True: 0.0}
+        self._reply_arrived: asyncio.Event | None = None
 
     async def initialize(self) -> None:
-        """Nothing to open: the windows live in memory."""
+        """Nothing to open: the windows live in memory (the shared budget connects on use)."""
 
     async def shutdown(self) -> None:
-        """Cancel the wake-up timer; waiters still queued get ``CancelledError``."""
+        """Cancel the wake-up timer and leases; waiters still queued get ``CancelledError``."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        tasks = list(self._leasing.values())
+        self._leasing.clear()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         for queue in self._queues.values():
             while queue:
                 queue.popleft().future.cancel()
+        if self._shared is not None:
+            await self._shared.close()
 
     def waiting(self, traffic: Traffic | None = None) -> int:
         """How many requests wait for their turn (of one class, or of both)."""
@@ -225,13 +267,18 @@ class PriorityRateLimiter(BaseRateLimiter[Traffic]):
         rate_limit_args: Traffic | None,
     ) -> JSON:
         if not self.enabled:
-            return await callback(*args, **kwargs)
+            return await self._unlimited(callback, args, kwargs)
         traffic = rate_limit_args or Traffic.INTERACTIVE
         chat = _chat_key(data.get("chat_id"))
         paid = bool(data.get("allow_paid_broadcast"))
         attempt = 0
         while True:
             slots: tuple[Slot, ...] = ()
+            if chat is not None and self._shared is not None:
+                # The chat's pacing across instances: wait for this chat's next instant.
+                delay = await self._shared.reserve_chat(chat)
+                if delay > 0:
+                    await asyncio.sleep(delay)
             if chat is not None:
                 # Only requests addressed to a chat count against the flood limits
                 # (answerCallbackQuery, getMe, setMyCommands... do not).
@@ -251,9 +298,34 @@ class PriorityRateLimiter(BaseRateLimiter[Traffic]):
                 attempt += 1
                 log.info("Telegram flood limit: pausing every send for %.1f s", seconds)
                 self._pause(seconds + 0.1)
+                if self._shared is not None:
+                    for key in (OVERALL_KEY, PAID_KEY):
+                        await self._shared.pause(key, seconds + 0.1)
             finally:
                 if slots:
                     self._answered(slots)
+
+    async def _unlimited(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, JSON]],
+        args: Any,
+        kwargs: dict[str, Any],
+    ) -> JSON:
+        """Limits off (a self-hosted Bot API server): a 429 is still waited out and retried."""
+        attempt = 0
+        while True:
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as error:
+                self.retry_after_count += 1
+                seconds = _seconds(error)
+                if self._on_retry_after is not None:
+                    self._on_retry_after(seconds)
+                if attempt >= self._max_retries:
+                    log.warning("Telegram flood limit: giving up after %d retries", attempt)
+                    raise
+                attempt += 1
+                await asyncio.sleep(seconds)
 
     # -- the queue ---------------------------------------------------------------------------
 
@@ -264,6 +336,8 @@ class PriorityRateLimiter(BaseRateLimiter[Traffic]):
         waiter = _Waiter(self._seq, traffic, chat, paid, loop.create_future())
         self._queues[traffic].append(waiter)
         self._notify(traffic)
+        if traffic is Traffic.INTERACTIVE and self._reply_arrived is not None:
+            self._reply_arrived.set()
         self._grant(loop.time())
         try:
             await waiter.future
@@ -299,7 +373,10 @@ class PriorityRateLimiter(BaseRateLimiter[Traffic]):
             self._notify(chosen.traffic)
             if chosen.future.done():  # its task was cancelled while it waited
                 continue
-            if chosen.chat is not None:
+            if chosen.chat is not None and self._shared is not None:
+                self._leased[chosen.paid].popleft()
+                chosen.slots = (self._chat_window(chosen.chat).take(),)
+            elif chosen.chat is not None:
                 budget = self._paid if chosen.paid else self._overall
                 chosen.slots = (budget.take(), self._chat_window(chosen.chat).take())
             if self._paced(chosen):
@@ -354,16 +431,101 @@ class PriorityRateLimiter(BaseRateLimiter[Traffic]):
         at = max(now, self._paused_until)
         if waiter.chat is None:
             return at
-        budget = self._paid if waiter.paid else self._overall
-        at = max(at, budget.free_at(now))
+        if self._shared is not None:
+            if at > now:
+                return at  # paused: instants leased now would be stale when it ends
+            at = max(at, self._leased_at(waiter.paid, now))
+        else:
+            budget = self._paid if waiter.paid else self._overall
+            at = max(at, budget.free_at(now))
         if self._paced(waiter):
             at = max(at, self._pace.ready_at(now))
         window = self._chats.get(waiter.chat)
         return at if window is None else max(at, window.free_at(now))
 
     def _paced(self, waiter: _Waiter) -> bool:
-        """A free broadcast send, unless lifted ahead for a reply waiting behind it."""
-        return waiter.traffic is Traffic.BROADCAST and not waiter.paid and not waiter.lifted
+        """A free broadcast send, unless lifted ahead for a reply waiting behind it
+        (with a shared budget the leased instants are the pace)."""
+        return (
+            self._shared is None
+            and waiter.traffic is Traffic.BROADCAST
+            and not waiter.paid
+            and not waiter.lifted
+        )
+
+    # -- the shared budget (several instances) -----------------------------------------------
+
+    def _leased_at(self, paid: bool, now: float) -> float:
+        """The next leased instant of the pool (infinite while none). A lease is started
+        when the pool is about to run dry, so the next block is booked before it does."""
+        instants = self._fresh(paid, now)
+        if len(instants) <= 1 and paid not in self._leasing:
+            self._leasing[paid] = asyncio.get_running_loop().create_task(
+                self._lease(paid), name="send-budget-lease"
+            )
+        return instants[0] if instants else math.inf
+
+    def _fresh(self, paid: bool, now: float) -> deque[float]:
+        instants = self._leased[paid]
+        while instants and instants[0] < now - SLOT_GRACE_SECONDS:
+            instants.popleft()  # not used in time: lost capacity, not a later burst
+        return instants
+
+    def _waiting_for(self, paid: bool) -> tuple[int, int]:
+        """How many chat requests wait for the pool, and how many of them are replies."""
+        count = replies = 0
+        for traffic, queue in self._queues.items():
+            for waiter in queue:
+                if waiter.chat is not None and waiter.paid == paid:
+                    count += 1
+                    replies += traffic is Traffic.INTERACTIVE or waiter.lifted
+        return count, replies
+
+    async def _lease(self, paid: bool) -> None:
+        """Lease instants while more requests wait than the pool holds."""
+        assert self._shared is not None
+        loop = asyncio.get_running_loop()
+        key, block = (PAID_KEY, PAID_BLOCK) if paid else (OVERALL_KEY, BLOCK)
+        interval = self._paid_interval if paid else self._interval
+        if self._reply_arrived is None:
+            self._reply_arrived = asyncio.Event()
+        try:
+            while True:
+                count, replies = self._waiting_for(paid)
+                pool = self._fresh(paid, loop.time())
+                if count <= len(pool):
+                    return
+                # Replies the pool cannot serve lease for themselves only (always granted);
+                # otherwise a block for broadcast (granted while the schedule has room).
+                interactive = replies > len(pool)
+                count = min(block, (replies if interactive else count) - len(pool))
+                self._reply_arrived.clear()
+                # The instants are "seconds from the database's now()": counted from when
+                # the statement was sent, not from when its answer was read (which a busy
+                # event loop may do late, and which would shift the block into the next).
+                asked = loop.time()
+                result = await self._shared.lease(key, count, interval, interactive=interactive)
+                if isinstance(result, Lease):
+                    pool.extend(result.instants(asked))
+                elif isinstance(result, Denied):
+                    # The shared schedule is full of broadcast for now: ask again when it
+                    # has room, or at once when a reply arrives.
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(
+                            self._reply_arrived.wait(), max(MIN_RETRY_SECONDS, result.retry_in)
+                        )
+                else:
+                    # The database failed: a conservative share of the budget, locally.
+                    step = interval / FALLBACK_SHARE
+                    start = max(loop.time(), self._fallback_at[paid], pool[-1] if pool else 0.0)
+                    self._fallback_at[paid] = start + count * step
+                    pool.extend(start + i * step for i in range(count))
+                if len(pool) and self.waiting():
+                    self._grant(loop.time())
+        finally:
+            self._leasing.pop(paid, None)
+            if self.waiting():
+                self._grant(loop.time())
 
     def _chat_window(self, chat: int | str) -> SlidingWindow:
         window = self._chats.get(chat)
@@ -387,6 +549,8 @@ class PriorityRateLimiter(BaseRateLimiter[Traffic]):
     def _pause(self, seconds: float) -> None:
         loop = asyncio.get_running_loop()
         self._paused_until = max(self._paused_until, loop.time() + seconds)
+        for instants in self._leased.values():
+            instants.clear()  # leased before the pause: the shared schedule moves past it
 
     def _notify(self, traffic: Traffic) -> None:
         if self._on_wait_change is not None:

@@ -1,9 +1,19 @@
 """Sending to Telegram with the failures Telegram actually produces handled.
 
-Flood limits are the rate limiter's job (AIORateLimiter retries RetryAfter);
-here we retry transient network errors and 5xx with exponential backoff and
-turn the permanent outcomes (blocked, migrated, bad request) into values the
-caller can store, so no exception escapes into a job or handler unplanned.
+Flood limits are the rate limiter's job: bot/ratelimit.py waits out a
+``RetryAfter`` and retries it, for every instance, and is the only place that
+does. Here the network failures are retried, and the permanent outcomes (blocked,
+migrated, bad request) become values the caller can store, so no exception
+escapes into a job or handler unplanned.
+
+A send that failed without an answer may still have arrived: a timeout or a
+dropped connection after the request went out, or a 5xx from a proxy in front of
+Telegram. Retrying it may post the message twice; not retrying may post it never.
+The bot retries such an *ambiguous* send once (at-least-once, with at most one
+duplicate), counts it in ``interview_bot_ambiguous_sends_total``, and otherwise
+reports it as transient (the dispatcher tries the delivery again on a later tick,
+within its attempts). A failure that shows the request never left (``NotSentError``: the
+connection could not be made) is retried with the full backoff.
 """
 
 from __future__ import annotations
@@ -24,6 +34,12 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 BACKOFF_SECONDS = (0.5, 1.0, 2.0)
+# A send that may have reached Telegram is retried at most this many times.
+AMBIGUOUS_RETRIES = 1
+
+
+class NotSentError(NetworkError):
+    """The request never left (no connection to the Bot API): retrying cannot duplicate it."""
 
 
 @dataclass(frozen=True)
@@ -60,38 +76,52 @@ class Rejected:
 Outcome = Sent | Blocked | Migrated | Transient | Rejected
 
 
-def _retry_after_seconds(error: RetryAfter) -> float:
-    value = error.retry_after
-    return value if isinstance(value, int | float) else value.total_seconds()
-
-
 async def call_with_retries(
     call: Callable[[], Awaitable[T]],
     *,
     backoff: tuple[float, ...] = BACKOFF_SECONDS,
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ambiguous_retries: int = AMBIGUOUS_RETRIES,
 ) -> T:
-    """Run ``call``, retrying NetworkError/TimedOut/RetryAfter with backoff.
+    """Run ``call`` (a send), retrying network failures with backoff.
 
-    In PTB BadRequest subclasses NetworkError, so it is caught first and
-    re-raised at once, with Forbidden and ChatMigrated: retrying cannot help.
+    ``NotSentError`` is retried through the whole backoff schedule; a TimedOut or
+    other NetworkError may have been delivered, so it is retried at most
+    ``ambiguous_retries`` times (and counted). ``RetryAfter`` is not retried
+    here: the rate limiter already waited and retried it. In PTB BadRequest
+    subclasses NetworkError, so it is caught first and re-raised at once, with
+    Forbidden and ChatMigrated: retrying cannot help.
     """
     attempt = 0
+    ambiguous = 0
     while True:
         try:
             return await call()
-        except (BadRequest, Forbidden, ChatMigrated):
+        except (BadRequest, Forbidden, ChatMigrated, RetryAfter):
             raise
-        except RetryAfter as error:
+        except NotSentError as error:
             if attempt >= len(backoff):
                 raise
-            await sleep(_retry_after_seconds(error))
+            log.warning("Telegram unreachable (%s); retrying in %.1fs", error, backoff[attempt])
         except (NetworkError, TimedOut) as error:
-            if attempt >= len(backoff):
+            _ambiguous_send()
+            if ambiguous >= ambiguous_retries or attempt >= len(backoff):
                 raise
-            log.warning("Telegram call failed (%s); retrying in %.1fs", error, backoff[attempt])
-            await sleep(backoff[attempt])
+            ambiguous += 1
+            log.warning(
+                "Telegram send failed and may have arrived (%s); retrying once in %.1fs",
+                error,
+                backoff[attempt],
+            )
+        await sleep(backoff[attempt])
         attempt += 1
+
+
+def _ambiguous_send() -> None:
+    # Imported here: bot.metrics imports this module (for the outcome types).
+    from bot import metrics
+
+    metrics.ambiguous_send()
 
 
 async def deliver(

@@ -19,6 +19,7 @@ import pytest
 from telegram.error import RetryAfter
 
 from bot.ratelimit import PriorityRateLimiter, Traffic
+from bot.send_budget import BLOCK, OVERALL_KEY, PAID_KEY, Denied, Lease, SharedBudget
 
 INTERACTIVE, BROADCAST = Traffic.INTERACTIVE, Traffic.BROADCAST
 GROUP = -100123
@@ -413,5 +414,143 @@ async def test_free_broadcast_sends_are_paced_leaving_room_for_replies() -> None
         await harness.until(lambda: "b3" in harness.ran, "the next paced broadcast send")
         assert harness.ran.index("b3") == 4
         assert harness.limiter.waiting(BROADCAST) > 0
+    finally:
+        await harness.close()
+
+
+async def test_retry_after_is_retried_with_the_limits_off() -> None:
+    """The limiter is the one place RetryAfter is retried, also with SEND_RATE_LIMIT=0."""
+    limiter = PriorityRateLimiter(0)
+    harness = Harness(limiter)
+    calls = 0
+
+    async def flooded_once() -> bool:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RetryAfter(timedelta(seconds=0.01))
+        return True
+
+    try:
+        task = harness.submit("flooded", chat_of(1), callback=flooded_once)
+        assert await asyncio.wait_for(task, 5) is True
+        assert calls == 2
+        assert limiter.retry_after_count == 1
+    finally:
+        await harness.close()
+
+
+# -- with a shared budget (several instances) ------------------------------------------------
+
+
+class StubBudget(SharedBudget):
+    """The shared budget's answers chosen by the test (the SQL is tested in
+    tests/test_send_budget.py): every lease waits until the test answers it."""
+
+    def __init__(self) -> None:
+        super().__init__("postgresql+asyncpg://unused@127.0.0.1/unused")
+        self.leases: list[tuple[str, int, bool]] = []
+        self.answers: asyncio.Queue[Lease | Denied | None] = asyncio.Queue()
+        self.paused: list[tuple[str, float]] = []
+        self.chats: list[int | str] = []
+
+    async def lease(
+        self, key: str, count: int, interval: float, *, interactive: bool
+    ) -> Lease | Denied | None:
+        self.leases.append((key, count, interactive))
+        return await self.answers.get()
+
+    async def reserve_chat(self, chat: int | str) -> float:
+        self.chats.append(chat)
+        return 0.0
+
+    async def pause(self, key: str, seconds: float) -> None:
+        self.paused.append((key, seconds))
+
+    async def close(self) -> None:
+        """Nothing was opened."""
+
+
+def granted(count: int) -> Lease:
+    """``count`` instants, all already due (the schedule had room)."""
+    return Lease(count, 0.0, 0.0)
+
+
+async def test_shared_broadcast_leases_a_block_and_sends_only_leased() -> None:
+    budget = StubBudget()
+    harness = Harness(PriorityRateLimiter(30, shared=budget))
+    try:
+        for index in range(8):
+            harness.submit(f"b{index}", chat_of(index), BROADCAST)
+        await harness.settle()
+        assert harness.ran == [], "nothing goes before the shared budget granted it"
+        assert budget.leases == [(OVERALL_KEY, BLOCK, False)]
+        budget.answers.put_nowait(granted(BLOCK))
+        await harness.until(lambda: len(harness.ran) == BLOCK, "the leased block")
+        await harness.settle()
+        assert harness.ran == [f"b{index}" for index in range(BLOCK)]
+        assert budget.leases == [(OVERALL_KEY, BLOCK, False), (OVERALL_KEY, 3, False)]
+        assert budget.chats == [chat_of(index) for index in range(8)]
+    finally:
+        await harness.close()
+
+
+async def test_shared_a_reply_leases_at_once_while_broadcast_is_denied() -> None:
+    """The shared schedule is full of other instances' broadcast: this instance's
+    broadcast waits, but a reply asks for its own instant at once and is granted."""
+    budget = StubBudget()
+    harness = Harness(PriorityRateLimiter(30, shared=budget))
+    try:
+        harness.submit("b0", chat_of(0), BROADCAST)
+        harness.submit("b1", chat_of(1), BROADCAST)
+        await harness.settle()
+        budget.answers.put_nowait(Denied(retry_in=60.0))
+        await harness.settle()
+        assert budget.leases == [(OVERALL_KEY, 2, False)]
+        harness.submit("reply", chat_of(9))
+        await harness.until(lambda: len(budget.leases) == 2, "the reply's lease")
+        assert budget.leases[-1] == (OVERALL_KEY, 1, True), "only the reply, as interactive"
+        budget.answers.put_nowait(granted(1))
+        await harness.until(lambda: harness.ran == ["reply"], "the reply")
+        await harness.settle()
+        assert harness.limiter.waiting(BROADCAST) == 2
+    finally:
+        await harness.close()
+
+
+async def test_shared_budget_unreachable_falls_back_to_a_local_share() -> None:
+    budget = StubBudget()
+    harness = Harness(PriorityRateLimiter(1000, shared=budget))
+    try:
+        harness.submit("b0", chat_of(0), BROADCAST)
+        await harness.settle()
+        budget.answers.put_nowait(None)  # the database failed
+        await harness.until(lambda: harness.ran == ["b0"], "the send at the local share")
+    finally:
+        await harness.close()
+
+
+async def test_shared_retry_after_pauses_every_instance() -> None:
+    budget = StubBudget()
+    limiter = PriorityRateLimiter(30, shared=budget)
+    harness = Harness(limiter)
+    calls = 0
+
+    async def flooded_once() -> bool:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RetryAfter(timedelta(seconds=0.01))
+        return True
+
+    try:
+        budget.answers.put_nowait(granted(1))
+        task = harness.submit("flooded", chat_of(1), callback=flooded_once)
+        await harness.until(lambda: calls == 1, "the first attempt")
+        await harness.until(lambda: len(budget.paused) == 2, "the shared pause")
+        assert [key for key, _ in budget.paused] == [OVERALL_KEY, PAID_KEY]
+        assert all(seconds >= 0.01 for _, seconds in budget.paused)
+        budget.answers.put_nowait(granted(1))  # the retry needs a new instant
+        assert await asyncio.wait_for(task, 5) is True
     finally:
         await harness.close()

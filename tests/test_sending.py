@@ -1,4 +1,9 @@
-"""Sending: transient errors are retried with backoff, permanent ones classified."""
+"""Sending: transient errors are retried with backoff, permanent ones classified.
+
+A send that may have arrived (timeout, dropped connection, 5xx) is retried once and
+counted; one that never left is retried with the whole backoff; ``RetryAfter`` is the
+rate limiter's (tests/test_ratelimit.py) and not retried again here.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,8 @@ from collections.abc import Awaitable, Callable
 import pytest
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 
-from bot.sending import Blocked, Migrated, Rejected, Sent, Transient, deliver
+from bot.metrics import AMBIGUOUS_SENDS
+from bot.sending import Blocked, Migrated, NotSentError, Rejected, Sent, Transient, deliver
 
 
 def failing(
@@ -36,21 +42,46 @@ def _reset() -> None:
     slept.clear()
 
 
-async def test_network_errors_are_retried_with_backoff() -> None:
-    call, calls = failing([NetworkError("502 Bad Gateway"), TimedOut()])
+def ambiguous_count() -> float:
+    return float(AMBIGUOUS_SENDS._value.get())
+
+
+async def test_a_send_that_never_left_is_retried_with_backoff() -> None:
+    call, calls = failing([NotSentError("refused"), NotSentError("refused")])
+    before = ambiguous_count()
     assert await deliver(call, sleep=no_sleep) == Sent(42)
     assert len(calls) == 3
     assert slept == [0.5, 1.0]
+    assert ambiguous_count() == before
 
 
-async def test_retry_after_waits_as_told() -> None:
-    call, _ = failing([RetryAfter(7)])
+async def test_a_send_that_may_have_arrived_is_retried_once_and_counted() -> None:
+    call, calls = failing([TimedOut()])
+    before = ambiguous_count()
     assert await deliver(call, sleep=no_sleep) == Sent(42)
-    assert slept == [7]
+    assert len(calls) == 2
+    assert slept == [0.5]
+    assert ambiguous_count() == before + 1
+
+
+@pytest.mark.parametrize("error", [TimedOut(), NetworkError("502 Bad Gateway")])
+async def test_a_second_ambiguous_failure_is_not_retried(error: Exception) -> None:
+    call, calls = failing([NotSentError("refused"), TimedOut(), error])
+    before = ambiguous_count()
+    assert isinstance(await deliver(call, sleep=no_sleep), Transient)
+    assert len(calls) == 3
+    assert ambiguous_count() == before + 2
+
+
+async def test_retry_after_is_left_to_the_rate_limiter() -> None:
+    call, calls = failing([RetryAfter(7)])
+    assert isinstance(await deliver(call, sleep=no_sleep), Transient)
+    assert len(calls) == 1
+    assert slept == []
 
 
 async def test_gives_up_after_the_backoff_schedule() -> None:
-    call, calls = failing([NetworkError("x")] * 5)
+    call, calls = failing([NotSentError("x")] * 5)
     assert isinstance(await deliver(call, sleep=no_sleep), Transient)
     assert len(calls) == 4
 

@@ -264,3 +264,17 @@ class LlmUsageRow(Base):
     )
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     requests: Mapped[int] = mapped_column(SmallInteger, default=0)
+
+
+class SendBudgetRow(Base):
+    """Telegram's flood limits shared by every instance (bot/send_budget.py), PostgreSQL only.
+
+    One row per key: ``overall`` and ``paid`` (the bot's send schedule) and ``c:<chat id>``
+    (one chat's pacing, pruned a minute after its last send). ``tat`` is the GCRA's
+    theoretical arrival time: the instant the schedule is booked until. Unused on SQLite.
+    """
+
+    __tablename__ = "send_budget"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    tat: Mapped[datetime]

@@ -50,6 +50,7 @@ from tests.support.fake_telegram_world import (
     World,
     member_payload,
 )
+from tests.support.flood_limits import FloodLimits, is_message, retry_after
 
 __all__ = [
     "DEFAULT_TOKEN",
@@ -124,6 +125,8 @@ class FakeTelegram(World):
         super().__init__(bot_user)
         self.token = token
         self.latency = 0.0
+        # Telegram's flood limits (off unless a test turns them on: enforce_flood_limits).
+        self.flood_limits: FloodLimits | None = None
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
         # Webhook delivery: while a webhook is set, queued updates are POSTed to these
@@ -315,6 +318,17 @@ class FakeTelegram(World):
         fault = self.take_fault(method, chat_id)
         if fault is not None:
             raise fault.error()
+        if self.flood_limits is not None and is_message(method):
+            chat = raw.get("chat_id")
+            key: int | str | None = _int_or_none(chat)
+            if key is None and isinstance(chat, str):
+                key = chat  # "@channel"
+            wait = self.flood_limits.admit(key, time.monotonic())
+            if wait > 0:
+                seconds = retry_after(wait)
+                raise ApiError(
+                    429, f"Too Many Requests: retry after {seconds}", {"retry_after": seconds}
+                )
         handler = HANDLERS.get(method)
         if handler is None:
             raise bad_request(f"method {method} is not implemented by FakeTelegram")
@@ -368,6 +382,12 @@ class FakeTelegram(World):
         hold = HeldCall(canonical, chat_id)
         self._holds.append(hold)
         return hold
+
+    def enforce_flood_limits(self, limits: FloodLimits | None = None) -> FloodLimits:
+        """Answer 429 with ``retry_after``, as Telegram does, beyond its flood limits
+        (tests/support/flood_limits.py); returns the limits, which count rejections."""
+        self.flood_limits = limits or FloodLimits()
+        return self.flood_limits
 
     def block(self, chat_id: int, *, notify: bool = False) -> None:
         """The user blocks the bot (or, for a group, the bot is kicked): sends get 403.
