@@ -78,9 +78,14 @@ async def _seed(url: str, chats: int, now: datetime) -> None:
     await engine.dispose()
 
 
-async def run_once(url: str, chats: int) -> dict[str, float]:
-    now = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
-    await _seed(url, chats, now)
+async def run_once(
+    url: str, chats: int, *, now: datetime | None = None, seed: bool = True
+) -> dict[str, float]:
+    """One dispatch of ``chats`` due chats; ``seed=False``: the database is already seeded
+    (benchmarks.history), with every chat due at ``now``."""
+    now = now or datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    if seed:
+        await _seed(url, chats, now)
     server = subprocess.Popen(  # noqa: ASYNC220 - started once, before the measurement
         [sys.executable, "-m", "benchmarks.fake_server"],
         stdin=subprocess.PIPE,
