@@ -85,9 +85,7 @@ def history_rows(
     delivery_id = first_delivery_id
     count = len(questions)
     for chat in chat_ids:
-        rows[PersonRow].append(
-            {"id": chat, "first_name": "B", "timezone": zone, "created_at": now}
-        )
+        rows[PersonRow].append({"id": chat, "first_name": "B", "timezone": zone, "created_at": now})
         rows[ChatRow].append(
             {
                 "id": chat,

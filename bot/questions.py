@@ -15,7 +15,7 @@ from bot import keyboards, texts
 from bot.domain.chats import ChatSettings
 from bot.domain.content import Bank
 from bot.domain.schedule import end_of_local_day
-from bot.domain.selection import choose_question, group_rotation_pick
+from bot.domain.selection import choose_question, group_rotation_pick, overdue_from_soonest
 from bot.domain.srs import CardDue, CardState
 from bot.ratelimit import Traffic
 from bot.sending import (
@@ -30,6 +30,7 @@ from bot.sending import (
 )
 from bot.storage import chats as chat_store
 from bot.storage import deliveries as delivery_store
+from bot.storage.learning import SoonestCards
 from bot.storage.models import DeliveryRow, QuizRow
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,18 @@ def pick_question(
     horizon = end_of_local_day(now, settings.schedule.timezone)
     return choose_question(
         bank, decks=decks, cards=cards, seen=delivered, now=horizon, exclude=exclude
+    )
+
+
+def pick_due_card(
+    bank: Bank, settings: ChatSettings, *, soonest: SoonestCards, now: datetime
+) -> str | None:
+    """The due card :func:`pick_question` would choose, if the person's soonest cards
+    decide it (most days, for anyone with a history); None: call :func:`pick_question`."""
+    decks = [deck for deck in settings.decks if bank.deck(deck) is not None] or list(bank.deck_ids)
+    horizon = end_of_local_day(now, settings.schedule.timezone)
+    return overdue_from_soonest(
+        bank, decks=decks, soonest=soonest.cards, complete=soonest.complete, now=horizon
     )
 
 

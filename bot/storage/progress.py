@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncResult, AsyncSession
 
 from bot.domain.progress import GradedReview
 from bot.domain.srs import Rating
@@ -86,4 +87,20 @@ async def review_rows(person_id: int, *, session: AsyncSession) -> list[ReviewRo
             .where(ReviewRow.person_id == person_id)
             .order_by(ReviewRow.reviewed_at, ReviewRow.id)
         )
+    )
+
+
+async def stream_reviews(person_id: int, *, session: AsyncSession) -> AsyncResult[Any]:
+    """(reviewed_at, utc offset, question id, rating) of every review, oldest first, from a
+    server-side cursor: /export reads it in partitions, never the whole history at once."""
+    return await session.stream(
+        select(
+            ReviewRow.reviewed_at,
+            ReviewRow.utc_offset_minutes,
+            ReviewRow.question_id,
+            ReviewRow.rating,
+        )
+        .where(ReviewRow.person_id == person_id)
+        .order_by(ReviewRow.reviewed_at, ReviewRow.id)
+        .execution_options(yield_per=1000)
     )
