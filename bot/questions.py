@@ -30,6 +30,7 @@ from bot.sending import (
 )
 from bot.storage import chats as chat_store
 from bot.storage import deliveries as delivery_store
+from bot.storage import learning
 from bot.storage.learning import SoonestCards
 from bot.storage.models import DeliveryRow, QuizRow
 
@@ -55,14 +56,54 @@ def pick_question(
 
 
 def pick_due_card(
-    bank: Bank, settings: ChatSettings, *, soonest: SoonestCards, now: datetime
+    bank: Bank,
+    settings: ChatSettings,
+    *,
+    soonest: SoonestCards,
+    now: datetime,
+    exclude: frozenset[str] = frozenset(),
 ) -> str | None:
     """The due card :func:`pick_question` would choose, if the person's soonest cards
     decide it (most days, for anyone with a history); None: call :func:`pick_question`."""
     decks = [deck for deck in settings.decks if bank.deck(deck) is not None] or list(bank.deck_ids)
     horizon = end_of_local_day(now, settings.schedule.timezone)
     return overdue_from_soonest(
-        bank, decks=decks, soonest=soonest.cards, complete=soonest.complete, now=horizon
+        bank,
+        decks=decks,
+        soonest=soonest.cards,
+        complete=soonest.complete,
+        now=horizon,
+        exclude=exclude,
+    )
+
+
+async def pick_for_chat(
+    bank: Bank,
+    settings: ChatSettings,
+    *,
+    session: AsyncSession,
+    now: datetime,
+    exclude: frozenset[str] = frozenset(),
+) -> str | None:
+    """:func:`pick_question` for one private chat, reading what the choice needs: the
+    few soonest cards first; every card and the shown ids only when nothing is due."""
+    chat_id = settings.chat_id
+    soonest = (await learning.soonest_cards_for_people([chat_id], session=session))[chat_id]
+    chosen = pick_due_card(bank, settings, soonest=soonest, now=now, exclude=exclude)
+    if chosen is not None:
+        return chosen
+    cards: Mapping[str, CardDue] = (
+        {question_id: CardDue(due) for question_id, due in soonest.cards}
+        if soonest.complete
+        else await learning.due_cards_of(chat_id, session=session)
+    )
+    return pick_question(
+        bank,
+        settings,
+        cards=cards,
+        delivered=await delivery_store.delivered_question_ids(chat_id, session=session),
+        now=now,
+        exclude=exclude,
     )
 
 

@@ -134,12 +134,13 @@ def overdue_from_soonest(
     soonest: Sequence[tuple[str, datetime]],
     complete: bool,
     now: datetime,
+    exclude: Set[str] = frozenset(),
 ) -> str | None:
     """Step 1 of :func:`choose_question` from a person's few soonest-due cards, if they decide it.
 
     ``soonest`` is the person's cards with the earliest due instants, earliest first (a
     short window read through the (person, due) index); ``complete`` says it holds every
-    card. Returns what :func:`choose_question` would return (with no ``exclude``) when that
+    card. Returns what :func:`choose_question` would return (same ``exclude``) when that
     is a due card and the window proves it: every card outside the window is due later
     than the one chosen. None when the full inputs are needed (nothing due in the window,
     or a tie at the window's edge): the caller then reads the cards and the shown
@@ -150,7 +151,7 @@ def overdue_from_soonest(
     overdue = [
         (due, pool.position[question_id], question_id)
         for question_id, due in soonest
-        if question_id in pool.position and due <= now
+        if question_id in pool.position and due <= now and question_id not in exclude
     ]
     if not overdue:
         return None

@@ -61,8 +61,15 @@ async def graded_reviews(
     return [GradedReview(q, Rating(r), at, day) for q, r, at, day in rows]
 
 
-async def card_dues(person_id: int, *, session: AsyncSession) -> list[datetime]:
-    return list(await session.scalars(select(CardRow.due).where(CardRow.person_id == person_id)))
+async def card_dues(
+    person_id: int, *, session: AsyncSession, before: datetime | None = None
+) -> list[datetime]:
+    """Due instants of the person's cards, those before ``before`` only (the forecast's
+    window, through the (person_id, due) index) unless None."""
+    query = select(CardRow.due).where(CardRow.person_id == person_id)
+    if before is not None:
+        query = query.where(CardRow.due < before)
+    return list(await session.scalars(query))
 
 
 async def card_lapses(person_id: int, *, session: AsyncSession) -> dict[str, int]:
