@@ -99,10 +99,10 @@ async def run_once(
     settings = Settings(
         bot_token=TOKEN,
         telegram_api_url=api_root,
-        database_url=url,  # type: ignore[arg-type]
+        database_url=url,
         content_dir=Path(os.environ.get("BENCH_CONTENT_DIR", REPO / "content")),
         send_rate_limit=0,
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
     )
     bank = load_checked_bank(settings.content_dir)
     engine = (

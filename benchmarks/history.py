@@ -37,7 +37,7 @@ from typing import Any, cast
 import yaml
 from sqlalchemy import Table, insert, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.storage.models import CardRow, ChatRow, DeliveryRow, PersonRow, ReviewRow
 
