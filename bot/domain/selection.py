@@ -139,12 +139,12 @@ def overdue_from_soonest(
     """Step 1 of :func:`choose_question` from a person's few soonest-due cards, if they decide it.
 
     ``soonest`` is the person's cards with the earliest due instants, earliest first (a
-    short window read through the (person, due) index); ``complete`` says it holds every
-    card. Returns what :func:`choose_question` would return (same ``exclude``) when that
-    is a due card and the window proves it: every card outside the window is due later
-    than the one chosen. None when the full inputs are needed (nothing due in the window,
-    or a tie at the window's edge): the caller then reads the cards and the shown
-    questions and calls :func:`choose_question`.
+    short window read through the (person, due) index), holding every card tied with its
+    last one, so that every card outside it is due strictly later than any inside;
+    ``complete`` says it holds every card. Returns what :func:`choose_question` would
+    return (same ``exclude``) when that is a due card in the window. None when the full
+    inputs are needed (nothing due in the window): the caller then reads the cards and
+    the shown questions and calls :func:`choose_question`.
     """
     now = require_utc(now, "now")
     pool = _Pool.of(bank, decks)
@@ -155,10 +155,7 @@ def overdue_from_soonest(
     ]
     if not overdue:
         return None
-    due, _, question_id = min(overdue)
-    if not complete and due >= soonest[-1][1]:
-        return None  # a card beyond the window may be due at the same instant
-    return question_id
+    return min(overdue)[2]
 
 
 def group_rotation_pick(

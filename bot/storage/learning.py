@@ -58,7 +58,11 @@ SOONEST = 5
 
 @dataclass(frozen=True)
 class SoonestCards:
-    """A person's cards due soonest, earliest first, as (question id, due)."""
+    """A person's cards due soonest, earliest first, as (question id, due).
+
+    Cards tied with the last one are all included: every card not listed is due
+    strictly later than every listed one.
+    """
 
     cards: tuple[tuple[str, datetime], ...]
     complete: bool
@@ -66,7 +70,8 @@ class SoonestCards:
 
 
 def _soonest_postgresql(limit: int) -> Any:
-    """Per person, the first ``limit`` cards by due: a LATERAL join, each side an index range."""
+    """Per person, the first ``limit`` cards by due and any tied with the last of them: a
+    LATERAL join, each side an index range."""
     people = (
         func.unnest(bindparam("people", type_=postgresql.ARRAY(BigInteger())))
         .table_valued("id")
@@ -76,7 +81,7 @@ def _soonest_postgresql(limit: int) -> Any:
         select(CardRow.question_id, CardRow.due)
         .where(CardRow.person_id == people.c.id)
         .order_by(CardRow.due)
-        .limit(limit)
+        .fetch(limit, with_ties=True)
         .lateral("c")
     )
     return select(people.c.id, window.c.question_id, window.c.due).select_from(
@@ -90,7 +95,7 @@ def _soonest_sqlite(limit: int) -> Any:
             CardRow.person_id,
             CardRow.question_id,
             CardRow.due,
-            func.row_number().over(partition_by=CardRow.person_id, order_by=CardRow.due).label("n"),
+            func.rank().over(partition_by=CardRow.person_id, order_by=CardRow.due).label("n"),
         )
         .where(CardRow.person_id.in_(bindparam("people", expanding=True)))
         .subquery()

@@ -239,9 +239,10 @@ def test_quiz_count_limits() -> None:
 
 
 def soonest(cards: dict[str, float], size: int) -> tuple[tuple[tuple[str, datetime], ...], bool]:
-    """The first ``size`` cards by due (ties in id order, as a database might return them)."""
+    """The first ``size`` cards by due and those tied with the last (FETCH ... WITH TIES)."""
     ordered = sorted(((q, NOW + timedelta(days=d)) for q, d in cards.items()), key=lambda c: c[1])
-    return tuple(ordered[:size]), len(ordered) < size
+    window = [card for card in ordered if ordered[:size] and card[1] <= ordered[:size][-1][1]]
+    return tuple(window), len(ordered) < size
 
 
 def from_soonest(
@@ -270,12 +271,13 @@ def test_nothing_due_in_the_window_leaves_the_choice_to_the_full_inputs() -> Non
     assert from_soonest({}, size=2) is None
 
 
-def test_a_tie_at_the_window_edge_is_not_decided_from_the_window() -> None:
-    # b1 and a1 are due at the same instant; only b1 fits: a1 (earlier in the bank)
-    # might be the answer, so the window does not decide.
-    assert from_soonest({"b1": -1, "a1": -1, "c1": 2}, size=1) is None
-    # With both in the window the tie goes to bank order, as in choose_question.
-    assert from_soonest({"b1": -1, "a1": -1, "c1": 2}, size=3) == "a1"
+def test_a_tie_goes_to_bank_order_as_in_choose_question() -> None:
+    # b1 and a1 are due at the same instant: the window holds both (ties included).
+    assert soonest({"b1": -1, "a1": -1, "c1": 2}, size=1)[0] == (
+        ("b1", NOW - timedelta(days=1)),
+        ("a1", NOW - timedelta(days=1)),
+    )
+    assert from_soonest({"b1": -1, "a1": -1, "c1": 2}, size=1) == "a1"
 
 
 @pytest.mark.parametrize("seed", range(200))
