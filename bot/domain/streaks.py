@@ -69,6 +69,16 @@ class StudyMark:
             )
 
     @classmethod
+    def stored(cls, at: datetime, local_date: date, utc_offset_minutes: int) -> StudyMark:
+        """A mark read back from the database, where it was validated when the grade was
+        written: no checks again (a year of study days is hundreds of marks per /stats)."""
+        mark = object.__new__(cls)
+        object.__setattr__(mark, "at", at)
+        object.__setattr__(mark, "local_date", local_date)
+        object.__setattr__(mark, "utc_offset_minutes", utc_offset_minutes)
+        return mark
+
+    @classmethod
     def at_zone(cls, at: datetime, timezone: str) -> StudyMark:
         """The mark for a review graded at ``at`` by someone in ``timezone``."""
         local = require_utc(at, "at").astimezone(zone(timezone))

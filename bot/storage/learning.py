@@ -313,9 +313,9 @@ def _marks_of(rows: Any) -> dict[int, list[StudyMark]]:
     result: dict[int, list[StudyMark]] = {}
     for person, local_date, offset, first, last in rows:
         marks = result.setdefault(person, [])
-        marks.append(StudyMark(at=first, local_date=local_date, utc_offset_minutes=offset))
+        marks.append(StudyMark.stored(first, local_date, offset))
         if last != first:
-            marks.append(StudyMark(at=last, local_date=local_date, utc_offset_minutes=offset))
+            marks.append(StudyMark.stored(last, local_date, offset))
     return result
 
 

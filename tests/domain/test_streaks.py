@@ -256,3 +256,9 @@ def test_study_mark_validation() -> None:
         StudyMark(at=at, local_date=jan(5), utc_offset_minutes=60)  # that is Jan 6
     with pytest.raises(ValueError, match="out of range"):
         StudyMark(at=at, local_date=jan(6), utc_offset_minutes=24 * 60)
+
+
+def test_a_stored_mark_equals_the_checked_one() -> None:
+    at = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)
+    checked = StudyMark(at=at, local_date=date(2026, 3, 2), utc_offset_minutes=60)
+    assert StudyMark.stored(at, date(2026, 3, 2), 60) == checked
