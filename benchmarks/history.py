@@ -284,7 +284,9 @@ def _database_url(kind: str, directory: Path) -> tuple[str, str | None]:
     return make_url(server_url).set(database=name).render_as_string(hide_password=False), name
 
 
-def dispatch_run(kind: str, *, chats: int, days: int, content: Path) -> dict[str, float]:
+def dispatch_run(
+    kind: str, *, chats: int, days: int, content: Path, startup: bool = False
+) -> dict[str, float]:
     """Seed (in a child process), then measure one dispatch (in another child process)."""
     now = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
     with tempfile.TemporaryDirectory(prefix="history-") as directory:
@@ -312,6 +314,11 @@ def dispatch_run(kind: str, *, chats: int, days: int, content: Path) -> dict[str
             result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
             result["seed_s"] = seeded
             result["days"] = days
+            if startup:  # every chat was just served: nothing is due at start-up
+                first, *again = asyncio.run(_startup(url, content))
+                result["startup_s"] = first
+                result["startup_again_s"] = again[0] if again else first
+                print(f"  start-up {first:.2f} s, again {result['startup_again_s']:.2f} s")
             return result
         finally:
             if name is not None:
@@ -321,6 +328,33 @@ def dispatch_run(kind: str, *, chats: int, days: int, content: Path) -> dict[str
                         f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
                     )
                 )
+
+
+async def _startup(url: str, content: Path, runs: int = 2) -> list[float]:
+    """Spawn → first getUpdates of ``python -m bot run`` on this database (nothing due):
+    as benchmarks.peak's startup scenario, on a database with history."""
+    from benchmarks.peak import FakeApi, start_bot, wait_ready
+
+    api = FakeApi(limits=False)
+    seconds: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="history-startup-") as directory:
+        try:
+            for _ in range(runs):
+                await api.reset()
+                bot = start_bot(
+                    api,
+                    url,
+                    Path(directory) / "bot",
+                    content,
+                    {"SEND_RATE_LIMIT": "30", "DISPATCH_INTERVAL_SECONDS": "10"},
+                )
+                try:
+                    seconds.append(await wait_ready(api, bot) - bot.started)
+                finally:
+                    bot.stop()
+        finally:
+            await api.close()
+    return seconds
 
 
 def _measure(url: str, chats: int, now: datetime) -> dict[str, float]:
@@ -347,6 +381,13 @@ def _record(kind: str, chats: int, results: list[dict[str, float]], label: str) 
             f"| {history} | {r['per_second']:.0f} | {r['cpu_ms']:.2f} | "
             f"{r['rss_before_mb']:.0f} → {r['peak_rss_mb']:.0f} | {r['seconds']:.1f} |"
         )
+    for r in results:
+        if "startup_s" in r:
+            lines.append(
+                f"\nStart-up with {chats} chats x {int(r['days'])} days (spawn → first "
+                f"getUpdates): {r['startup_s']:.2f} s cold data directory, "
+                f"{r['startup_again_s']:.2f} s again.\n"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -373,6 +414,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     dispatch.add_argument("--content", type=Path, default=REPO / "content")
     dispatch.add_argument("--label", default="")
+    dispatch.add_argument(
+        "--startup", action="store_true", help="also time the bot's start-up on each database"
+    )
     dispatch.add_argument("--no-record", action="store_true")
     args = parser.parse_args(argv)
     if args.command == "seed":
@@ -400,7 +444,13 @@ def main(argv: Sequence[str] | None = None) -> None:
             for days in args.days:
                 print(f"history dispatch: {kind}, {args.chats} chats, {days} days", flush=True)
                 results.append(
-                    dispatch_run(kind, chats=args.chats, days=days, content=args.content)
+                    dispatch_run(
+                        kind,
+                        chats=args.chats,
+                        days=days,
+                        content=args.content,
+                        startup=args.startup,
+                    )
                 )
             name = "PostgreSQL" if kind == "postgresql" else "SQLite"
             text_ = _record(name, args.chats, results, args.label)
