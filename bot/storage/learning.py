@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -9,12 +10,14 @@ from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
+    String,
     Table,
     bindparam,
     func,
     literal,
     null,
     select,
+    text,
     true,
     union,
     union_all,
@@ -90,17 +93,19 @@ def _soonest_postgresql(limit: int) -> Any:
 
 
 def _soonest_sqlite(limit: int) -> Any:
-    ranked = (
-        select(
-            CardRow.person_id,
-            CardRow.question_id,
-            CardRow.due,
-            func.rank().over(partition_by=CardRow.person_id, order_by=CardRow.due).label("n"),
-        )
-        .where(CardRow.person_id.in_(bindparam("people", expanding=True)))
-        .subquery()
-    )
-    return select(ranked.c.person_id, ranked.c.question_id, ranked.c.due).where(ranked.c.n <= limit)
+    """The same on SQLite (no LATERAL): per person, an index range up to the due instant
+    of their ``limit``-th card (or their last card), both read from the index."""
+    return text(
+        f"""
+        SELECT p.value AS person_id, c.question_id AS question_id, c.due AS due
+        FROM json_each(:people) AS p
+        CROSS JOIN cards AS c
+        ON c.person_id = p.value AND c.due <= IFNULL(
+            (SELECT n.due FROM cards AS n WHERE n.person_id = p.value
+             ORDER BY n.due LIMIT 1 OFFSET {int(limit) - 1}),
+            (SELECT max(m.due) FROM cards AS m WHERE m.person_id = p.value))
+        """
+    ).columns(person_id=BigInteger(), question_id=String(), due=CardRow.due.type)
 
 
 _SOONEST_POSTGRESQL = _soonest_postgresql(SOONEST)
@@ -120,10 +125,9 @@ async def soonest_cards_for_people(
     if not person_ids:
         return {}
     postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
+    people: Any = list(person_ids) if postgres else json.dumps(list(person_ids))
     statement = _SOONEST_POSTGRESQL if postgres else _SOONEST_SQLITE
-    for person_id, question_id, due in await session.execute(
-        statement, {"people": list(person_ids)}
-    ):
+    for person_id, question_id, due in await session.execute(statement, {"people": people}):
         found[person_id].append((question_id, due))
     result: dict[int, SoonestCards] = {}
     for person_id, cards in found.items():
