@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Table,
     bindparam,
+    case,
     func,
     literal,
     null,
@@ -365,27 +366,32 @@ class StudySnapshot:
     """(reviews, newest review id): changes with every grade (the picture's cache key)."""
 
 
-def _review_count(*conditions: Any) -> Any:
-    return (
-        select(func.count())
-        .where(ReviewRow.person_id == bindparam("person"), *conditions)
-        .scalar_subquery()
-    )
-
-
-_CHAT_AND_COUNTS = (
-    select(
-        ChatRow,
-        PersonRow.timezone,
-        _review_count(),
-        select(func.max(ReviewRow.id))
-        .where(ReviewRow.person_id == bindparam("person"))
-        .scalar_subquery(),
-        _review_count(ReviewRow.rating.in_([int(Rating.GOOD), int(Rating.EASY)])),
-        _review_count(ReviewRow.reviewed_at >= bindparam("week", type_=ReviewRow.reviewed_at.type)),
-    )
+_CHAT_AND_ZONE = (
+    select(ChatRow, PersonRow.timezone)
     .join(PersonRow, PersonRow.id == ChatRow.id)
     .where(ChatRow.id == bindparam("person"))
+)
+_GOOD = ReviewRow.rating.in_([int(Rating.GOOD), int(Rating.EASY)])
+# One pass over the person's reviews: each study day's first and last grade (streaks)
+# with its counts (total, Good/Easy, this week) and newest id (the picture's key).
+_DAYS_AND_COUNTS = (
+    select(
+        ReviewRow.local_date,
+        ReviewRow.utc_offset_minutes,
+        func.min(ReviewRow.reviewed_at),
+        func.max(ReviewRow.reviewed_at),
+        func.count(),
+        func.sum(case((_GOOD, 1), else_=0)),
+        func.sum(
+            case(
+                (ReviewRow.reviewed_at >= bindparam("week", type_=ReviewRow.reviewed_at.type), 1),
+                else_=0,
+            )
+        ),
+        func.max(ReviewRow.id),
+    )
+    .where(ReviewRow.person_id == bindparam("person"))
+    .group_by(ReviewRow.local_date, ReviewRow.utc_offset_minutes)
 )
 _SHOWN_IDS = union(
     select(CardRow.question_id).where(CardRow.person_id == bindparam("person")),
@@ -403,15 +409,26 @@ _DUE_AND_SHOWN: CompoundSelect[str, datetime | None, bool] = union_all(
 async def study_snapshot(
     person_id: int, *, session: AsyncSession, now: datetime, week_start: datetime
 ) -> StudySnapshot | None:
-    """The person's chat, zone and review counts (one query), study days (one row per
-    day), due cards and shown questions (one UNION ALL); None if either the person or
-    the chat is unknown."""
+    """The person's chat and zone (one join), study days with the review counts (one
+    pass over the reviews, one row per day), due cards and shown questions (one UNION
+    ALL); None if either the person or the chat is unknown."""
     params: dict[str, Any] = {"person": person_id, "week": week_start}
-    found = (await session.execute(_CHAT_AND_COUNTS, params)).first()
+    found = (await session.execute(_CHAT_AND_ZONE, params)).first()
     if found is None:
         return None
-    chat, timezone, total, newest, good, week = found
-    marks = await study_marks(person_id, session=session)
+    chat, timezone = found
+    marks: list[StudyMark] = []
+    total = good = week = newest = 0
+    for day, offset, first, last, count, good_count, week_count, top in await session.execute(
+        _DAYS_AND_COUNTS, params
+    ):
+        marks.append(StudyMark.stored(first, day, offset))
+        if last != first:
+            marks.append(StudyMark.stored(last, day, offset))
+        total += int(count)
+        good += int(good_count or 0)
+        week += int(week_count or 0)
+        newest = max(newest, int(top))
     params["horizon"] = end_of_local_day(now, timezone)
     due: dict[str, CardDue] = {}
     seen: set[str] = set()
@@ -424,10 +441,10 @@ async def study_snapshot(
         timezone,
         to_settings(chat),
         marks,
-        int(total or 0),
-        int(week or 0),
-        int(good or 0),
+        total,
+        week,
+        good,
         due,
         seen,
-        (int(total or 0), int(newest or 0)),
+        (total, newest),
     )
