@@ -10,7 +10,7 @@ from telegram import Update
 from bot import texts
 from bot.context import BotContext
 from bot.domain.schedule import local_date_of
-from bot.domain.streaks import compute_streak
+from bot.domain.streaks import compute_streak_of_runs
 from bot.handlers import progress
 from bot.handlers.common import NOT_SUBSCRIBED, now_of, reply
 from bot.storage import learning
@@ -21,8 +21,9 @@ WEEK = timedelta(days=7)
 async def stats_command(update: Update, context: BotContext) -> None:
     """/stats: the person's progress, in their own time zone.
 
-    Three reads (bot.storage.learning.study_snapshot), each bounded by what the
-    message shows: counts in SQL, one row per study day, due cards and shown ids.
+    Three or four reads (bot.storage.learning.study_snapshot), each bounded by what
+    the message shows: counts in SQL, one row per run of study days, due cards and
+    shown ids.
     """
     chat, user = update.effective_chat, update.effective_user
     if chat is None or user is None:
@@ -38,7 +39,7 @@ async def stats_command(update: Update, context: BotContext) -> None:
         return
     settings = snapshot.settings
     today = local_date_of(now, snapshot.timezone)
-    streak = compute_streak(snapshot.marks, today=today)
+    streak = compute_streak_of_runs(snapshot.runs, today=today)
     bank = services.bank
     selected = [deck for deck in bank.decks if deck.id in settings.decks]
     due_now = sum(

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from itertools import pairwise
 from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
+    Date,
     String,
     Table,
     bindparam,
@@ -30,7 +32,7 @@ from sqlalchemy.sql.selectable import CompoundSelect
 from bot.domain.chats import ChatSettings
 from bot.domain.schedule import end_of_local_day
 from bot.domain.srs import CardDue, CardState, Rating
-from bot.domain.streaks import StudyMark
+from bot.domain.streaks import StudyMark, StudyRun
 from bot.storage.chats import to_settings
 from bot.storage.models import CardRow, ChatRow, DeliveryRow, PersonRow, ReviewRow
 
@@ -342,6 +344,56 @@ async def study_marks_for_people(
     return result
 
 
+def _islands(day_minus_rank: str) -> Any:
+    """Runs of consecutive study dates (first, last), oldest first: a date minus its rank
+    among the person's dates is the same all along a run (gaps and islands)."""
+    return text(
+        f"""
+        SELECT min(d) AS first_day, max(d) AS last_day FROM (
+            SELECT d, {day_minus_rank} AS island FROM (
+                SELECT DISTINCT local_date AS d FROM reviews WHERE person_id = :person
+            ) AS dates
+        ) AS ranked
+        GROUP BY island ORDER BY first_day
+        """
+    ).columns(first_day=Date(), last_day=Date())
+
+
+_ISLANDS_POSTGRESQL = _islands("d - CAST(row_number() OVER (ORDER BY d) AS INTEGER)")
+_ISLANDS_SQLITE = _islands("julianday(d) - row_number() OVER (ORDER BY d)")
+_EDGE_DAYS = _day_marks(
+    (ReviewRow.person_id == bindparam("person"))
+    & ReviewRow.local_date.in_(bindparam("days", expanding=True))
+)
+
+
+async def study_runs(person_id: int, *, session: AsyncSession) -> list[StudyRun]:
+    """The person's runs of consecutive study days (one row per run, not per day or
+    grade), with the edge marks the travel rule needs where two runs are one date apart
+    (a second small query, only then)."""
+    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
+    islands = _ISLANDS_POSTGRESQL if postgres else _ISLANDS_SQLITE
+    spans = [(first, last) for first, last in await session.execute(islands, {"person": person_id})]
+    edges = {
+        day
+        for (_, before), (after, _) in pairwise(spans)
+        if (after - before).days == 2
+        for day in (before, after)
+    }
+    first_of: dict[date, StudyMark] = {}
+    last_of: dict[date, StudyMark] = {}
+    if edges:
+        found = await session.execute(_EDGE_DAYS, {"person": person_id, "days": sorted(edges)})
+        for mark in _marks_of(found).get(person_id, []):
+            key = (mark.at, mark.utc_offset_minutes)
+            day = mark.local_date
+            if day not in first_of or key < (first_of[day].at, first_of[day].utc_offset_minutes):
+                first_of[day] = mark
+            if day not in last_of or key > (last_of[day].at, last_of[day].utc_offset_minutes):
+                last_of[day] = mark
+    return [StudyRun(first, last, first_of.get(first), last_of.get(last)) for first, last in spans]
+
+
 @dataclass(frozen=True)
 class StudySnapshot:
     """What /stats shows about a person in their private chat, read in three queries.
@@ -353,8 +405,8 @@ class StudySnapshot:
 
     timezone: str
     settings: ChatSettings
-    marks: list[StudyMark]
-    """Each study day's first and last grade (what the streak rules read)."""
+    runs: list[StudyRun]
+    """The runs of consecutive study days (what the streak rules read)."""
     total: int
     this_week: int
     good_or_easy: int
@@ -366,32 +418,30 @@ class StudySnapshot:
     """(reviews, newest review id): changes with every grade (the picture's cache key)."""
 
 
-_CHAT_AND_ZONE = (
-    select(ChatRow, PersonRow.timezone)
-    .join(PersonRow, PersonRow.id == ChatRow.id)
-    .where(ChatRow.id == bindparam("person"))
-)
 _GOOD = ReviewRow.rating.in_([int(Rating.GOOD), int(Rating.EASY)])
-# One pass over the person's reviews: each study day's first and last grade (streaks)
-# with its counts (total, Good/Easy, this week) and newest id (the picture's key).
-_DAYS_AND_COUNTS = (
+# One pass over the person's reviews for the counts (total, Good/Easy, this week) and the
+# newest id (the picture's key), joined to the chat and zone: one round trip.
+_COUNTS = (
     select(
-        ReviewRow.local_date,
-        ReviewRow.utc_offset_minutes,
-        func.min(ReviewRow.reviewed_at),
-        func.max(ReviewRow.reviewed_at),
-        func.count(),
-        func.sum(case((_GOOD, 1), else_=0)),
+        func.count().label("total"),
+        func.sum(case((_GOOD, 1), else_=0)).label("good"),
         func.sum(
             case(
                 (ReviewRow.reviewed_at >= bindparam("week", type_=ReviewRow.reviewed_at.type), 1),
                 else_=0,
             )
-        ),
-        func.max(ReviewRow.id),
+        ).label("week"),
+        func.max(ReviewRow.id).label("newest"),
     )
     .where(ReviewRow.person_id == bindparam("person"))
-    .group_by(ReviewRow.local_date, ReviewRow.utc_offset_minutes)
+    .subquery("counts")
+)
+_CHAT_ZONE_AND_COUNTS = (
+    select(ChatRow, PersonRow.timezone, _COUNTS.c.total, _COUNTS.c.good, _COUNTS.c.week)
+    .add_columns(_COUNTS.c.newest)
+    .join(PersonRow, PersonRow.id == ChatRow.id)
+    .join(_COUNTS, true())
+    .where(ChatRow.id == bindparam("person"))
 )
 _SHOWN_IDS = union(
     select(CardRow.question_id).where(CardRow.person_id == bindparam("person")),
@@ -409,26 +459,15 @@ _DUE_AND_SHOWN: CompoundSelect[str, datetime | None, bool] = union_all(
 async def study_snapshot(
     person_id: int, *, session: AsyncSession, now: datetime, week_start: datetime
 ) -> StudySnapshot | None:
-    """The person's chat and zone (one join), study days with the review counts (one
-    pass over the reviews, one row per day), due cards and shown questions (one UNION
-    ALL); None if either the person or the chat is unknown."""
+    """The person's chat, zone and review counts (one query), runs of study days (one row
+    per run), due cards and shown questions (one UNION ALL); None if either the person
+    or the chat is unknown."""
     params: dict[str, Any] = {"person": person_id, "week": week_start}
-    found = (await session.execute(_CHAT_AND_ZONE, params)).first()
+    found = (await session.execute(_CHAT_ZONE_AND_COUNTS, params)).first()
     if found is None:
         return None
-    chat, timezone = found
-    marks: list[StudyMark] = []
-    total = good = week = newest = 0
-    for day, offset, first, last, count, good_count, week_count, top in await session.execute(
-        _DAYS_AND_COUNTS, params
-    ):
-        marks.append(StudyMark.stored(first, day, offset))
-        if last != first:
-            marks.append(StudyMark.stored(last, day, offset))
-        total += int(count)
-        good += int(good_count or 0)
-        week += int(week_count or 0)
-        newest = max(newest, int(top))
+    chat, timezone, total, good, week, newest = found
+    runs = await study_runs(person_id, session=session)
     params["horizon"] = end_of_local_day(now, timezone)
     due: dict[str, CardDue] = {}
     seen: set[str] = set()
@@ -440,11 +479,11 @@ async def study_snapshot(
     return StudySnapshot(
         timezone,
         to_settings(chat),
-        marks,
-        total,
-        week,
-        good,
+        runs,
+        int(total or 0),
+        int(week or 0),
+        int(good or 0),
         due,
         seen,
-        (total, newest),
+        (int(total or 0), int(newest or 0)),
     )
