@@ -86,17 +86,6 @@ async def card_rows(person_id: int, *, session: AsyncSession) -> list[CardRow]:
     return list(await session.scalars(select(CardRow).where(CardRow.person_id == person_id)))
 
 
-async def review_rows(person_id: int, *, session: AsyncSession) -> list[ReviewRow]:
-    """Every review of the person, oldest first."""
-    return list(
-        await session.scalars(
-            select(ReviewRow)
-            .where(ReviewRow.person_id == person_id)
-            .order_by(ReviewRow.reviewed_at, ReviewRow.id)
-        )
-    )
-
-
 async def stream_reviews(person_id: int, *, session: AsyncSession) -> AsyncResult[Any]:
     """(reviewed_at, utc offset, question id, rating) of every review, oldest first, from a
     server-side cursor: /export reads it in partitions, never the whole history at once."""
