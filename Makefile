@@ -33,10 +33,11 @@ format: install
 	$(BIN)/ruff format .
 
 # make bench                      every benchmark (dispatch, dispatch-100k, taps, stats, startup,
-#                                 instances)
+#                                  instances, history, history-stats)
 # make bench SCENARIO=taps         one of them (or several, space-separated)
 # make bench SCENARIO=stats ARGS="--updates 500 --no-record"   options for benchmarks.peak
 # make bench SCENARIO=instances ARGS="--instances 1,2,3"      1, 2, 3 processes on one PostgreSQL
+# make bench SCENARIO=history ARGS="--chats 20000 --days 365"  options for benchmarks.history
 # PostgreSQL runs need TEST_DATABASE_URL; results are appended to BENCHMARKS.md.
 SCENARIO ?= all
 ARGS ?=

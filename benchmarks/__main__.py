@@ -5,9 +5,12 @@
     python -m benchmarks startup -- --runs 3   # options after -- go to benchmarks.peak
 
 Scenarios: ``dispatch`` (10,000 chats, SQLite and PostgreSQL), ``dispatch-100k``
-(100,000 chats on PostgreSQL), and the peak scenarios of ``benchmarks.peak``:
-``taps``, ``stats``, ``startup``, and ``instances`` (1, 2 and 3 processes on one
-PostgreSQL, benchmarks.instances). PostgreSQL runs need TEST_DATABASE_URL; without
+(100,000 chats on PostgreSQL), the peak scenarios of ``benchmarks.peak``:
+``taps``, ``stats``, ``startup``; ``instances`` (1, 2 and 3 processes on one
+PostgreSQL, benchmarks.instances); and a year of history (``benchmarks.history``):
+``history`` (5,000 due chats with 0, 180 and 365 days of history, SQLite and
+PostgreSQL) and ``history-stats`` (the stats/reveal/grade bursts from people with
+365 days of history). PostgreSQL runs need TEST_DATABASE_URL; without
 it those are skipped with a message. Each benchmark appends to BENCHMARKS.md.
 """
 
@@ -19,7 +22,8 @@ import sys
 
 DISPATCH = ("dispatch", "dispatch-100k")
 PEAK = ("taps", "stats", "startup")
-ORDER = (*DISPATCH, *PEAK, "instances")
+HISTORY = ("history", "history-stats")
+ORDER = (*DISPATCH, *PEAK, "instances", *HISTORY)
 
 
 def commands(scenario: str, extra: list[str]) -> list[list[str]]:
@@ -36,6 +40,10 @@ def commands(scenario: str, extra: list[str]) -> list[list[str]]:
             print("instances: skipped, PostgreSQL needs TEST_DATABASE_URL", flush=True)
             return []
         return [[python, "-m", "benchmarks.instances", *extra]]
+    if scenario == "history":
+        return [[python, "-m", "benchmarks.history", "dispatch", "--database", "both", *extra]]
+    if scenario == "history-stats":
+        return [[python, "-m", "benchmarks.peak", "stats", "--history-days", "365", *extra]]
     return [[python, "-m", "benchmarks.peak", scenario, *extra]]
 
 

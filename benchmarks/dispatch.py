@@ -78,9 +78,14 @@ async def _seed(url: str, chats: int, now: datetime) -> None:
     await engine.dispose()
 
 
-async def run_once(url: str, chats: int) -> dict[str, float]:
-    now = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
-    await _seed(url, chats, now)
+async def run_once(
+    url: str, chats: int, *, now: datetime | None = None, seed: bool = True
+) -> dict[str, float]:
+    """One dispatch of ``chats`` due chats; ``seed=False``: the database is already seeded
+    (benchmarks.history), with every chat due at ``now``."""
+    now = now or datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    if seed:
+        await _seed(url, chats, now)
     server = subprocess.Popen(  # noqa: ASYNC220 - started once, before the measurement
         [sys.executable, "-m", "benchmarks.fake_server"],
         stdin=subprocess.PIPE,
@@ -94,10 +99,10 @@ async def run_once(url: str, chats: int) -> dict[str, float]:
     settings = Settings(
         bot_token=TOKEN,
         telegram_api_url=api_root,
-        database_url=url,  # type: ignore[arg-type]
+        database_url=url,
         content_dir=Path(os.environ.get("BENCH_CONTENT_DIR", REPO / "content")),
         send_rate_limit=0,
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
     )
     bank = load_checked_bank(settings.content_dir)
     engine = (

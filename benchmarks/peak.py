@@ -60,6 +60,7 @@ from sqlalchemy import insert, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from benchmarks.history import seed_history
 from bot import callbacks as cb
 from bot.storage.models import CardRow, ChatRow, DeliveryRow, PersonRow, ReviewRow
 
@@ -542,6 +543,7 @@ class Options:
     broadcast_delay: float
     dispatch_interval: float
     extra_env: dict[str, str]
+    history_days: int = 20
 
 
 async def seed_taps(url: str, seed: Seed, options: Options) -> dict[int, int]:
@@ -770,16 +772,31 @@ async def run_taps(options: Options, workdir: Path) -> list[Table]:
 # --- scenario: stats / reveal / grade bursts -----------------------------------------
 
 
-async def seed_bursts(url: str, seed: Seed, chats: int) -> tuple[dict[int, int], dict[int, int]]:
-    """Chats with 20 reviewed deliveries each, one sent question and one revealed answer.
+async def seed_bursts(
+    url: str, seed: Seed, chats: int, history_days: int = 20, content: Path | None = None
+) -> tuple[dict[int, int], dict[int, int]]:
+    """Chats with ``history_days`` reviewed deliveries each, one sent question and one
+    revealed answer. 20 days: the original seeding; otherwise benchmarks.history's
+    (daily deliveries, reviews and cards for each past day, in UTC).
 
     Returns chat -> delivery id to reveal, chat -> delivery id to grade.
     """
     engine = create_async_engine(url)
-    history_days = 20
     questions = seed.bank.questions
     try:
         ids = [BURST_CHATS + i for i in range(chats)]
+        if history_days != 20:
+            assert content is not None
+            await seed_history(
+                url,
+                chats=chats,
+                days=history_days,
+                now=seed.now,
+                content=content,
+                first_chat=BURST_CHATS,
+                due=seed.not_due(),
+            )
+            return await _reveal_and_grade_rows(engine, seed, ids, history_days)
         await insert_rows(engine, PersonRow, seed.people(ids))
         await insert_rows(engine, ChatRow, seed.chats(ids, due=seed.not_due()))
         history: list[dict[str, Any]] = []
@@ -840,28 +857,34 @@ async def seed_bursts(url: str, seed: Seed, chats: int) -> tuple[dict[int, int],
             )
         await insert_rows(engine, ReviewRow, reviews)
         await insert_rows(engine, CardRow, cards)
-        at = seed.now - timedelta(minutes=10)
-        to_reveal = [
-            seed.delivery(
-                chat, questions[(n + history_days) % len(questions)], message_id=100, at=at
-            )
-            for n, chat in enumerate(ids)
-        ]
-        to_grade = [
-            seed.delivery(
-                chat,
-                questions[(n + history_days + 1) % len(questions)],
-                message_id=200,
-                at=at,
-                revealed=True,
-            )
-            for n, chat in enumerate(ids)
-        ]
-        reveal_ids = await insert_deliveries(engine, to_reveal)
-        grade_ids = await insert_deliveries(engine, to_grade)
-        return dict(zip(ids, reveal_ids, strict=True)), dict(zip(ids, grade_ids, strict=True))
+        return await _reveal_and_grade_rows(engine, seed, ids, history_days)
     finally:
         await engine.dispose()
+
+
+async def _reveal_and_grade_rows(
+    engine: AsyncEngine, seed: Seed, ids: list[int], history_days: int
+) -> tuple[dict[int, int], dict[int, int]]:
+    """Each chat's question to reveal and revealed answer to grade (sent 10 minutes ago)."""
+    questions = seed.bank.questions
+    at = seed.now - timedelta(minutes=10)
+    to_reveal = [
+        seed.delivery(chat, questions[(n + history_days) % len(questions)], message_id=100, at=at)
+        for n, chat in enumerate(ids)
+    ]
+    to_grade = [
+        seed.delivery(
+            chat,
+            questions[(n + history_days + 1) % len(questions)],
+            message_id=200,
+            at=at,
+            revealed=True,
+        )
+        for n, chat in enumerate(ids)
+    ]
+    reveal_ids = await insert_deliveries(engine, to_reveal)
+    grade_ids = await insert_deliveries(engine, to_grade)
+    return dict(zip(ids, reveal_ids, strict=True)), dict(zip(ids, grade_ids, strict=True))
 
 
 @dataclass
@@ -926,7 +949,10 @@ async def run_bursts(options: Options, workdir: Path) -> list[Table]:
         # One chat more than the burst: its /stats comes first, as in a bot that has
         # been running for a while (the one-off import of the drawing library is not
         # part of the crowd's cost; README "The peak minute").
-        reveal, grade = await seed_bursts(url, seed, chats + 1)
+        print(f"seeding {chats + 1} chats, {options.history_days} days of history …", flush=True)
+        reveal, grade = await seed_bursts(
+            url, seed, chats + 1, options.history_days, options.content
+        )
         api = FakeApi(limits=False)
         bot = start_bot(
             api,
@@ -987,7 +1013,8 @@ async def run_bursts(options: Options, workdir: Path) -> list[Table]:
             await api.close()
     return [
         Table(
-            f"{chats} simultaneous updates from {chats} private chats (20 reviews of history "
+            f"{chats} simultaneous updates from {chats} private chats "
+            f"({options.history_days} reviews of history "
             "each), limits off (SEND_RATE_LIMIT=0)",
             [
                 "updates",
@@ -1110,6 +1137,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--content", type=Path, default=REPO / "content")
     parser.add_argument("--updates", type=int, default=1000, help="stats: chats/updates per burst")
+    parser.add_argument(
+        "--history-days",
+        type=int,
+        default=20,
+        help="stats: days of history per chat (a delivery, a review each; cards)",
+    )
     parser.add_argument("--chats", type=int, default=100_000, help="startup: chats seeded")
     parser.add_argument("--runs", type=int, default=2, help="startup: bot starts (1st cold)")
     parser.add_argument("--taps", type=int, default=40)
@@ -1164,6 +1197,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             broadcast_delay=args.broadcast_delay,
             dispatch_interval=args.dispatch_interval,
             extra_env=extra_env,
+            history_days=args.history_days,
         )
         load = load_average()
         print(f"peak {scenario} on {kind} (load average {load}) …", flush=True)

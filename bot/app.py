@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from sqlalchemy.exc import SQLAlchemyError
 from telegram import (
     BotCommand,
     BotCommandScopeAllGroupChats,
@@ -53,6 +54,7 @@ from bot.metrics import MeasuredUpdateProcessor, rate_limiter_waiting
 from bot.ratelimit import PriorityRateLimiter
 from bot.reminders import remind_due
 from bot.send_budget import SharedBudget
+from bot.storage import retention
 from bot.storage.database import create_engine, create_sessionmaker, migrate
 from bot.updates import PerChatUpdateProcessor
 
@@ -60,6 +62,7 @@ log = logging.getLogger(__name__)
 
 # Connections for sending: the dispatcher's concurrency plus room for handlers.
 SEND_CONNECTIONS = 32
+PRUNE_HISTORY_EVERY = timedelta(hours=1)
 
 
 def build_application(
@@ -92,6 +95,12 @@ def build_application(
             first=timedelta(seconds=0),
             name="dispatcher",
             job_kwargs={"max_instances": 2, "coalesce": True, "misfire_grace_time": None},
+        )
+        application.job_queue.run_repeating(
+            _prune_history_job,
+            interval=PRUNE_HISTORY_EVERY,
+            first=timedelta(minutes=5),
+            name="prune-history",
         )
         log.info("ready: %d questions in %d decks", len(loaded), len(loaded.decks))
 
@@ -136,6 +145,24 @@ def build_application(
     application: BotApplication = builder.build()
     register_handlers(application)
     return application
+
+
+async def _prune_history_job(context: BotContext) -> None:
+    """Drop the rows the retention rules say nobody needs (bot/storage/retention.py)."""
+    services = context.services
+    if services.stopping.is_set():
+        return
+    try:
+        removed = await retention.prune(
+            services.engine,
+            now=services.clock(),
+            retention_days=services.settings.history_retention_days,
+        )
+    except (SQLAlchemyError, OSError) as error:
+        log.warning("pruning old rows failed, will retry: %s", type(error).__name__)
+        return
+    if removed:
+        log.info("pruned %d old rows (HISTORY_RETENTION_DAYS)", removed)
 
 
 async def _dispatch_job(context: BotContext) -> None:

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     database_pool_size: Annotated[int, Field(ge=1, le=1000)] = 10
     broadcast_paid: bool = False
     stats_picture_share: Annotated[float, Field(gt=0, le=1)] = 0.25
+    # Deliveries that never reached a chat are pruned after this many days; 0 keeps them
+    # (README "History and retention").
+    history_retention_days: Annotated[int, Field(ge=0)] = 0
     # Running as a service (README "Running in production").
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None

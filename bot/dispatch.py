@@ -32,12 +32,14 @@ from telegram import Bot
 
 from bot import db_outage, metrics
 from bot.context import Services
+from bot.domain.chats import ChatSettings
 from bot.domain.clock import Clock
-from bot.domain.leaderboard import group_streak
 from bot.domain.schedule import is_still_due, local_date_of
+from bot.domain.srs import CardDue
 from bot.questions import (
     PreparedSend,
     create_daily,
+    pick_due_card,
     pick_group_question,
     pick_question,
     prepare,
@@ -258,8 +260,8 @@ async def _plan_batch(
 ) -> list[PreparedSend]:
     """Choose a question for each due chat, insert the deliveries, move next due."""
     chat_ids = [row.id for row in rows]
-    cards = await learning.due_cards_for_people(chat_ids, session=session)
-    delivered = await delivery_store.delivered_ids_for_chats(chat_ids, session=session)
+    settings_of = {row.id: chat_store.to_settings(row) for row in rows}
+    choices = await _choose_private(services, session, rows, settings_of, now)
     dates = {
         local_date_of(row.next_due_at, row.timezone) for row in rows if row.next_due_at is not None
     }
@@ -271,7 +273,7 @@ async def _plan_batch(
     for index, row in enumerate(rows, start=1):
         if index % YIELD_EVERY == 0:
             await asyncio.sleep(0)  # a tap waiting for the loop is handled now
-        settings = chat_store.to_settings(row)
+        settings = settings_of[row.id]
         due = row.next_due_at
         assert due is not None  # claim_due_chats only returns chats with a due instant
         if not is_still_due(settings.schedule, due=due, now=now):
@@ -283,19 +285,11 @@ async def _plan_batch(
         if settings.is_group:
             history = await group_store.delivered_at(row.id, session=session)
             question_id = pick_group_question(services.bank, settings, delivered=history)
-            instants = await group_store.chat_review_instants(row.id, session=session)
-            zone = settings.schedule.timezone
-            streaks[row.id] = group_streak(
-                (local_date_of(at, zone) for at in instants), today=local_date
+            streaks[row.id] = await group_store.group_streak_on(
+                row.id, zone=settings.schedule.timezone, today=local_date, session=session
             )
         else:
-            question_id = pick_question(
-                services.bank,
-                settings,
-                cards=cards.get(row.id, {}),
-                delivered=delivered.get(row.id, set()),
-                now=now,
-            )
+            question_id = choices.get(row.id)
         if question_id is None or (row.id, local_date) in existing:
             last = local_date if (row.id, local_date) in existing else settings.last_delivered_on
             chat_store.apply_settings(
@@ -332,6 +326,50 @@ async def _plan_batch(
         )
         for delivery in created
     ]
+
+
+async def _choose_private(
+    services: Services,
+    session: AsyncSession,
+    rows: list[ChatRow],
+    settings_of: dict[int, ChatSettings],
+    now: datetime,
+) -> dict[int, str | None]:
+    """The question for each private chat of a batch, reading what the choice needs.
+
+    First each person's few soonest-due cards (bounded, through the (person, due)
+    index): a due card among them decides most chats. Only the others (nothing due:
+    a new question, or the soonest card) read their cards and shown questions.
+    """
+    private = [row.id for row in rows if not settings_of[row.id].is_group]
+    soonest = await learning.soonest_cards_for_people(private, session=session)
+    choices: dict[int, str | None] = {}
+    undecided: list[int] = []
+    for chat_id in private:
+        question_id = pick_due_card(
+            services.bank, settings_of[chat_id], soonest=soonest[chat_id], now=now
+        )
+        if question_id is None:
+            undecided.append(chat_id)
+        else:
+            choices[chat_id] = question_id
+    if not undecided:
+        return choices
+    partial = [chat_id for chat_id in undecided if not soonest[chat_id].complete]
+    cards: dict[int, dict[str, CardDue]] = {
+        chat_id: {q: CardDue(due) for q, due in soonest[chat_id].cards} for chat_id in undecided
+    }
+    cards.update(await learning.due_cards_for_people(partial, session=session))
+    delivered = await delivery_store.delivered_ids_for_chats(undecided, session=session)
+    for chat_id in undecided:
+        choices[chat_id] = pick_question(
+            services.bank,
+            settings_of[chat_id],
+            cards=cards[chat_id],
+            delivered=delivered[chat_id],
+            now=now,
+        )
+    return choices
 
 
 async def _existing_daily(

@@ -15,7 +15,7 @@ from bot import keyboards, texts
 from bot.domain.chats import ChatSettings
 from bot.domain.content import Bank
 from bot.domain.schedule import end_of_local_day
-from bot.domain.selection import choose_question, group_rotation_pick
+from bot.domain.selection import choose_question, group_rotation_pick, overdue_from_soonest
 from bot.domain.srs import CardDue, CardState
 from bot.ratelimit import Traffic
 from bot.sending import (
@@ -30,6 +30,8 @@ from bot.sending import (
 )
 from bot.storage import chats as chat_store
 from bot.storage import deliveries as delivery_store
+from bot.storage import learning
+from bot.storage.learning import SoonestCards
 from bot.storage.models import DeliveryRow, QuizRow
 
 log = logging.getLogger(__name__)
@@ -50,6 +52,58 @@ def pick_question(
     horizon = end_of_local_day(now, settings.schedule.timezone)
     return choose_question(
         bank, decks=decks, cards=cards, seen=delivered, now=horizon, exclude=exclude
+    )
+
+
+def pick_due_card(
+    bank: Bank,
+    settings: ChatSettings,
+    *,
+    soonest: SoonestCards,
+    now: datetime,
+    exclude: frozenset[str] = frozenset(),
+) -> str | None:
+    """The due card :func:`pick_question` would choose, if the person's soonest cards
+    decide it (most days, for anyone with a history); None: call :func:`pick_question`."""
+    decks = [deck for deck in settings.decks if bank.deck(deck) is not None] or list(bank.deck_ids)
+    horizon = end_of_local_day(now, settings.schedule.timezone)
+    return overdue_from_soonest(
+        bank,
+        decks=decks,
+        soonest=soonest.cards,
+        complete=soonest.complete,
+        now=horizon,
+        exclude=exclude,
+    )
+
+
+async def pick_for_chat(
+    bank: Bank,
+    settings: ChatSettings,
+    *,
+    session: AsyncSession,
+    now: datetime,
+    exclude: frozenset[str] = frozenset(),
+) -> str | None:
+    """:func:`pick_question` for one private chat, reading what the choice needs: the
+    few soonest cards first; every card and the shown ids only when nothing is due."""
+    chat_id = settings.chat_id
+    soonest = (await learning.soonest_cards_for_people([chat_id], session=session))[chat_id]
+    chosen = pick_due_card(bank, settings, soonest=soonest, now=now, exclude=exclude)
+    if chosen is not None:
+        return chosen
+    cards: Mapping[str, CardDue] = (
+        {question_id: CardDue(due) for question_id, due in soonest.cards}
+        if soonest.complete
+        else await learning.due_cards_of(chat_id, session=session)
+    )
+    return pick_question(
+        bank,
+        settings,
+        cards=cards,
+        delivered=await delivery_store.delivered_question_ids(chat_id, session=session),
+        now=now,
+        exclude=exclude,
     )
 
 

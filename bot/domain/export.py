@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TextIO
 
 from bot.domain.clock import require_utc
 from bot.domain.srs import CardState, Rating, review
@@ -65,32 +65,50 @@ def _offset(minutes: int) -> timezone:
     return timezone(timedelta(minutes=minutes))
 
 
-def reviews_csv(reviews: Iterable[ExportedReview]) -> str:
-    """``reviews.csv``: one row per grade, oldest first, times in the local time of the grade.
+class ReviewsCsv:
+    """``reviews.csv`` written a few rows at a time, oldest first, onto a text stream.
 
-    Columns: date (YYYY-MM-DD) and time (HH:MM:SS) where the person was,
-    utc_offset (+01:00), question_id, deck (title), question (text), grade
-    (Again/Hard/Good/Easy), next_due (ISO 8601, same offset).
+    Holds only the replayed FSRS state of each question (at most the bank), so a year
+    of reviews streams from a database cursor through it with bounded memory. Columns:
+    date (YYYY-MM-DD) and time (HH:MM:SS) where the person was, utc_offset (+01:00),
+    question_id, deck (title), question (text), grade (Again/Hard/Good/Easy), next_due
+    (ISO 8601, same offset).
     """
-    ordered = sorted(reviews, key=lambda r: r.at)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for item, due in zip(ordered, replay_next_dues(ordered), strict=True):
-        zone = _offset(item.utc_offset_minutes)
-        local = item.at.astimezone(zone)
-        writer.writerow(
-            (
-                local.date().isoformat(),
-                local.strftime("%H:%M:%S"),
-                local.strftime("%z")[:3] + ":" + local.strftime("%z")[3:],
-                item.question_id,
-                item.deck,
-                item.question,
-                GRADE_NAMES[item.rating],
-                due.astimezone(zone).isoformat(timespec="seconds"),
+
+    def __init__(self, out: TextIO) -> None:
+        self._writer = csv.writer(out, lineterminator="\n")
+        self._cards: dict[str, CardState] = {}
+        self.rows = 0
+        self._writer.writerow(CSV_COLUMNS)
+
+    def write(self, reviews: Iterable[ExportedReview]) -> None:
+        """Append these reviews, which come after every review written so far."""
+        for item in reviews:
+            card = review(self._cards.get(item.question_id), item.rating, item.at)
+            self._cards[item.question_id] = card
+            zone = _offset(item.utc_offset_minutes)
+            local = item.at.astimezone(zone)
+            offset = local.strftime("%z")
+            self._writer.writerow(
+                (
+                    local.date().isoformat(),
+                    local.strftime("%H:%M:%S"),
+                    offset[:3] + ":" + offset[3:],
+                    item.question_id,
+                    item.deck,
+                    item.question,
+                    GRADE_NAMES[item.rating],
+                    card.due.astimezone(zone).isoformat(timespec="seconds"),
+                )
             )
-        )
+            self.rows += 1
+
+
+def reviews_csv(reviews: Iterable[ExportedReview]) -> str:
+    """``reviews.csv`` of these reviews as one string (sorted oldest first); see
+    :class:`ReviewsCsv`, which the bot uses to stream it."""
+    out = io.StringIO()
+    ReviewsCsv(out).write(sorted(reviews, key=lambda r: r.at))
     return out.getvalue()
 
 

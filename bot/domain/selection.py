@@ -18,7 +18,7 @@ Ties are always broken by bank order (deck order, then file order).
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
@@ -33,6 +33,8 @@ class _Pool:
 
     decks: tuple[tuple[str, ...], ...]
     all_ids: tuple[str, ...] = ()
+    position: Mapping[str, int] = field(default_factory=dict)
+    """Each id's place in bank order (membership and tie-breaks without a scan)."""
 
     @classmethod
     def of(cls, bank: Bank, decks: Collection[str]) -> _Pool:
@@ -68,7 +70,8 @@ def _pool(bank: Bank, wanted: frozenset[str]) -> _Pool:
         for deck in bank.decks
         if deck.id in wanted
     )
-    return _Pool(decks, tuple(question_id for deck in decks for question_id in deck))
+    ids = tuple(question_id for deck in decks for question_id in deck)
+    return _Pool(decks, ids, {question_id: index for index, question_id in enumerate(ids)})
 
 
 def _earliest(ids: Sequence[str], when: Mapping[str, datetime]) -> str | None:
@@ -122,6 +125,37 @@ def choose_question(
     if soonest is not None:
         return soonest
     return candidates[0] if candidates else None
+
+
+def overdue_from_soonest(
+    bank: Bank,
+    *,
+    decks: Sequence[str],
+    soonest: Sequence[tuple[str, datetime]],
+    complete: bool,
+    now: datetime,
+    exclude: Set[str] = frozenset(),
+) -> str | None:
+    """Step 1 of :func:`choose_question` from a person's few soonest-due cards, if they decide it.
+
+    ``soonest`` is the person's cards with the earliest due instants, earliest first (a
+    short window read through the (person, due) index), holding every card tied with its
+    last one, so that every card outside it is due strictly later than any inside;
+    ``complete`` says it holds every card. Returns what :func:`choose_question` would
+    return (same ``exclude``) when that is a due card in the window. None when the full
+    inputs are needed (nothing due in the window): the caller then reads the cards and
+    the shown questions and calls :func:`choose_question`.
+    """
+    now = require_utc(now, "now")
+    pool = _Pool.of(bank, decks)
+    overdue = [
+        (due, pool.position[question_id], question_id)
+        for question_id, due in soonest
+        if question_id in pool.position and due <= now and question_id not in exclude
+    ]
+    if not overdue:
+        return None
+    return min(overdue)[2]
 
 
 def group_rotation_pick(

@@ -32,7 +32,7 @@ Rules, in the order :func:`compute_streak` applies them:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -67,6 +67,16 @@ class StudyMark:
                 f"local_date {self.local_date} does not match {self.at.isoformat()} "
                 f"at offset {self.utc_offset_minutes:+d} min ({expected})"
             )
+
+    @classmethod
+    def stored(cls, at: datetime, local_date: date, utc_offset_minutes: int) -> StudyMark:
+        """A mark read back from the database, where it was validated when the grade was
+        written: no checks again (a year of study days is hundreds of marks per /stats)."""
+        mark = object.__new__(cls)
+        object.__setattr__(mark, "at", at)
+        object.__setattr__(mark, "local_date", local_date)
+        object.__setattr__(mark, "utc_offset_minutes", utc_offset_minutes)
+        return mark
 
     @classmethod
     def at_zone(cls, at: datetime, timezone: str) -> StudyMark:
@@ -118,14 +128,42 @@ def _study_days(marks: Iterable[StudyMark]) -> list[_Day]:
     return [days[key] for key in sorted(days)]
 
 
-def _moved_east(earlier: _Day, later: _Day) -> bool:
+@dataclass(frozen=True)
+class StudyRun:
+    """Consecutive study days, ``first_day`` to ``last_day``, with the marks the travel rule
+    reads at its edges: the first day's first mark and the last day's last mark.
+
+    An edge mark may be None when the neighbouring run is not exactly two dates away (the
+    travel rule only looks across a one-date gap); :func:`compute_streak_of_runs` raises
+    ``ValueError`` if one it needs is missing.
+    """
+
+    first_day: date
+    last_day: date
+    first: StudyMark | None
+    last: StudyMark | None
+
+
+def _runs(days: list[_Day]) -> list[StudyRun]:
+    runs: list[StudyRun] = []
+    for day in days:
+        if runs and (day.local_date - runs[-1].last_day).days == 1:
+            runs[-1] = StudyRun(runs[-1].first_day, day.local_date, runs[-1].first, day.last)
+        else:
+            runs.append(StudyRun(day.local_date, day.local_date, day.first, day.last))
+    return runs
+
+
+def _moved_east(earlier: StudyRun, later: StudyRun) -> bool:
     """Whether the one-date gap between two study days is an artefact of travel."""
-    before, after = earlier.last, later.first
-    if (later.local_date - earlier.local_date).days != 2:
+    if (later.first_day - earlier.last_day).days != 2:
         return False
+    before, after = earlier.last, later.first
+    if before is None or after is None:
+        raise ValueError(f"the marks around {earlier.last_day + timedelta(days=1)} are needed")
     if before.utc_offset_minutes == after.utc_offset_minutes:
         return False
-    next_day = earlier.local_date + timedelta(days=1)
+    next_day = earlier.last_day + timedelta(days=1)
     return (
         _date_at_offset(after.at, before.utc_offset_minutes) == next_day
         or _date_at_offset(before.at, after.utc_offset_minutes) == next_day
@@ -134,31 +172,39 @@ def _moved_east(earlier: _Day, later: _Day) -> bool:
 
 def compute_streak(marks: Iterable[StudyMark], *, today: date) -> Streak:
     """Summarize study marks as of the local date ``today`` (user's zone now)."""
-    days = _study_days(marks)
-    if not days:
-        return Streak(0, 0, 0, 0, studied_today=False, days=0)
+    return compute_streak_of_runs(_runs(_study_days(marks)), today=today)
 
-    run = longest = held = used = 0
-    previous: _Day | None = None
-    for day in days:
-        if previous is None:
-            run = 0
-        else:
-            gap = (day.local_date - previous.local_date).days
-            if gap == 1 or _moved_east(previous, day):
+
+def compute_streak_of_runs(runs: Sequence[StudyRun], *, today: date) -> Streak:
+    """:func:`compute_streak` from the runs of consecutive study days, oldest first.
+
+    The same rules, a run at a time: within a run every day continues the streak, and a
+    freeze is earned at each multiple of 7 it reaches; between runs the gap decides. So a
+    year of daily study is one run, and the cost follows the breaks, not the days.
+    """
+    if not runs:
+        return Streak(0, 0, 0, 0, studied_today=False, days=0)
+    run = longest = held = used = days = 0
+    previous: StudyRun | None = None
+    for current in runs:
+        if previous is not None:
+            gap = (current.first_day - previous.last_day).days
+            if gap == 1 or _moved_east(previous, current):
                 pass
             elif gap == 2 and held:
                 held -= 1
                 used += 1
             else:
                 run = 0
-        run += 1
-        if run % FREEZE_EVERY == 0:
-            held = min(MAX_FREEZES, held + 1)
+        length = (current.last_day - current.first_day).days + 1
+        earned = (run + length) // FREEZE_EVERY - run // FREEZE_EVERY
+        held = min(MAX_FREEZES, held + earned)
+        run += length
         longest = max(longest, run)
-        previous = day
+        days += length
+        previous = current
 
-    last = days[-1].local_date
+    last = runs[-1].last_day
     today = max(today, last)
     open_gap = (today - last).days
     alive = open_gap <= 1 or (open_gap == 2 and held > 0)
@@ -168,5 +214,5 @@ def compute_streak(marks: Iterable[StudyMark], *, today: date) -> Streak:
         freezes_held=held,
         freezes_used=used,
         studied_today=open_gap == 0,
-        days=len(days),
+        days=days,
     )

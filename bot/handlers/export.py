@@ -1,19 +1,24 @@
 """/export: what the bot knows about a person, as two files they keep.
 
 ``reviews.csv`` (every grade) and ``data.json`` (settings, cards with their
-FSRS state, streaks); the formats are documented in README.md. Building the
-CSV replays FSRS over the person's history, so it runs in a worker thread.
+FSRS state, streaks); the formats are documented in README.md. The CSV streams:
+reviews come from a server-side cursor in partitions, and each partition is
+written (replaying FSRS) in a worker thread, so memory does not grow with history.
 """
 
 from __future__ import annotations
 
 import asyncio
+import io
+import tempfile
+from collections.abc import Sequence
+from typing import Any, BinaryIO, cast
 
 from telegram import InputFile, Update
 
 from bot.context import BotContext
 from bot.domain.chats import format_hhmm
-from bot.domain.export import ExportedCard, ExportedReview, data_json, reviews_csv
+from bot.domain.export import ExportedCard, ExportedReview, ReviewsCsv, data_json
 from bot.domain.schedule import describe_days, local_date_of
 from bot.domain.srs import CardState, Rating
 from bot.domain.streaks import compute_streak
@@ -23,6 +28,9 @@ from bot.storage import learning, people, typed_answers
 from bot.storage import progress as progress_store
 from bot.storage import reminders as reminder_store
 
+EXPORT_CHUNK = 1000
+# A year of reviews is ~60 kB of CSV: in memory; a longer history spills to a file.
+SPOOL_BYTES = 1 << 20
 NOTHING = "I have nothing stored about you yet. /start subscribes you."
 
 
@@ -41,7 +49,6 @@ async def export_command(update: Update, context: BotContext) -> None:
             return
         settings = await chat_store.get_chat(user.id, session=session)
         reminder = await reminder_store.get_reminder(user.id, session=session)
-        reviews = await progress_store.review_rows(user.id, session=session)
         cards = await progress_store.card_rows(user.id, session=session)
         marks = await learning.study_marks(user.id, session=session)
         kept = await typed_answers.kept_answers(user.id, session=session)
@@ -50,17 +57,7 @@ async def export_command(update: Update, context: BotContext) -> None:
         deck = bank.deck_of(question_id)
         return deck.title if deck is not None else ""
 
-    exported = [
-        ExportedReview(
-            at=row.reviewed_at,
-            utc_offset_minutes=row.utc_offset_minutes,
-            question_id=row.question_id,
-            deck=deck_title(row.question_id),
-            question=q.question if (q := bank.question(row.question_id)) else "",
-            rating=Rating(row.rating),
-        )
-        for row in reviews
-    ]
+    csv_file, count = await _reviews_csv(context, user.id)
     schedule: dict[str, object] = (
         {
             "timezone": settings.schedule.timezone,
@@ -106,12 +103,49 @@ async def export_command(update: Update, context: BotContext) -> None:
             for answer in kept
         ],
     )
-    csv_text = await asyncio.to_thread(reviews_csv, exported)
-    await message.reply_document(
-        InputFile(csv_text.encode(), filename="reviews.csv"),
-        caption=f"Your {len(exported)} reviews, one row per grade.",
-    )
+    with csv_file:
+        await message.reply_document(
+            # The upload itself needs the bytes (a year of reviews: ~60 kB).
+            InputFile(csv_file.read(), filename="reviews.csv"),
+            caption=f"Your {count} reviews, one row per grade.",
+        )
     await message.reply_document(
         InputFile(document.encode(), filename="data.json"),
         caption="Your settings, cards (with their FSRS state) and streaks.",
     )
+
+
+async def _reviews_csv(context: BotContext, person_id: int) -> tuple[BinaryIO, int]:
+    """``reviews.csv`` streamed from a server-side cursor into a temporary file.
+
+    Reviews arrive oldest first in partitions of ``EXPORT_CHUNK`` rows; each is written
+    (FSRS replayed) in a worker thread, so neither the rows nor the text of a long
+    history are held at once, and the event loop stays free. Returns the file, at its
+    start, and the number of reviews.
+    """
+    bank = context.services.bank
+    spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - returned
+    text = io.TextIOWrapper(spool, encoding="utf-8", newline="", write_through=True)
+    out = ReviewsCsv(text)
+
+    def write(rows: Sequence[Any]) -> None:
+        out.write(
+            ExportedReview(
+                at=at,
+                utc_offset_minutes=offset,
+                question_id=question_id,
+                deck=deck.title if (deck := bank.deck_of(question_id)) else "",
+                question=q.question if (q := bank.question(question_id)) else "",
+                rating=Rating(rating),
+            )
+            for at, offset, question_id, rating in rows
+        )
+
+    async with context.services.sessions() as session:
+        result = await progress_store.stream_reviews(person_id, session=session)
+        async for rows in result.partitions(EXPORT_CHUNK):
+            await asyncio.to_thread(write, rows)
+    text.flush()
+    text.detach()
+    spool.seek(0)
+    return cast(BinaryIO, spool), out.rows

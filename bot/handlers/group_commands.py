@@ -14,7 +14,6 @@ from telegram.constants import ChatType
 
 from bot import keyboards
 from bot.context import BotContext
-from bot.domain.leaderboard import group_streak
 from bot.domain.schedule import local_date_of
 from bot.handlers.common import load_chat, now_of, reply
 from bot.questions import create_daily, pick_group_question, prepare, record_outcome, send_prepared
@@ -98,8 +97,9 @@ async def group_question(update: Update, context: BotContext) -> None:
             if delivery is None:  # the dispatcher got there first
                 existing = await delivery_store.daily_delivery(chat.id, today, session=session)
             else:
-                instants = await group_store.chat_review_instants(chat.id, session=session)
-                streak = group_streak((local_date_of(at, zone) for at in instants), today=today)
+                streak = await group_store.group_streak_on(
+                    chat.id, zone=zone, today=today, session=session
+                )
                 item = prepare(delivery, group=True, group_streak=streak)
     if item is not None:
         outcome = await send_prepared(context.bot, services.bank, item)

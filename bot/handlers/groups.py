@@ -16,7 +16,7 @@ from telegram.error import TelegramError
 from bot import texts
 from bot.context import BotContext
 from bot.domain.chats import ChatSettings
-from bot.domain.leaderboard import MemberStats, group_streak, rank
+from bot.domain.leaderboard import MemberStats, rank
 from bot.domain.schedule import local_date_of
 from bot.domain.streaks import compute_streak
 from bot.handlers import progress
@@ -138,12 +138,11 @@ async def group_start(update: Update, context: BotContext) -> None:
 
 async def group_streak_of(context: BotContext, settings: ChatSettings) -> int:
     now = now_of(context)
-    async with context.services.sessions() as session:
-        instants = await group_store.chat_review_instants(settings.chat_id, session=session)
     zone = settings.schedule.timezone
-    return group_streak(
-        (local_date_of(at, zone) for at in instants), today=local_date_of(now, zone)
-    )
+    async with context.services.sessions() as session:
+        return await group_store.group_streak_on(
+            settings.chat_id, zone=zone, today=local_date_of(now, zone), session=session
+        )
 
 
 async def top_command(update: Update, context: BotContext) -> None:

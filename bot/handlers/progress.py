@@ -256,7 +256,10 @@ async def _draw_person(
         per_day = await progress_store.reviews_per_day(
             person_id, session=session, since=today - timedelta(days=HEATMAP_DAYS)
         )
-        dues = await progress_store.card_dues(person_id, session=session)
+        # The forecast's days only (a day of margin for the zone's offset).
+        dues = await progress_store.card_dues(
+            person_id, session=session, before=now + timedelta(days=FORECAST_DAYS + 1)
+        )
         reviews = await progress_store.graded_reviews(
             person_id, session=session, since=now - timedelta(days=RETENTION_DAYS)
         )

@@ -34,7 +34,7 @@ from bot.questions import (
     card_text,
     create_daily,
     label_for,
-    pick_question,
+    pick_for_chat,
     prepare,
     record_outcome,
     send_prepared,
@@ -97,11 +97,10 @@ async def _send_question(update: Update, context: BotContext, *, daily: bool) ->
                 if daily
                 else await delivery_store.latest_sent_delivery(chat.id, session=session)
             )
-            question_id = pick_question(
+            question_id = await pick_for_chat(
                 services.bank,
                 settings,
-                cards=await learning.due_cards_of(chat.id, session=session),
-                delivered=await delivery_store.delivered_question_ids(chat.id, session=session),
+                session=session,
                 now=now,
                 exclude=frozenset({latest.question_id}) if latest else frozenset(),
             )

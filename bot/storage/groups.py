@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.leaderboard import group_streak
+from bot.domain.schedule import local_date_of
 from bot.domain.streaks import StudyMark
+from bot.storage.learning import study_marks_for_people
 from bot.storage.models import DeliveryRow, PersonRow, ReviewRow
 
 
@@ -50,28 +52,46 @@ async def member_activity(
 async def marks_for_people(
     person_ids: list[int], *, session: AsyncSession
 ) -> dict[int, list[StudyMark]]:
-    result: dict[int, list[StudyMark]] = defaultdict(list)
-    if not person_ids:
-        return result
-    rows = await session.execute(
-        select(
-            ReviewRow.person_id,
-            ReviewRow.reviewed_at,
-            ReviewRow.local_date,
-            ReviewRow.utc_offset_minutes,
+    """Each person's study-day marks (first and last grade of each day), one query."""
+    return await study_marks_for_people(person_ids, session=session)
+
+
+async def chat_review_instants(
+    chat_id: int, *, session: AsyncSession, since: datetime | None = None
+) -> list[datetime]:
+    """When members graded in this chat (for the group streak, in the group's zone),
+    from ``since`` on (None: ever)."""
+    query = select(ReviewRow.reviewed_at).where(ReviewRow.chat_id == chat_id)
+    if since is not None:
+        query = query.where(ReviewRow.reviewed_at >= since)
+    return list(await session.scalars(query))
+
+
+STREAK_WINDOW_DAYS = 32
+
+
+async def group_streak_on(chat_id: int, *, zone: str, today: date, session: AsyncSession) -> int:
+    """The group's streak on its local date ``today``, reading only the days it spans.
+
+    Reviews of the last ``STREAK_WINDOW_DAYS`` days first (the (chat_id, reviewed_at)
+    index); only a streak that reaches back to the window's start reads a window twice
+    as long, and so on: a month of reviews for most groups, whatever their history.
+    """
+    days = STREAK_WINDOW_DAYS
+    while True:
+        start = datetime.combine(today - timedelta(days=days), time(), tzinfo=UTC)
+        instants = await chat_review_instants(chat_id, session=session, since=start)
+        streak = group_streak((local_date_of(at, zone) for at in instants), today=today)
+        # Zones are within a day of UTC: a streak shorter than the window minus two
+        # days started inside it.
+        if streak < days - 2 or len(instants) == 0:
+            return streak
+        oldest = await session.scalar(
+            select(func.min(ReviewRow.reviewed_at)).where(ReviewRow.chat_id == chat_id)
         )
-        .where(ReviewRow.person_id.in_(person_ids))
-        .order_by(ReviewRow.reviewed_at)
-    )
-    for person, at, local_date, offset in rows:
-        result[person].append(StudyMark(at=at, local_date=local_date, utc_offset_minutes=offset))
-    return result
-
-
-async def chat_review_instants(chat_id: int, *, session: AsyncSession) -> list[datetime]:
-    """When members graded in this chat (for the group streak, in the group's zone)."""
-    rows = await session.scalars(select(ReviewRow.reviewed_at).where(ReviewRow.chat_id == chat_id))
-    return list(rows)
+        if oldest is None or oldest >= start:
+            return streak
+        days *= 2
 
 
 async def delivered_at(chat_id: int, *, session: AsyncSession) -> dict[str, datetime]:

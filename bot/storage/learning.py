@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from itertools import pairwise
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, literal, null, select, union_all
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    String,
+    Table,
+    bindparam,
+    case,
+    func,
+    literal,
+    null,
+    select,
+    text,
+    true,
+    union,
+    union_all,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.selectable import CompoundSelect
 
 from bot.domain.chats import ChatSettings
+from bot.domain.schedule import end_of_local_day
 from bot.domain.srs import CardDue, CardState, Rating
-from bot.domain.streaks import StudyMark
+from bot.domain.streaks import StudyMark, StudyRun
 from bot.storage.chats import to_settings
 from bot.storage.models import CardRow, ChatRow, DeliveryRow, PersonRow, ReviewRow
 
@@ -37,6 +55,87 @@ async def due_cards_for_people(
     )
     for person_id, question_id, due in rows:
         result[person_id][question_id] = CardDue(due)
+    return result
+
+
+SOONEST = 5
+"""Cards read per person to choose a question: the few due soonest."""
+
+
+@dataclass(frozen=True)
+class SoonestCards:
+    """A person's cards due soonest, earliest first, as (question id, due).
+
+    Cards tied with the last one are all included: every card not listed is due
+    strictly later than every listed one.
+    """
+
+    cards: tuple[tuple[str, datetime], ...]
+    complete: bool
+    """True when these are all the person's cards (fewer than the window holds)."""
+
+
+def _soonest_postgresql(limit: int) -> Any:
+    """Per person, the first ``limit`` cards by due and any tied with the last of them: a
+    LATERAL join, each side an index range."""
+    people = (
+        func.unnest(bindparam("people", type_=postgresql.ARRAY(BigInteger())))
+        .table_valued("id")
+        .render_derived(name="p")
+    )
+    window = (
+        select(CardRow.question_id, CardRow.due)
+        .where(CardRow.person_id == people.c.id)
+        .order_by(CardRow.due)
+        .fetch(limit, with_ties=True)
+        .lateral("c")
+    )
+    return select(people.c.id, window.c.question_id, window.c.due).select_from(
+        people.join(window, true())
+    )
+
+
+def _soonest_sqlite(limit: int) -> Any:
+    """The same on SQLite (no LATERAL): per person, an index range up to the due instant
+    of their ``limit``-th card (or their last card), both read from the index."""
+    return text(
+        f"""
+        SELECT p.value AS person_id, c.question_id AS question_id, c.due AS due
+        FROM json_each(:people) AS p
+        CROSS JOIN cards AS c
+        ON c.person_id = p.value AND c.due <= IFNULL(
+            (SELECT n.due FROM cards AS n WHERE n.person_id = p.value
+             ORDER BY n.due LIMIT 1 OFFSET {int(limit) - 1}),
+            (SELECT max(m.due) FROM cards AS m WHERE m.person_id = p.value))
+        """
+    ).columns(person_id=BigInteger(), question_id=String(), due=CardRow.due.type)
+
+
+_SOONEST_POSTGRESQL = _soonest_postgresql(SOONEST)
+_SOONEST_SQLITE = _soonest_sqlite(SOONEST)
+
+
+async def soonest_cards_for_people(
+    person_ids: Sequence[int], *, session: AsyncSession
+) -> dict[int, SoonestCards]:
+    """Each person's ``SOONEST`` cards due first: what choosing a due card needs.
+
+    Bounded per person whatever their history (the (person_id, due) index with a limit);
+    :func:`bot.domain.selection.overdue_from_soonest` decides from it, and only when it
+    cannot do the full cards and shown questions get read.
+    """
+    found: dict[int, list[tuple[str, datetime]]] = {person_id: [] for person_id in person_ids}
+    if not person_ids:
+        return {}
+    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
+    people: Any = list(person_ids) if postgres else json.dumps(list(person_ids))
+    statement = _SOONEST_POSTGRESQL if postgres else _SOONEST_SQLITE
+    for person_id, question_id, due in await session.execute(statement, {"people": people}):
+        found[person_id].append((question_id, due))
+    result: dict[int, SoonestCards] = {}
+    for person_id, cards in found.items():
+        cards.sort(key=lambda card: card[1])
+        result[person_id] = SoonestCards(tuple(cards), complete=len(cards) < SOONEST)
     return result
 
 
@@ -194,94 +293,197 @@ async def review_for_delivery(
     )
 
 
-_HISTORY = (
-    select(
-        ReviewRow.reviewed_at,
-        ReviewRow.local_date,
-        ReviewRow.utc_offset_minutes,
-        ReviewRow.rating,
-        ReviewRow.id,
-    )
-    .where(ReviewRow.person_id == bindparam("person"))
-    .order_by(ReviewRow.reviewed_at)
-)
+def _day_marks(person: Any) -> Any:
+    """Each study day's first and last grade per UTC offset: all that streaks read.
 
-
-async def review_history(person_id: int, *, session: AsyncSession) -> list[tuple[StudyMark, int]]:
-    """Every grade of a person with its study mark, oldest first, in one query."""
-    return (await _history_with_state(person_id, session=session))[0]
-
-
-async def _history_with_state(
-    person_id: int, *, session: AsyncSession
-) -> tuple[list[tuple[StudyMark, int]], tuple[int, int]]:
-    """The history, and (reviews, newest review id): what keys the /stats picture."""
-    history: list[tuple[StudyMark, int]] = []
-    newest = 0
-    for at, local_date, offset, rating, review_id in await session.execute(
-        _HISTORY, {"person": person_id}
-    ):
-        history.append(
-            (StudyMark(at=at, local_date=local_date, utc_offset_minutes=offset), int(rating))
+    One row per study day (per offset, for someone who travelled), not one per grade:
+    the streak rules look at a day's first and last marks only.
+    """
+    return (
+        select(
+            ReviewRow.person_id,
+            ReviewRow.local_date,
+            ReviewRow.utc_offset_minutes,
+            func.min(ReviewRow.reviewed_at),
+            func.max(ReviewRow.reviewed_at),
         )
-        newest = max(newest, review_id)
-    return history, (len(history), newest)
+        .where(person)
+        .group_by(ReviewRow.person_id, ReviewRow.local_date, ReviewRow.utc_offset_minutes)
+    )
+
+
+_STUDY_DAYS = _day_marks(ReviewRow.person_id == bindparam("person"))
+_STUDY_DAYS_MANY = _day_marks(ReviewRow.person_id.in_(bindparam("people", expanding=True)))
+
+
+def _marks_of(rows: Any) -> dict[int, list[StudyMark]]:
+    result: dict[int, list[StudyMark]] = {}
+    for person, local_date, offset, first, last in rows:
+        marks = result.setdefault(person, [])
+        marks.append(StudyMark.stored(first, local_date, offset))
+        if last != first:
+            marks.append(StudyMark.stored(last, local_date, offset))
+    return result
 
 
 async def study_marks(person_id: int, *, session: AsyncSession) -> list[StudyMark]:
-    rows = await session.execute(
-        select(ReviewRow.reviewed_at, ReviewRow.local_date, ReviewRow.utc_offset_minutes)
-        .where(ReviewRow.person_id == person_id)
-        .order_by(ReviewRow.reviewed_at)
-    )
-    return [
-        StudyMark(at=at, local_date=local_date, utc_offset_minutes=offset)
-        for at, local_date, offset in rows
-    ]
+    """The marks streaks need: each study day's first and last grade (not every grade)."""
+    found = _marks_of(await session.execute(_STUDY_DAYS, {"person": person_id}))
+    return found.get(person_id, [])
+
+
+async def study_marks_for_people(
+    person_ids: Sequence[int], *, session: AsyncSession
+) -> dict[int, list[StudyMark]]:
+    """:func:`study_marks` of several people in one query (empty list: never graded)."""
+    result: dict[int, list[StudyMark]] = {person_id: [] for person_id in person_ids}
+    if person_ids:
+        result.update(
+            _marks_of(await session.execute(_STUDY_DAYS_MANY, {"people": list(person_ids)}))
+        )
+    return result
+
+
+def _islands(day_minus_rank: str) -> Any:
+    """Runs of consecutive study dates (first, last), oldest first: a date minus its rank
+    among the person's dates is the same all along a run (gaps and islands)."""
+    return text(
+        f"""
+        SELECT min(d) AS first_day, max(d) AS last_day FROM (
+            SELECT d, {day_minus_rank} AS island FROM (
+                SELECT DISTINCT local_date AS d FROM reviews WHERE person_id = :person
+            ) AS dates
+        ) AS ranked
+        GROUP BY island ORDER BY first_day
+        """
+    ).columns(first_day=Date(), last_day=Date())
+
+
+_ISLANDS_POSTGRESQL = _islands("d - CAST(row_number() OVER (ORDER BY d) AS INTEGER)")
+_ISLANDS_SQLITE = _islands("julianday(d) - row_number() OVER (ORDER BY d)")
+_EDGE_DAYS = _day_marks(
+    (ReviewRow.person_id == bindparam("person"))
+    & ReviewRow.local_date.in_(bindparam("days", expanding=True))
+)
+
+
+async def study_runs(person_id: int, *, session: AsyncSession) -> list[StudyRun]:
+    """The person's runs of consecutive study days (one row per run, not per day or
+    grade), with the edge marks the travel rule needs where two runs are one date apart
+    (a second small query, only then)."""
+    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
+    islands = _ISLANDS_POSTGRESQL if postgres else _ISLANDS_SQLITE
+    spans = [(first, last) for first, last in await session.execute(islands, {"person": person_id})]
+    edges = {
+        day
+        for (_, before), (after, _) in pairwise(spans)
+        if (after - before).days == 2
+        for day in (before, after)
+    }
+    first_of: dict[date, StudyMark] = {}
+    last_of: dict[date, StudyMark] = {}
+    if edges:
+        found = await session.execute(_EDGE_DAYS, {"person": person_id, "days": sorted(edges)})
+        for mark in _marks_of(found).get(person_id, []):
+            key = (mark.at, mark.utc_offset_minutes)
+            day = mark.local_date
+            if day not in first_of or key < (first_of[day].at, first_of[day].utc_offset_minutes):
+                first_of[day] = mark
+            if day not in last_of or key > (last_of[day].at, last_of[day].utc_offset_minutes):
+                last_of[day] = mark
+    return [StudyRun(first, last, first_of.get(first), last_of.get(last)) for first, last in spans]
 
 
 @dataclass(frozen=True)
 class StudySnapshot:
-    """What /stats shows about a person in their private chat, read in three queries."""
+    """What /stats shows about a person in their private chat, read in three queries.
+
+    Every part is bounded by what /stats shows, not by the number of grades: counts
+    are computed in SQL, study days come one row per day, the cards are the ones due
+    and the shown question ids (at most the bank).
+    """
 
     timezone: str
     settings: ChatSettings
-    history: list[tuple[StudyMark, int]]
-    cards: dict[str, CardDue]
-    delivered: set[str]
+    runs: list[StudyRun]
+    """The runs of consecutive study days (what the streak rules read)."""
+    total: int
+    this_week: int
+    good_or_easy: int
+    due: dict[str, CardDue]
+    """Cards due by the end of the person's local day."""
+    seen: set[str]
+    """Question ids the person has a card for or was shown."""
     state: tuple[int, int]
     """(reviews, newest review id): changes with every grade (the picture's cache key)."""
 
 
-_CHAT_AND_ZONE = (
-    select(ChatRow, PersonRow.timezone)
+_GOOD = ReviewRow.rating.in_([int(Rating.GOOD), int(Rating.EASY)])
+# One pass over the person's reviews for the counts (total, Good/Easy, this week) and the
+# newest id (the picture's key), joined to the chat and zone: one round trip.
+_COUNTS = (
+    select(
+        func.count().label("total"),
+        func.sum(case((_GOOD, 1), else_=0)).label("good"),
+        func.sum(
+            case(
+                (ReviewRow.reviewed_at >= bindparam("week", type_=ReviewRow.reviewed_at.type), 1),
+                else_=0,
+            )
+        ).label("week"),
+        func.max(ReviewRow.id).label("newest"),
+    )
+    .where(ReviewRow.person_id == bindparam("person"))
+    .subquery("counts")
+)
+_CHAT_ZONE_AND_COUNTS = (
+    select(ChatRow, PersonRow.timezone, _COUNTS.c.total, _COUNTS.c.good, _COUNTS.c.week)
+    .add_columns(_COUNTS.c.newest)
     .join(PersonRow, PersonRow.id == ChatRow.id)
+    .join(_COUNTS, true())
     .where(ChatRow.id == bindparam("person"))
 )
-_SHOWN: CompoundSelect[str, datetime | None, bool] = union_all(
-    select(CardRow.question_id, CardRow.due, literal(True).label("carded")).where(
-        CardRow.person_id == bindparam("person")
+_SHOWN_IDS = union(
+    select(CardRow.question_id).where(CardRow.person_id == bindparam("person")),
+    select(DeliveryRow.question_id).where(DeliveryRow.chat_id == bindparam("person")),
+).subquery()
+_DUE_AND_SHOWN: CompoundSelect[str, datetime | None, bool] = union_all(
+    select(CardRow.question_id, CardRow.due, literal(True).label("due_card")).where(
+        CardRow.person_id == bindparam("person"),
+        CardRow.due <= bindparam("horizon", type_=CardRow.due.type),
     ),
-    select(DeliveryRow.question_id, null().cast(CardRow.due.type), literal(False))
-    .where(DeliveryRow.chat_id == bindparam("person"))
-    .distinct(),
+    select(_SHOWN_IDS.c.question_id, null().cast(CardRow.due.type), literal(False)),
 )
 
 
-async def study_snapshot(person_id: int, *, session: AsyncSession) -> StudySnapshot | None:
-    """The person's chat and zone (one join), grades (one query), cards and shown
-    questions (one UNION ALL); None if either the person or the chat is unknown."""
-    params = {"person": person_id}
-    found = (await session.execute(_CHAT_AND_ZONE, params)).first()
+async def study_snapshot(
+    person_id: int, *, session: AsyncSession, now: datetime, week_start: datetime
+) -> StudySnapshot | None:
+    """The person's chat, zone and review counts (one query), runs of study days (one row
+    per run), due cards and shown questions (one UNION ALL); None if either the person
+    or the chat is unknown."""
+    params: dict[str, Any] = {"person": person_id, "week": week_start}
+    found = (await session.execute(_CHAT_ZONE_AND_COUNTS, params)).first()
     if found is None:
         return None
-    chat, timezone = found
-    history, state = await _history_with_state(person_id, session=session)
-    cards: dict[str, CardDue] = {}
-    delivered: set[str] = set()
-    for question_id, due, carded in await session.execute(_SHOWN, params):
-        if carded and due is not None:
-            cards[question_id] = CardDue(due)
+    chat, timezone, total, good, week, newest = found
+    runs = await study_runs(person_id, session=session)
+    params["horizon"] = end_of_local_day(now, timezone)
+    due: dict[str, CardDue] = {}
+    seen: set[str] = set()
+    for question_id, card_due, is_due in await session.execute(_DUE_AND_SHOWN, params):
+        if is_due and card_due is not None:
+            due[question_id] = CardDue(card_due)
         else:
-            delivered.add(question_id)
-    return StudySnapshot(timezone, to_settings(chat), history, cards, delivered, state)
+            seen.add(question_id)
+    return StudySnapshot(
+        timezone,
+        to_settings(chat),
+        runs,
+        int(total or 0),
+        int(week or 0),
+        int(good or 0),
+        due,
+        seen,
+        (int(total or 0), int(newest or 0)),
+    )

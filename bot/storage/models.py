@@ -93,6 +93,9 @@ class DeliveryRow(Base):
         UniqueConstraint("chat_id", "daily_on", name="uq_deliveries_chat_daily_on"),
         Index("ix_deliveries_status_lease", "status", "lease_until"),
         Index("ix_deliveries_chat_created", "chat_id", "created_at"),
+        # The questions a chat was shown (and when last, for a group's rotation), read
+        # from the index alone: one entry per delivery, no table rows.
+        Index("ix_deliveries_chat_question", "chat_id", "question_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -139,6 +142,10 @@ class ReviewRow(Base):
     __table_args__ = (
         UniqueConstraint("person_id", "delivery_id", name="uq_reviews_person_delivery"),
         Index("ix_reviews_person_at", "person_id", "reviewed_at"),
+        # Study days and reviews per day (streaks, the heatmap) by local date.
+        Index("ix_reviews_person_local_date", "person_id", "local_date"),
+        # A group's reviews (its streak, picture, leaderboard) by chat and time.
+        Index("ix_reviews_chat_at", "chat_id", "reviewed_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

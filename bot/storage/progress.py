@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncResult, AsyncSession
 
 from bot.domain.progress import GradedReview
 from bot.domain.srs import Rating
@@ -60,8 +61,15 @@ async def graded_reviews(
     return [GradedReview(q, Rating(r), at, day) for q, r, at, day in rows]
 
 
-async def card_dues(person_id: int, *, session: AsyncSession) -> list[datetime]:
-    return list(await session.scalars(select(CardRow.due).where(CardRow.person_id == person_id)))
+async def card_dues(
+    person_id: int, *, session: AsyncSession, before: datetime | None = None
+) -> list[datetime]:
+    """Due instants of the person's cards, those before ``before`` only (the forecast's
+    window, through the (person_id, due) index) unless None."""
+    query = select(CardRow.due).where(CardRow.person_id == person_id)
+    if before is not None:
+        query = query.where(CardRow.due < before)
+    return list(await session.scalars(query))
 
 
 async def card_lapses(person_id: int, *, session: AsyncSession) -> dict[str, int]:
@@ -78,12 +86,17 @@ async def card_rows(person_id: int, *, session: AsyncSession) -> list[CardRow]:
     return list(await session.scalars(select(CardRow).where(CardRow.person_id == person_id)))
 
 
-async def review_rows(person_id: int, *, session: AsyncSession) -> list[ReviewRow]:
-    """Every review of the person, oldest first."""
-    return list(
-        await session.scalars(
-            select(ReviewRow)
-            .where(ReviewRow.person_id == person_id)
-            .order_by(ReviewRow.reviewed_at, ReviewRow.id)
+async def stream_reviews(person_id: int, *, session: AsyncSession) -> AsyncResult[Any]:
+    """(reviewed_at, utc offset, question id, rating) of every review, oldest first, from a
+    server-side cursor: /export reads it in partitions, never the whole history at once."""
+    return await session.stream(
+        select(
+            ReviewRow.reviewed_at,
+            ReviewRow.utc_offset_minutes,
+            ReviewRow.question_id,
+            ReviewRow.rating,
         )
+        .where(ReviewRow.person_id == person_id)
+        .order_by(ReviewRow.reviewed_at, ReviewRow.id)
+        .execution_options(yield_per=1000)
     )

@@ -5,12 +5,18 @@ Bank order: deck "a" (a1, a2, a3), deck "b" (b1, b2), deck "c" (c1).
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.domain.content import Bank, Deck, Question, Source
-from bot.domain.selection import choose_question, group_rotation_pick, quiz_picks
+from bot.domain.selection import (
+    choose_question,
+    group_rotation_pick,
+    overdue_from_soonest,
+    quiz_picks,
+)
 from bot.domain.srs import CardPhase, CardState
 
 NOW = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -227,3 +233,69 @@ def test_quiz_count_limits() -> None:
     assert quiz_picks(BANK, decks=("b",), cards={}, now=NOW, count=5) == ["b1", "b2"]
     with pytest.raises(ValueError, match="negative"):
         quiz_picks(BANK, decks=ALL, cards={}, now=NOW, count=-1)
+
+
+# --- step 1 from the soonest cards only (what the dispatcher reads) -----------------------
+
+
+def soonest(cards: dict[str, float], size: int) -> tuple[tuple[tuple[str, datetime], ...], bool]:
+    """The first ``size`` cards by due and those tied with the last (FETCH ... WITH TIES)."""
+    ordered = sorted(((q, NOW + timedelta(days=d)) for q, d in cards.items()), key=lambda c: c[1])
+    window = [card for card in ordered if ordered[:size] and card[1] <= ordered[:size][-1][1]]
+    return tuple(window), len(ordered) < size
+
+
+def from_soonest(
+    cards: dict[str, float],
+    size: int,
+    decks: tuple[str, ...] = ALL,
+    exclude: frozenset[str] = frozenset(),
+) -> str | None:
+    window, complete = soonest(cards, size)
+    return overdue_from_soonest(
+        BANK, decks=decks, soonest=window, complete=complete, now=NOW, exclude=exclude
+    )
+
+
+def test_the_most_overdue_card_of_the_window_is_chosen() -> None:
+    assert from_soonest({"b2": -3, "a1": -1, "c1": 2, "a2": 5}, size=2) == "b2"
+
+
+def test_a_card_outside_the_selected_decks_is_skipped() -> None:
+    assert from_soonest({"b2": -3, "a1": -1, "c1": 2, "a2": 5}, size=3, decks=("a",)) == "a1"
+    assert from_soonest({"b2": -3, "a1": -1}, size=3, exclude=frozenset({"b2"})) == "a1"
+
+
+def test_nothing_due_in_the_window_leaves_the_choice_to_the_full_inputs() -> None:
+    assert from_soonest({"a1": 1, "b1": 2, "c1": 3}, size=2) is None
+    assert from_soonest({}, size=2) is None
+
+
+def test_a_tie_goes_to_bank_order_as_in_choose_question() -> None:
+    # b1 and a1 are due at the same instant: the window holds both (ties included).
+    assert soonest({"b1": -1, "a1": -1, "c1": 2}, size=1)[0] == (
+        ("b1", NOW - timedelta(days=1)),
+        ("a1", NOW - timedelta(days=1)),
+    )
+    assert from_soonest({"b1": -1, "a1": -1, "c1": 2}, size=1) == "a1"
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_whenever_the_window_decides_it_agrees_with_choose_question(seed: int) -> None:
+    rng = random.Random(seed)
+    ids = [q.id for d in BANK.decks for q in d.questions]
+    cards = {q: float(rng.randint(-3, 3)) for q in rng.sample(ids, rng.randint(0, len(ids)))}
+    decks = tuple(sorted(rng.sample(ALL, rng.randint(1, 3))))
+    exclude = frozenset(rng.sample(ids, rng.randint(0, 2)))
+    size = rng.randint(1, 4)
+    decided = from_soonest(cards, size, decks=decks, exclude=exclude)
+    expected = choose({q: card(d) for q, d in cards.items()}, decks=decks, exclude=exclude)
+    if decided is not None:
+        assert decided == expected
+    if soonest(cards, size)[1]:  # a complete window with a due card always decides
+        due_in_pool = [
+            q
+            for q, d in cards.items()
+            if d <= 0 and q not in exclude and BANK.deck_of(q) and BANK.deck_of(q).id in decks  # type: ignore[union-attr]
+        ]
+        assert (decided is not None) == bool(due_in_pool)

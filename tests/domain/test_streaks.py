@@ -256,3 +256,57 @@ def test_study_mark_validation() -> None:
         StudyMark(at=at, local_date=jan(5), utc_offset_minutes=60)  # that is Jan 6
     with pytest.raises(ValueError, match="out of range"):
         StudyMark(at=at, local_date=jan(6), utc_offset_minutes=24 * 60)
+
+
+def test_a_stored_mark_equals_the_checked_one() -> None:
+    at = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)
+    checked = StudyMark(at=at, local_date=date(2026, 3, 2), utc_offset_minutes=60)
+    assert StudyMark.stored(at, date(2026, 3, 2), 60) == checked
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_streak_of_runs_equals_streak_of_marks(seed: int) -> None:
+    """The runs (with edge marks only where two runs are one date apart, as storage reads
+    them) give exactly compute_streak's answer, travel and freezes included."""
+    from random import Random
+
+    from bot.domain.streaks import StudyRun, compute_streak_of_runs
+
+    rng = Random(seed)
+    start = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    marks: list[StudyMark] = []
+    offset = 0
+    day = 0
+    for _ in range(rng.randint(0, 60)):
+        day += rng.choice([1, 1, 1, 1, 2, 2, 3, 5])
+        if rng.random() < 0.15:
+            offset = rng.choice([-480, -300, 0, 60, 180, 540])
+        for _ in range(rng.randint(1, 2)):
+            at = start + timedelta(days=day, hours=rng.randint(-10, 10))
+            marks.append(StudyMark.at_zone(at, f"Etc/GMT{-offset // 60:+d}" if offset else "UTC"))
+    today = (start + timedelta(days=day + rng.randint(0, 3))).date()
+    expected = compute_streak(marks, today=today)
+    by_day: dict[date, list[StudyMark]] = {}
+    for mark in marks:
+        by_day.setdefault(mark.local_date, []).append(mark)
+    days = sorted(by_day)
+    spans: list[list[date]] = []
+    for d in days:
+        if spans and (d - spans[-1][-1]).days == 1:
+            spans[-1].append(d)
+        else:
+            spans.append([d])
+    key = lambda m: (m.at, m.utc_offset_minutes)  # noqa: E731
+    runs = []
+    for index, span in enumerate(spans):
+        near_before = index > 0 and (span[0] - spans[index - 1][-1]).days == 2
+        near_after = index + 1 < len(spans) and (spans[index + 1][0] - span[-1]).days == 2
+        runs.append(
+            StudyRun(
+                span[0],
+                span[-1],
+                min(by_day[span[0]], key=key) if near_before else None,
+                max(by_day[span[-1]], key=key) if near_after else None,
+            )
+        )
+    assert compute_streak_of_runs(runs, today=today) == expected
