@@ -13,6 +13,11 @@ RSS is the dispatcher's own, not the seeding's::
     python -m benchmarks.history dispatch                       # 5,000 chats, 0/180/365 days
     python -m benchmarks.history dispatch --chats 20000 --days 365 --database postgresql
     python -m benchmarks.history seed URL --chats 1000 --days 365 --now 2026-12-05T12:00:00+00:00
+    python -m benchmarks.history reminders --chats 2000 --days 30 365 --database both
+
+``reminders`` gives every seeded chat a streak reminder due at ``now`` (each has studied
+every day up to yesterday, so each is nudged) and times one ``remind_due``; it prints a
+table and records nothing.
 
 Each chat is due at ``now`` (today 12:00 UTC) with the limits off (SEND_RATE_LIMIT=0), as in
 ``benchmarks.dispatch``; results are appended to BENCHMARKS.md unless ``--no-record``.
@@ -363,6 +368,112 @@ def _measure(url: str, chats: int, now: datetime) -> dict[str, float]:
     return asyncio.run(run_once(url, chats, now=now, seed=False))
 
 
+async def _measure_reminders(url: str, chats: int, now: datetime) -> dict[str, float]:
+    """Every seeded chat's streak reminder due at ``now``, then one ``remind_due`` against
+    the lean fake Bot API (limits off): the reminder batch's own cost, reads included."""
+    from telegram.ext import ExtBot
+
+    from benchmarks.dispatch import _rss_mb
+    from bot.config import Settings
+    from bot.content.check import load_checked_bank
+    from bot.context import Services
+    from bot.http import AiohttpRequest
+    from bot.reminders import remind_due
+    from bot.storage.database import create_engine, create_sessionmaker
+    from bot.storage.models import ReminderRow
+    from tests.support.bot_harness import TOKEN
+
+    postgres = "postgresql" in url
+    engine = create_engine(url, pool_size=20, max_overflow=50) if postgres else create_engine(url)
+    due = now - timedelta(seconds=5)
+    async with engine.begin() as connection:
+        for chunk in _chunks(list(range(1, chats + 1)), 5000):
+            await connection.execute(
+                insert(ReminderRow),
+                [
+                    {
+                        "chat_id": i,
+                        "enabled": True,
+                        "remind_at": "12:00",
+                        "next_at": due,
+                        "last_on": None,
+                        "updated_at": now,
+                    }
+                    for i in chunk
+                ],
+            )
+        await connection.execute(text("ANALYZE"))
+    server = subprocess.Popen(  # noqa: ASYNC220 - started once, before the measurement
+        [sys.executable, "-m", "benchmarks.fake_server"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+    )
+    assert server.stdout is not None
+    assert server.stdin is not None
+    api_root = server.stdout.readline().strip()
+    settings = Settings(
+        bot_token=TOKEN,
+        telegram_api_url=api_root,
+        database_url=url,
+        content_dir=REPO / "content",
+        send_rate_limit=0,
+        _env_file=None,
+    )
+    services = Services(
+        settings,
+        load_checked_bank(settings.content_dir),
+        engine,
+        create_sessionmaker(engine),
+        clock=lambda: now,
+    )
+    bot = ExtBot(TOKEN, base_url=f"{api_root}/bot", request=AiohttpRequest(connection_pool_size=32))
+    rss_before = _rss_mb()
+    cpu_start = clock.process_time()
+    wall_start = clock.perf_counter()
+    async with bot:
+        sent = await remind_due(bot, services, now=now)
+    wall = clock.perf_counter() - wall_start
+    cpu = clock.process_time() - cpu_start
+    await engine.dispose()
+    server.stdin.close()
+    received = int(server.stdout.readline().strip() or 0)
+    server.wait(timeout=30)
+    return {
+        "chats": chats,
+        "sent": sent,
+        "received": received,
+        "seconds": wall,
+        "cpu_ms": 1000 * cpu / chats,
+        "rss_before_mb": rss_before,
+        "peak_rss_mb": _rss_mb(),
+    }
+
+
+def reminders_run(kind: str, *, chats: int, days: int, content: Path) -> dict[str, float]:
+    """Seed (in a child process), then time one reminder batch (in another child process)."""
+    now = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    with tempfile.TemporaryDirectory(prefix="history-") as directory:
+        url, name = _database_url(kind, Path(directory))
+        try:
+            _migrate(url)
+            _python("seed", url, "--chats", str(chats), "--days", str(days),
+                    "--now", now.isoformat(), "--content", str(content))  # fmt: skip
+            out = _python("measure-reminders", url, "--chats", str(chats), "--now", now.isoformat())
+            result: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+            result["days"] = days
+            return result
+        finally:
+            if name is not None:
+                asyncio.run(
+                    _admin(
+                        os.environ["TEST_DATABASE_URL"],
+                        f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
+                    )
+                )
+
+
 def _record(kind: str, chats: int, results: list[dict[str, float]], label: str) -> str:
     from benchmarks.dispatch import _machine
 
@@ -389,6 +500,14 @@ def _record(kind: str, chats: int, results: list[dict[str, float]], label: str) 
                 f"{r['startup_again_s']:.2f} s again.\n"
             )
     return "\n".join(lines) + "\n"
+
+
+def _kinds(database: str) -> list[str]:
+    has_postgres = bool(os.environ.get("TEST_DATABASE_URL"))
+    return {
+        "auto": ["postgresql"] if has_postgres else ["sqlite"],
+        "both": ["sqlite", "postgresql"] if has_postgres else ["sqlite"],
+    }.get(database, [database])
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -418,6 +537,21 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--startup", action="store_true", help="also time the bot's start-up on each database"
     )
     dispatch.add_argument("--no-record", action="store_true")
+    measure_reminders = commands.add_parser(
+        "measure-reminders", help="every chat's reminder due, one remind_due (JSON)"
+    )
+    measure_reminders.add_argument("url")
+    measure_reminders.add_argument("--chats", type=int, required=True)
+    measure_reminders.add_argument("--now", type=datetime.fromisoformat, required=True)
+    reminders = commands.add_parser(
+        "reminders", help="seed + one reminder batch for each history length (prints a table)"
+    )
+    reminders.add_argument("--chats", type=int, default=2000)
+    reminders.add_argument("--days", type=int, nargs="+", default=[30, 365])
+    reminders.add_argument(
+        "--database", choices=["auto", "sqlite", "postgresql", "both"], default="auto"
+    )
+    reminders.add_argument("--content", type=Path, default=REPO / "content")
     args = parser.parse_args(argv)
     if args.command == "seed":
         asyncio.run(
@@ -433,13 +567,20 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
     elif args.command == "measure":
         print(json.dumps(_measure(args.url, args.chats, args.now)))
+    elif args.command == "measure-reminders":
+        print(json.dumps(asyncio.run(_measure_reminders(args.url, args.chats, args.now))))
+    elif args.command == "reminders":
+        for kind in _kinds(args.database):
+            print(f"| {kind} | days | chats | nudges sent | wall s | CPU ms/reminder | peak MB |")
+            for days in args.days:
+                r = reminders_run(kind, chats=args.chats, days=days, content=args.content)
+                print(
+                    f"| {kind} | {days} | {r['chats']:.0f} | {r['sent']:.0f} | "
+                    f"{r['seconds']:.2f} | {r['cpu_ms']:.2f} | {r['peak_rss_mb']:.0f} |",
+                    flush=True,
+                )
     else:
-        has_postgres = bool(os.environ.get("TEST_DATABASE_URL"))
-        kinds = {
-            "auto": ["postgresql"] if has_postgres else ["sqlite"],
-            "both": ["sqlite", "postgresql"] if has_postgres else ["sqlite"],
-        }.get(args.database, [args.database])
-        for kind in kinds:
+        for kind in _kinds(args.database):
             results = []
             for days in args.days:
                 print(f"history dispatch: {kind}, {args.chats} chats, {days} days", flush=True)

@@ -83,7 +83,7 @@ async def remind_due(bot: Bot, services: Services, *, now: datetime | None = Non
             claimed = await reminder_store.claim_due(session=session, now=moment, limit=BATCH_SIZE)
             if not claimed:
                 break
-            marks = await group_store.marks_for_people(
+            runs = await group_store.runs_for_people(
                 [chat.id for _, chat in claimed], session=session
             )
             outgoing: list[ReminderSend] = []
@@ -97,7 +97,7 @@ async def remind_due(bot: Bot, services: Services, *, now: datetime | None = Non
                 reminder_store.move_past(row, due_day, chat.timezone, now=moment)
                 if due_day != today or not chat.active or chat.paused:
                     continue
-                nudge = streak_nudge(marks.get(chat.id, []), today=today)
+                nudge = streak_nudge(runs.get(chat.id, []), today=today)
                 if nudge is not None:
                     row.last_on = due_day
                     outgoing.append(ReminderSend(chat.id, nudge, due_day, previous, chat.timezone))

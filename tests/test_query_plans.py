@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import delete, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from benchmarks.history import seed_history
@@ -169,7 +169,14 @@ async def _stats_reads(session: AsyncSession) -> None:
 
 async def _reminder_reads(session: AsyncSession) -> None:
     await reminder_store.claim_due(session=session, now=NOW, limit=10)
-    await learning.study_marks_for_people(PICKED, session=session)
+    # One missed day each (rolled back): two runs one date apart, so the edge marks the
+    # travel rule reads are queried too.
+    gap = NOW.date() - timedelta(days=30)
+    await session.execute(
+        delete(ReviewRow).where(ReviewRow.person_id.in_(PICKED), ReviewRow.local_date == gap)
+    )
+    runs = await group_store.runs_for_people(PICKED, session=session)
+    assert all(len(runs[p]) == 2 and runs[p][0].last is not None for p in PICKED)
 
 
 async def _export_reads(session: AsyncSession) -> None:
@@ -178,7 +185,7 @@ async def _export_reads(session: AsyncSession) -> None:
     async for _ in result.partitions(100):
         pass
     await progress_store.card_rows(person, session=session)
-    await learning.study_marks(person, session=session)
+    await learning.study_runs(person, session=session)
 
 
 HOT_PATHS: dict[str, Callable[[AsyncSession], Awaitable[None]]] = {

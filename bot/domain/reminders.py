@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from bot.domain.schedule import Schedule, ScheduleInputError, next_due, parse_local_time
-from bot.domain.streaks import StudyMark, compute_streak
+from bot.domain.streaks import StudyRun, compute_streak_of_runs
 
 DEFAULT_REMINDER = time(20, 0)
 MIN_STREAK = 2
@@ -44,16 +44,17 @@ class Nudge:
     freeze_for_yesterday: bool
 
 
-def streak_nudge(marks: Sequence[StudyMark], *, today: date) -> Nudge | None:
+def streak_nudge(runs: Sequence[StudyRun], *, today: date) -> Nudge | None:
     """The nudge for a person as of their local ``today``; None when none is due.
 
-    None when they already graded today or when the current streak is under
-    :data:`MIN_STREAK` days.
+    Read from the runs of consecutive study days (oldest first), so the cost follows
+    the person's breaks, not their days of history. None when they already graded
+    today or when the current streak is under :data:`MIN_STREAK` days.
     """
-    streak = compute_streak(marks, today=today)
+    streak = compute_streak_of_runs(runs, today=today)
     if streak.studied_today or streak.current < MIN_STREAK:
         return None
-    gap = (today - max(mark.local_date for mark in marks)).days
+    gap = (today - runs[-1].last_day).days
     covering = gap == 2 and streak.freezes_held > 0
     return Nudge(
         streak=streak.current,

@@ -170,9 +170,15 @@ def _moved_east(earlier: StudyRun, later: StudyRun) -> bool:
     )
 
 
+def runs_of(marks: Iterable[StudyMark]) -> list[StudyRun]:
+    """The runs of consecutive study days in ``marks``, oldest first, with every edge mark
+    (what the storage reads in SQL; here for callers and tests that hold the marks)."""
+    return _runs(_study_days(marks))
+
+
 def compute_streak(marks: Iterable[StudyMark], *, today: date) -> Streak:
     """Summarize study marks as of the local date ``today`` (user's zone now)."""
-    return compute_streak_of_runs(_runs(_study_days(marks)), today=today)
+    return compute_streak_of_runs(runs_of(marks), today=today)
 
 
 def compute_streak_of_runs(runs: Sequence[StudyRun], *, today: date) -> Streak:

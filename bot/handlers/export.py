@@ -21,7 +21,7 @@ from bot.domain.chats import format_hhmm
 from bot.domain.export import ExportedCard, ExportedReview, ReviewsCsv, data_json
 from bot.domain.schedule import describe_days, local_date_of
 from bot.domain.srs import CardState, Rating
-from bot.domain.streaks import compute_streak
+from bot.domain.streaks import compute_streak_of_runs
 from bot.handlers.common import now_of, reply
 from bot.storage import chats as chat_store
 from bot.storage import learning, people, typed_answers
@@ -50,7 +50,7 @@ async def export_command(update: Update, context: BotContext) -> None:
         settings = await chat_store.get_chat(user.id, session=session)
         reminder = await reminder_store.get_reminder(user.id, session=session)
         cards = await progress_store.card_rows(user.id, session=session)
-        marks = await learning.study_marks(user.id, session=session)
+        runs = await learning.study_runs(user.id, session=session)
         kept = await typed_answers.kept_answers(user.id, session=session)
 
     def deck_title(question_id: str) -> str:
@@ -85,7 +85,7 @@ async def export_command(update: Update, context: BotContext) -> None:
             )
             for c in cards
         ],
-        streak=compute_streak(marks, today=local_date_of(now, person.timezone)),
+        streak=compute_streak_of_runs(runs, today=local_date_of(now, person.timezone)),
         now=now,
         typed_answers=[
             {

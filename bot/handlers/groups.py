@@ -18,7 +18,7 @@ from bot.context import BotContext
 from bot.domain.chats import ChatSettings
 from bot.domain.leaderboard import MemberStats, rank
 from bot.domain.schedule import local_date_of
-from bot.domain.streaks import compute_streak
+from bot.domain.streaks import compute_streak_of_runs
 from bot.handlers import progress
 from bot.handlers.common import default_settings, load_chat, now_of, reply, tell
 from bot.rendering import escape_html
@@ -155,13 +155,17 @@ async def top_command(update: Update, context: BotContext) -> None:
         activity = await group_store.member_activity(
             chat.id, session=session, week_start=now - timedelta(days=7)
         )
-        marks = await group_store.marks_for_people([row[0] for row in activity], session=session)
+        runs = await group_store.runs_for_people([row[0] for row in activity], session=session)
         settings = await load_chat(chat.id, session=session, services=context.services)
     zone = settings.schedule.timezone if settings else "UTC"
     today = local_date_of(now, zone)
     members = [
         MemberStats(
-            person, name, compute_streak(marks.get(person, []), today=today).current, week, total
+            person,
+            name,
+            compute_streak_of_runs(runs.get(person, []), today=today).current,
+            week,
+            total,
         )
         for person, name, week, total in activity
     ]

@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.leaderboard import group_streak
 from bot.domain.schedule import local_date_of
-from bot.domain.streaks import StudyMark
-from bot.storage.learning import study_marks_for_people
+from bot.domain.streaks import StudyRun
+from bot.storage.learning import study_runs_for_people
 from bot.storage.models import DeliveryRow, PersonRow, ReviewRow
 
 
@@ -49,11 +49,12 @@ async def member_activity(
     ]
 
 
-async def marks_for_people(
+async def runs_for_people(
     person_ids: list[int], *, session: AsyncSession
-) -> dict[int, list[StudyMark]]:
-    """Each person's study-day marks (first and last grade of each day), one query."""
-    return await study_marks_for_people(person_ids, session=session)
+) -> dict[int, list[StudyRun]]:
+    """Each person's runs of consecutive study days (one row per run, not per day), for
+    their streaks on /top and in the reminders."""
+    return await study_runs_for_people(person_ids, session=session)
 
 
 async def chat_review_instants(

@@ -22,6 +22,7 @@ from sqlalchemy import (
     select,
     text,
     true,
+    tuple_,
     union,
     union_all,
 )
@@ -312,10 +313,6 @@ def _day_marks(person: Any) -> Any:
     )
 
 
-_STUDY_DAYS = _day_marks(ReviewRow.person_id == bindparam("person"))
-_STUDY_DAYS_MANY = _day_marks(ReviewRow.person_id.in_(bindparam("people", expanding=True)))
-
-
 def _marks_of(rows: Any) -> dict[int, list[StudyMark]]:
     result: dict[int, list[StudyMark]] = {}
     for person, local_date, offset, first, last in rows:
@@ -326,72 +323,88 @@ def _marks_of(rows: Any) -> dict[int, list[StudyMark]]:
     return result
 
 
-async def study_marks(person_id: int, *, session: AsyncSession) -> list[StudyMark]:
-    """The marks streaks need: each study day's first and last grade (not every grade)."""
-    found = _marks_of(await session.execute(_STUDY_DAYS, {"person": person_id}))
-    return found.get(person_id, [])
-
-
-async def study_marks_for_people(
-    person_ids: Sequence[int], *, session: AsyncSession
-) -> dict[int, list[StudyMark]]:
-    """:func:`study_marks` of several people in one query (empty list: never graded)."""
-    result: dict[int, list[StudyMark]] = {person_id: [] for person_id in person_ids}
-    if person_ids:
-        result.update(
-            _marks_of(await session.execute(_STUDY_DAYS_MANY, {"people": list(person_ids)}))
-        )
-    return result
-
-
 def _islands(day_minus_rank: str) -> Any:
-    """Runs of consecutive study dates (first, last), oldest first: a date minus its rank
-    among the person's dates is the same all along a run (gaps and islands)."""
-    return text(
-        f"""
-        SELECT min(d) AS first_day, max(d) AS last_day FROM (
-            SELECT d, {day_minus_rank} AS island FROM (
-                SELECT DISTINCT local_date AS d FROM reviews WHERE person_id = :person
-            ) AS dates
-        ) AS ranked
-        GROUP BY island ORDER BY first_day
-        """
-    ).columns(first_day=Date(), last_day=Date())
+    """Runs of consecutive study dates (person, first, last), oldest first per person: a
+    date minus its rank among the person's dates is the same all along a run (gaps and
+    islands). One row per run, whatever the number of days or grades."""
+    return (
+        text(
+            f"""
+            SELECT person_id, min(d) AS first_day, max(d) AS last_day FROM (
+                SELECT person_id, d, {day_minus_rank} AS island FROM (
+                    SELECT DISTINCT person_id, local_date AS d FROM reviews
+                    WHERE person_id IN :people
+                ) AS dates
+            ) AS ranked
+            GROUP BY person_id, island ORDER BY person_id, first_day
+            """
+        )
+        .bindparams(bindparam("people", expanding=True))
+        .columns(person_id=BigInteger(), first_day=Date(), last_day=Date())
+    )
 
 
-_ISLANDS_POSTGRESQL = _islands("d - CAST(row_number() OVER (ORDER BY d) AS INTEGER)")
-_ISLANDS_SQLITE = _islands("julianday(d) - row_number() OVER (ORDER BY d)")
+_RANK = "row_number() OVER (PARTITION BY person_id ORDER BY d)"
+_ISLANDS_POSTGRESQL = _islands(f"d - CAST({_RANK} AS INTEGER)")
+_ISLANDS_SQLITE = _islands(f"julianday(d) - {_RANK}")
 _EDGE_DAYS = _day_marks(
-    (ReviewRow.person_id == bindparam("person"))
-    & ReviewRow.local_date.in_(bindparam("days", expanding=True))
+    tuple_(ReviewRow.person_id, ReviewRow.local_date).in_(bindparam("edges", expanding=True))
 )
 
 
 async def study_runs(person_id: int, *, session: AsyncSession) -> list[StudyRun]:
-    """The person's runs of consecutive study days (one row per run, not per day or
-    grade), with the edge marks the travel rule needs where two runs are one date apart
-    (a second small query, only then)."""
+    """The person's runs of consecutive study days: :func:`study_runs_for_people` of one."""
+    return (await study_runs_for_people([person_id], session=session))[person_id]
+
+
+async def study_runs_for_people(
+    person_ids: Sequence[int], *, session: AsyncSession
+) -> dict[int, list[StudyRun]]:
+    """Each person's runs of consecutive study days, oldest first (empty: never graded).
+
+    One row per run, not per day or grade, for all of them in one query; then the edge
+    marks the travel rule needs where two of a person's runs are one date apart, for all
+    of them in a second small query, only when there are such gaps. What
+    :func:`bot.domain.streaks.compute_streak_of_runs` reads (/stats, /top, the reminders).
+    """
+    result: dict[int, list[StudyRun]] = {person_id: [] for person_id in person_ids}
+    if not person_ids:
+        return result
     postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
     islands = _ISLANDS_POSTGRESQL if postgres else _ISLANDS_SQLITE
-    spans = [(first, last) for first, last in await session.execute(islands, {"person": person_id})]
-    edges = {
-        day
-        for (_, before), (after, _) in pairwise(spans)
-        if (after - before).days == 2
-        for day in (before, after)
-    }
-    first_of: dict[date, StudyMark] = {}
-    last_of: dict[date, StudyMark] = {}
+    spans: dict[int, list[tuple[date, date]]] = {}
+    for person, first, last in await session.execute(islands, {"people": list(person_ids)}):
+        spans.setdefault(person, []).append((first, last))
+    edges = sorted(
+        {
+            (person, day)
+            for person, runs in spans.items()
+            for (_, before), (after, _) in pairwise(runs)
+            if (after - before).days == 2
+            for day in (before, after)
+        }
+    )
+    first_of: dict[tuple[int, date], StudyMark] = {}
+    last_of: dict[tuple[int, date], StudyMark] = {}
     if edges:
-        found = await session.execute(_EDGE_DAYS, {"person": person_id, "days": sorted(edges)})
-        for mark in _marks_of(found).get(person_id, []):
-            key = (mark.at, mark.utc_offset_minutes)
-            day = mark.local_date
-            if day not in first_of or key < (first_of[day].at, first_of[day].utc_offset_minutes):
-                first_of[day] = mark
-            if day not in last_of or key > (last_of[day].at, last_of[day].utc_offset_minutes):
-                last_of[day] = mark
-    return [StudyRun(first, last, first_of.get(first), last_of.get(last)) for first, last in spans]
+        found = await session.execute(_EDGE_DAYS, {"edges": edges})
+        for person, marks in _marks_of(found).items():
+            for mark in marks:
+                key = (mark.at, mark.utc_offset_minutes)
+                day = (person, mark.local_date)
+                if day not in first_of or key < (
+                    first_of[day].at,
+                    first_of[day].utc_offset_minutes,
+                ):
+                    first_of[day] = mark
+                if day not in last_of or key > (last_of[day].at, last_of[day].utc_offset_minutes):
+                    last_of[day] = mark
+    for person, runs in spans.items():
+        result[person] = [
+            StudyRun(first, last, first_of.get((person, first)), last_of.get((person, last)))
+            for first, last in runs
+        ]
+    return result
 
 
 @dataclass(frozen=True)
