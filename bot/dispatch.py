@@ -173,9 +173,11 @@ async def _send_due(
         try:
             await _send_all(bot, services, batch, report, recorder)
         except BaseException:
+            # The tick fails: a batch already claimed ahead is released, not left to its lease.
             ahead.cancel()
             with contextlib.suppress(BaseException):
-                await ahead
+                for item in await ahead or []:
+                    recorder.release(item)
             raise
         batch = await ahead
 
