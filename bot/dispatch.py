@@ -117,13 +117,7 @@ async def dispatch_due(
     try:
         async with _watchdog(services, report):
             await _resend_stale(bot, services, clock, report, recorder)
-            while not services.stopping.is_set():
-                moment = clock()
-                batch = await _claim_batch(services, moment, report)
-                if batch is None:
-                    break
-                recorder.hold(batch, until=moment + recorder.lease)
-                await _send_all(bot, services, batch, report, recorder)
+            await _send_due(bot, services, clock, report, recorder)
     finally:
         await recorder.close()
     if report.claimed or report.retried:
@@ -143,6 +137,49 @@ async def dispatch_due(
             report.lease_lost,
         )
     return report
+
+
+async def _claim_held(
+    services: Services, clock: Clock, report: DispatchReport, recorder: OutcomeRecorder
+) -> list[PreparedSend] | None:
+    """Claim the next batch at the clock's reading and hand its leases to the recorder at once."""
+    if services.stopping.is_set():
+        return None
+    moment = clock()
+    batch = await _claim_batch(services, moment, report)
+    if batch is not None:
+        recorder.hold(batch, until=moment + recorder.lease)
+    return batch
+
+
+async def _send_due(
+    bot: Bot,
+    services: Services,
+    clock: Clock,
+    report: DispatchReport,
+    recorder: OutcomeRecorder,
+) -> None:
+    """Claim and send batch after batch, the next claim running while a batch is sent.
+
+    Claiming (the database's work and the planning) and sending (Telegram's round
+    trips) wait on different things: done one after the other, each batch's sends
+    would wait for its claim and the claim for the last send. One claim ahead keeps
+    the sends going; its leases are held, and renewed, from the moment it commits,
+    and it is sent only after the batch before it (oldest claims first).
+    """
+    batch = await _claim_held(services, clock, report, recorder)
+    while batch is not None:
+        ahead = asyncio.create_task(_claim_held(services, clock, report, recorder))
+        try:
+            await _send_all(bot, services, batch, report, recorder)
+        except BaseException:
+            # The tick fails: a batch already claimed ahead is released, not left to its lease.
+            ahead.cancel()
+            with contextlib.suppress(BaseException):
+                for item in await ahead or []:
+                    recorder.release(item)
+            raise
+        batch = await ahead
 
 
 class TickFailures:

@@ -37,6 +37,7 @@ from telegram.request import BaseRequest
 
 from bot.config import Settings
 from bot.context import BotApplication, BotContext
+from bot.gc_tuning import tune_garbage_collector
 from bot.inflight import InFlightUpdates
 from bot.storage import processed_updates
 from bot.updates import ALLOWED_UPDATES as ALLOWED_UPDATES  # also for tests
@@ -211,6 +212,7 @@ async def run(application: BotApplication, settings: Settings) -> None:
     service = BotService(application, settings)
     try:
         await service.start()
+        tune_garbage_collector()  # after start-up: what it built lives as long as the process
         log.info("running (%s)", "webhook" if settings.webhook_mode else "long polling")
         await stop.wait()
         log.info("stopping: finishing what is in flight")

@@ -307,6 +307,25 @@ def test_render_question_too_long_or_empty() -> None:
         render_question("  ")
 
 
+@pytest.mark.parametrize(
+    "question",
+    ["What is *attention*? \\(a_i\\)", "A &amp; B < C?\n\n- one\n- two", "Ünïcode 🙂 `x<y`"],
+)
+def test_render_question_limit_counts_the_whole_message(question: str) -> None:
+    """The body is rendered once per question (cached) while the header changes daily:
+    the size check still counts header, body, footer and separators, to the unit."""
+    header, footer = "<b>Question of the day · Sat 05 Dec</b> · <i>NLP</i>", "<i>Answer ⬇️</i>"
+    text = render_question(question, header=header, footer=footer)
+    size = utf16_len(visible_text(text))
+    assert render_question(question, header=header, footer=footer, limit=size) == text
+    with pytest.raises(RenderError, match=f"the question is {size} UTF-16 units long"):
+        render_question(question, header=header, footer=footer, limit=size - 1)
+    bare = render_question(question)
+    assert text == f"{header}\n\n{bare}\n\n{footer}"
+    with pytest.raises(RenderError):
+        render_question(question, limit=utf16_len(visible_text(bare)) - 1)
+
+
 def test_header_never_stands_alone_in_a_part() -> None:
     for markdown in ("x" * 295, "word " * 80, "```\n" + "line\n" * 80 + "```"):
         messages = render_answer(markdown, header="<b>Answer</b>", spoiler=True, limit=300)

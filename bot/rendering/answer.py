@@ -94,6 +94,21 @@ def _render_answer(markdown: str, spoiler: bool, limit: int, header: str) -> tup
     return tuple(parts)
 
 
+@lru_cache(maxsize=4096)
+def _question_body(question: str) -> tuple[str, int]:
+    """A question's rendered blocks and their visible size (UTF-16 units).
+
+    The same for every chat and every day, where the header around it (with the
+    day's date) changes: a broadcast renders each question once, not once a day
+    per label. Sizes add up because every piece is complete markup.
+    """
+    blocks = markdown_to_blocks(question)
+    if not blocks:
+        raise RenderError("the question renders to an empty message")
+    body = SEPARATOR.join(block for block in blocks if block)
+    return body, utf16_len(visible_text(body))
+
+
 def render_question(
     question: str, *, header: str = "", footer: str = "", limit: int = TELEGRAM_LIMIT
 ) -> str:
@@ -102,11 +117,14 @@ def render_question(
     A question must fit in one message, so an overlong one raises
     :class:`RenderError` (the content checker reports it).
     """
-    blocks = markdown_to_blocks(question)
-    if not blocks:
-        raise RenderError("the question renders to an empty message")
-    text = SEPARATOR.join(part for part in (header, *blocks, footer) if part)
-    size = utf16_len(visible_text(text))
+    body, body_size = _question_body(question)
+    parts = [part for part in (header, body, footer) if part]
+    text = SEPARATOR.join(parts)
+    size = (
+        body_size
+        + sum(visible_len(part) for part in (header, footer) if part)
+        + (len(parts) - 1) * utf16_len(SEPARATOR)
+    )
     if size > limit:
         raise RenderError(f"the question is {size} UTF-16 units long, over the {limit} limit")
     return text
