@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -206,31 +207,28 @@ async def forget(person_id: int, *, session: AsyncSession) -> None:
 async def take_llm_request(person_id: int, day: date, limit: int, *, session: AsyncSession) -> bool:
     """Count one model-grader request for the person today; False once ``limit`` is reached.
 
-    A conditional UPDATE (or the first INSERT) is what makes concurrent answers unable to
-    exceed the limit together.
+    One upsert: the first request of the day inserts the row, a later one adds to it only
+    while under the limit, and a row is returned only when the request was counted. As a
+    single statement it holds under concurrent answers (a separate UPDATE, then a look-up,
+    then an INSERT let a request that raced the day's first insert see the row and refuse,
+    though the limit was not reached).
     """
     if limit <= 0:
         return False
-    result = await session.execute(
-        update(LlmUsageRow)
-        .where(
-            LlmUsageRow.person_id == person_id,
-            LlmUsageRow.day == day,
-            LlmUsageRow.requests < limit,
+    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
+    insert = postgresql.insert if postgres else sqlite.insert
+    statement = (
+        insert(LlmUsageRow)
+        .values(person_id=person_id, day=day, requests=1)
+        .on_conflict_do_update(
+            index_elements=[LlmUsageRow.person_id, LlmUsageRow.day],
+            set_={"requests": LlmUsageRow.requests + 1},
+            where=LlmUsageRow.requests < limit,
         )
-        .values(requests=LlmUsageRow.requests + 1)
+        .returning(LlmUsageRow.requests)
     )
-    if getattr(result, "rowcount", 0):
-        return True
-    exists = await session.get(LlmUsageRow, (person_id, day))
-    if exists is not None:
-        return False
-    try:
-        async with session.begin_nested():
-            session.add(LlmUsageRow(person_id=person_id, day=day, requests=1))
-    except IntegrityError:  # another answer inserted it first: count against that row
-        return await take_llm_request(person_id, day, limit, session=session)
-    return True
+    counted = (await session.execute(statement)).scalar_one_or_none()
+    return counted is not None
 
 
 async def give_back_llm_request(person_id: int, day: date, *, session: AsyncSession) -> None:
