@@ -288,13 +288,7 @@ class PriorityRateLimiter(BaseRateLimiter[Traffic]):
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as error:
-                self.retry_after_count += 1
-                seconds = _seconds(error)
-                if self._on_retry_after is not None:
-                    self._on_retry_after(seconds)
-                if attempt >= self._max_retries:
-                    log.warning("Telegram flood limit: giving up after %d retries", attempt)
-                    raise
+                seconds = self._counted_retry_after(error, attempt)
                 attempt += 1
                 log.info("Telegram flood limit: pausing every send for %.1f s", seconds)
                 self._pause(seconds + 0.1)
@@ -317,15 +311,21 @@ class PriorityRateLimiter(BaseRateLimiter[Traffic]):
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as error:
-                self.retry_after_count += 1
-                seconds = _seconds(error)
-                if self._on_retry_after is not None:
-                    self._on_retry_after(seconds)
-                if attempt >= self._max_retries:
-                    log.warning("Telegram flood limit: giving up after %d retries", attempt)
-                    raise
+                seconds = self._counted_retry_after(error, attempt)
                 attempt += 1
                 await asyncio.sleep(seconds)
+
+    def _counted_retry_after(self, error: RetryAfter, attempt: int) -> float:
+        """Count a 429 and report it; the seconds to wait, or ``error`` raised again once
+        ``attempt`` has used up the retries (the one place RetryAfter is retried)."""
+        self.retry_after_count += 1
+        seconds = _seconds(error)
+        if self._on_retry_after is not None:
+            self._on_retry_after(seconds)
+        if attempt >= self._max_retries:
+            log.warning("Telegram flood limit: giving up after %d retries", attempt)
+            raise error
+        return seconds
 
     # -- the queue ---------------------------------------------------------------------------
 
