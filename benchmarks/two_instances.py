@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -26,6 +25,7 @@ from tests.support.bot_process import (
     free_port,
     make_due,
     start_bot,
+    stop_processes,
     subscribe_chats,
     wait_healthy,
     zone_near_noon,
@@ -76,13 +76,7 @@ async def run(url: str, chats: int, rate: float, lease: float) -> dict[str, floa
                 wall = time.perf_counter() - started
                 await asyncio.sleep(2 * lease + 2)  # late re-sends, if any, arrive now
             finally:
-                for process in processes:
-                    if process.returncode is None:
-                        process.send_signal(signal.SIGTERM)
-                for process in processes:
-                    await process.wait()
-                for handle in handles:
-                    handle.close()
+                await stop_processes(processes, handles)
     per_chat: dict[int, int] = {}
     for message in tg.sent(method="sendMessage"):
         if message.chat_id in ids:

@@ -33,6 +33,7 @@ from tests.support.bot_process import (
     free_port,
     make_due,
     start_bot,
+    stop_processes,
     subscribe_chats,
     wait_healthy,
     wait_until,
@@ -173,13 +174,7 @@ async def test_a_live_instance_keeps_its_claims_and_a_killed_ones_are_taken_over
 
             await wait_until(all_recorded, 30, "every delivery recorded as sent")
         finally:
-            for process in processes:
-                if process.returncode is None:
-                    process.send_signal(signal.SIGTERM)
-            for process in processes:
-                await process.wait()
-            for handle in handles:
-                handle.close()
+            await stop_processes(processes, handles)
 
     per_chat: dict[int, int] = {}
     for message in tg.sent(method="sendMessage"):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-import signal
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from tests.support.bot_process import (
     free_port,
     make_due,
     start_bot,
+    stop_processes,
     subscribe_chats,
     wait_healthy,
     wait_until,
@@ -122,13 +122,7 @@ async def test_two_instances_share_deliveries_and_updates(
             assert statuses == [200, 200]
             await tg.wait_for(lambda: len(tg.sent(USERS[0])) >= 2, what="the reposted update")
         finally:
-            for process in processes:
-                if process.returncode is None:
-                    process.send_signal(signal.SIGTERM)
-            for process in processes:
-                await process.wait()
-            for handle in handles:
-                handle.close()
+            await stop_processes(processes, handles)
 
     per_chat: dict[int, int] = {}
     for message in tg.sent(method="sendMessage"):

@@ -10,7 +10,6 @@ alternately to both processes are paced as one.
 
 from __future__ import annotations
 
-import signal
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from tests.support.bot_process import (
     free_port,
     make_due,
     start_bot,
+    stop_processes,
     subscribe_chats,
     wait_healthy,
     wait_until,
@@ -94,13 +94,7 @@ async def test_two_instances_keep_one_budget(database: TestDatabase, tmp_path: P
 
             await wait_until(all_recorded, 30, "every delivery recorded as sent")
         finally:
-            for process in processes:
-                if process.returncode is None:
-                    process.send_signal(signal.SIGTERM)
-            for process in processes:
-                await process.wait()
-            for handle in handles:
-                handle.close()
+            await stop_processes(processes, handles)
 
     assert limits.rejected == 0, "no 429: both processes kept within one budget"
     assert [r.status for r in tg.requests if r.status == 429] == []

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, time
 from pathlib import Path
 from typing import BinaryIO
@@ -150,3 +151,17 @@ async def wait_until(predicate: Callable[[], Awaitable[bool]], limit: float, wha
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await asyncio.sleep(0.1)
+
+
+async def stop_processes(
+    processes: Sequence[asyncio.subprocess.Process], logs: Sequence[BinaryIO]
+) -> None:
+    """SIGTERM every bot process still running (as docker stop does), wait for all of
+    them, and close their log files."""
+    for process in processes:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes:
+        await process.wait()
+    for handle in logs:
+        handle.close()
