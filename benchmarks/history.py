@@ -249,7 +249,8 @@ async def seed_history(
 # --- the dispatch benchmark ------------------------------------------------------------
 
 
-async def _admin(server_url: str, statement: str) -> None:
+async def admin(server_url: str, statement: str) -> None:
+    """One statement outside a transaction (CREATE or DROP DATABASE)."""
     engine = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as connection:
@@ -258,7 +259,8 @@ async def _admin(server_url: str, statement: str) -> None:
         await engine.dispose()
 
 
-def _migrate(url: str) -> None:
+def migrate(url: str) -> None:
+    """The schema, by the project's own migrations (the alembic command line)."""
     env = {**os.environ, "DATABASE_URL": url}
     subprocess.run(
         [sys.executable, "-m", "alembic", "-c", str(REPO / "alembic.ini"), "upgrade", "head"],
@@ -285,7 +287,7 @@ def _database_url(kind: str, directory: Path) -> tuple[str, str | None]:
         return f"sqlite+aiosqlite:///{directory}/bench.sqlite3", None
     server_url = os.environ["TEST_DATABASE_URL"]
     name = f"interview_bot_history_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
+    asyncio.run(admin(server_url, f'CREATE DATABASE "{name}"'))
     return make_url(server_url).set(database=name).render_as_string(hide_password=False), name
 
 
@@ -297,7 +299,7 @@ def dispatch_run(
     with tempfile.TemporaryDirectory(prefix="history-") as directory:
         url, name = _database_url(kind, Path(directory))
         try:
-            _migrate(url)
+            migrate(url)
             started = clock.perf_counter()
             _python(
                 "seed",
@@ -328,7 +330,7 @@ def dispatch_run(
         finally:
             if name is not None:
                 asyncio.run(
-                    _admin(
+                    admin(
                         os.environ["TEST_DATABASE_URL"],
                         f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
                     )
@@ -457,7 +459,7 @@ def reminders_run(kind: str, *, chats: int, days: int, content: Path) -> dict[st
     with tempfile.TemporaryDirectory(prefix="history-") as directory:
         url, name = _database_url(kind, Path(directory))
         try:
-            _migrate(url)
+            migrate(url)
             _python("seed", url, "--chats", str(chats), "--days", str(days),
                     "--now", now.isoformat(), "--content", str(content))  # fmt: skip
             out = _python("measure-reminders", url, "--chats", str(chats), "--now", now.isoformat())
@@ -467,7 +469,7 @@ def reminders_run(kind: str, *, chats: int, days: int, content: Path) -> dict[st
         finally:
             if name is not None:
                 asyncio.run(
-                    _admin(
+                    admin(
                         os.environ["TEST_DATABASE_URL"],
                         f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)',
                     )

@@ -56,11 +56,11 @@ from typing import Any
 
 import aiohttp
 import yaml
-from sqlalchemy import insert, text, update
+from sqlalchemy import insert, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from benchmarks.history import seed_history
+from benchmarks.history import admin, migrate, seed_history
 from bot import callbacks as cb
 from bot.storage.models import CardRow, ChatRow, DeliveryRow, PersonRow, ReviewRow
 
@@ -153,34 +153,13 @@ async def database(kind: str, directory: Path) -> AsyncIterator[str]:
         return
     server_url = os.environ["TEST_DATABASE_URL"]
     name = f"interview_bot_peak_{uuid.uuid4().hex[:8]}"
-    await _admin(server_url, f'CREATE DATABASE "{name}"')
+    await admin(server_url, f'CREATE DATABASE "{name}"')
     url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
     try:
         migrate(url)
         yield url
     finally:
-        await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-async def _admin(server_url: str, statement: str) -> None:
-    engine = create_async_engine(server_url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
-def migrate(url: str) -> None:
-    """The schema, by the project's own migrations (the alembic command line)."""
-    env = {**os.environ, "DATABASE_URL": url}
-    subprocess.run(
-        [sys.executable, "-m", "alembic", "-c", str(REPO / "alembic.ini"), "upgrade", "head"],
-        cwd=REPO,
-        env=env,
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+        await admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 async def insert_rows(engine: AsyncEngine, model: type[Any], rows: list[dict[str, Any]]) -> None:
