@@ -5,7 +5,8 @@ that one code path serves both modes, the HTTP server (bot/web.py) and a shutdow
 that keeps the delivery guarantees, all of it within ``SHUTDOWN_SECONDS``:
 
 1. SIGTERM/SIGINT sets ``Services.stopping``: the dispatcher claims nothing more,
-   sends nothing more, and releases what it had claimed but not sent yet;
+   sends nothing more, and releases what it had claimed but not sent yet; the job
+   queue starts no job (the running tick is waited for, none is cancelled unstarted);
 2. no more updates are taken: the webhook answers 503 so Telegram retries, perhaps
    on another instance, and POSTs already past that point finish putting their
    update on the queue (before PTB's stop signal, which would drop them); long
@@ -136,6 +137,7 @@ class BotService:
         services = application.bot_data.services
         if services is not None:
             services.stopping.set()
+        _pause_jobs(application)
         if self.web is not None:
             await _within(self.web.quiesce(), drain_until - loop.time(), "taking updates")
         if application.updater is not None and application.updater.running:
@@ -179,6 +181,18 @@ class BotService:
             # Never reached the processor (cannot happen once the webhook is quiesced,
             # but their POSTs must not wait forever): released like the ones cut short.
             log.warning("shutdown: %d queued update(s) were never handled; released", left)
+
+
+def _pause_jobs(application: BotApplication) -> None:
+    """No job starts from now on; the running ones are waited for by ``Application.stop``.
+
+    PTB's ``JobQueue.stop`` waits for the jobs running when it is called, then shuts
+    the scheduler down, which cancels any job submitted in between: a tick due in that
+    window would end in APScheduler's "Error running job" traceback. Paused, none is.
+    """
+    queue = application.job_queue
+    if queue is not None and queue.scheduler.running:
+        queue.scheduler.pause()
 
 
 async def _within(step: Awaitable[None], seconds: float, what: str) -> None:

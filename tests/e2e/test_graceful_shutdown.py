@@ -10,15 +10,20 @@ serve exactly the chats that were not served, once each.
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+from apscheduler.schedulers.base import STATE_PAUSED
 from sqlalchemy import func, select
 
+from bot.app import build_application
+from bot.lifecycle import BotService
 from bot.storage.database import create_engine, create_sessionmaker
 from bot.storage.models import DeliveryRow
-from tests.support.bot_harness import TOKEN, small_bank, write_bank
+from tests.support.bot_harness import TOKEN, FakeClock, small_bank, test_settings, write_bank
 from tests.support.bot_process import (
     delivery_counts,
     start_bot,
@@ -29,6 +34,7 @@ from tests.support.bot_process import (
 from tests.support.databases import TestDatabase
 from tests.support.fake_telegram import FakeTelegram
 
+ADA = 1001
 CHATS = range(20_000, 22_000)
 SIGNAL_AFTER = 300
 EXIT_WITHIN_SECONDS = 10.0
@@ -127,3 +133,36 @@ async def test_sigterm_mid_dispatch_exits_fast_and_loses_nothing(
     assert TOKEN not in output
     assert "Traceback" not in output, output[output.find("Traceback") - 500 :][:4000]
     assert took < EXIT_WITHIN_SECONDS
+
+
+async def test_stopping_starts_no_job_so_none_is_cancelled_before_it_runs(
+    tg: FakeTelegram, database: TestDatabase, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PTB's JobQueue.stop waits for the jobs running when it is called, then cancels
+    any submitted since: a dispatcher tick due in that window ended in APScheduler's
+    "Error running job" traceback. The service pauses the job queue as it begins to stop."""
+    settings = test_settings(tg.api_root, database.url)  # a tick every 0.05 s
+    service = BotService(
+        build_application(settings, clock=clock, bank=small_bank()),
+        settings,
+        poll_interval=0.0,
+        poll_timeout=1,
+    )
+    await service.start()
+    scheduler = service.application.job_queue.scheduler  # type: ignore[union-attr]
+    tg.private_chat(ADA, "Ada")
+    held = tg.hold_call("sendMessage", chat_id=ADA)
+    await tg.send_text(ADA, ADA, "/help")
+    await asyncio.wait_for(held.arrived.wait(), timeout=10)
+    with caplog.at_level(logging.INFO):
+        stopping = asyncio.create_task(service.stop())
+        services = service.application.bot_data.services
+        assert services is not None
+        await asyncio.wait_for(services.stopping.wait(), timeout=10)
+        # An update is still being handled: the stop is draining, and no job may start.
+        assert not held.released.is_set()
+        assert scheduler.state == STATE_PAUSED
+        held.release()
+        await asyncio.wait_for(stopping, timeout=30)
+    assert "Error running job" not in caplog.text
+    assert any(m.plain_text and "/question" in m.plain_text for m in tg.sent(ADA))
