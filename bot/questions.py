@@ -107,12 +107,25 @@ async def pick_for_chat(
     )
 
 
+def _group_decks(bank: Bank, settings: ChatSettings) -> list[str]:
+    return [deck for deck in settings.decks if bank.deck(deck) is not None] or list(bank.deck_ids)
+
+
 def pick_group_question(
     bank: Bank, settings: ChatSettings, *, delivered: dict[str, datetime]
 ) -> str | None:
-    """A group's next question: its own rotation, no repeat until the pool is used up."""
-    decks = [deck for deck in settings.decks if bank.deck(deck) is not None] or list(bank.deck_ids)
-    return group_rotation_pick(bank, decks=decks, delivered=delivered)
+    """A group's next question: its own rotation, no repeat until the pool is used up.
+
+    ``delivered`` needs only the pool's questions (:func:`group_pool_ids`); others are ignored.
+    """
+    return group_rotation_pick(bank, decks=_group_decks(bank, settings), delivered=delivered)
+
+
+def group_pool_ids(bank: Bank, settings: ChatSettings) -> list[str]:
+    """The ids :func:`pick_group_question` picks from: the group's decks in the current bank,
+    so that /question reads the history of those questions only."""
+    decks = set(_group_decks(bank, settings))
+    return [question.id for deck in bank.decks if deck.id in decks for question in deck.questions]
 
 
 def label_for(delivery: DeliveryRow, quiz: QuizRow | None = None) -> str:

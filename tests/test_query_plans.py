@@ -167,6 +167,17 @@ async def _stats_reads(session: AsyncSession) -> None:
     await group_store.member_activity(person, session=session, week_start=NOW - timedelta(7))
 
 
+async def _group_reads(session: AsyncSession) -> None:
+    chat = PICKED[0]
+    bank = _bank()
+    topic = [question.id for question in bank.decks[0].questions]
+    await group_store.recent_member_activity(
+        chat, session=session, week_start=NOW - timedelta(7), since=NOW - timedelta(30)
+    )
+    await group_store.delivered_at_among(chat, [q.id for q in bank], session=session)
+    await delivery_store.delivered_among(chat, topic, session=session)
+
+
 async def _reminder_reads(session: AsyncSession) -> None:
     await reminder_store.claim_due(session=session, now=NOW, limit=10)
     # One missed day each (rolled back): two runs one date apart, so the edge marks the
@@ -193,6 +204,7 @@ HOT_PATHS: dict[str, Callable[[AsyncSession], Awaitable[None]]] = {
     "/question and /next": _question_reads,
     "reveal and grade": _reveal_and_grade,
     "/stats, the picture and /weak": _stats_reads,
+    "/top, a group's /stats, /question and /quiz": _group_reads,
     "reminders": _reminder_reads,
     "/export": _export_reads,
 }

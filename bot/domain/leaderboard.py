@@ -15,7 +15,8 @@ class MemberStats:
     name: str
     streak: int
     this_week: int
-    all_time: int
+    recent: int
+    """Grades over the leaderboard's window (the last 30 days on /top)."""
 
 
 @dataclass(frozen=True)
@@ -27,18 +28,18 @@ class Placed:
 def rank(
     members: Sequence[MemberStats], *, caller: int | None = None, top: int = TOP
 ) -> list[Placed]:
-    """Top ``top`` by grades this week, then all time, then streak; plus the caller's place.
+    """Top ``top`` by grades this week, then over the window, then streak; plus the caller's place.
 
     Ties share a place (1, 2, 2, 4), so equal work is shown as equal.
     """
     ordered = sorted(
-        members, key=lambda m: (-m.this_week, -m.all_time, -m.streak, m.name, m.person_id)
+        members, key=lambda m: (-m.this_week, -m.recent, -m.streak, m.name, m.person_id)
     )
     placed: list[Placed] = []
     previous: tuple[int, int, int] | None = None
     place = 0
     for index, member in enumerate(ordered, start=1):
-        key = (member.this_week, member.all_time, member.streak)
+        key = (member.this_week, member.recent, member.streak)
         if key != previous:
             place = index
             previous = key

@@ -16,7 +16,14 @@ from bot import keyboards
 from bot.context import BotContext
 from bot.domain.schedule import local_date_of
 from bot.handlers.common import load_chat, now_of, reply
-from bot.questions import create_daily, pick_group_question, prepare, record_outcome, send_prepared
+from bot.questions import (
+    create_daily,
+    group_pool_ids,
+    pick_group_question,
+    prepare,
+    record_outcome,
+    send_prepared,
+)
 from bot.sending import Sent
 from bot.storage import deliveries as delivery_store
 from bot.storage import groups as group_store
@@ -86,7 +93,9 @@ async def group_question(update: Update, context: BotContext) -> None:
         today = local_date_of(now, zone)
         existing = await delivery_store.daily_delivery(chat.id, today, session=session)
         if existing is None:
-            history = await group_store.delivered_at(chat.id, session=session)
+            history = await group_store.delivered_at_among(
+                chat.id, group_pool_ids(services.bank, settings), session=session
+            )
             question_id = pick_group_question(services.bank, settings, delivered=history)
             if question_id is None:
                 await reply(update, NO_QUESTION)

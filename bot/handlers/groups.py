@@ -6,9 +6,10 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import ChatMember, ChatMemberUpdated, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
@@ -145,6 +146,22 @@ async def group_streak_of(context: BotContext, settings: ChatSettings) -> int:
         )
 
 
+DAYS = group_store.LEADERBOARD_DAYS
+
+
+async def _recent_activity(
+    chat_id: int, *, session: AsyncSession, now: datetime
+) -> list[tuple[int, str, int, int]]:
+    """Members' grades here in the last 7 and the last ``DAYS`` days (/top, /stats): a
+    window, so that a year-old group's board reads a month of reviews, not all of them."""
+    return await group_store.recent_member_activity(
+        chat_id,
+        session=session,
+        week_start=now - timedelta(days=7),
+        since=now - timedelta(days=DAYS),
+    )
+
+
 async def top_command(update: Update, context: BotContext) -> None:
     """/top: the group's leaderboard, top 10 plus the caller's own place."""
     chat, user = update.effective_chat, update.effective_user
@@ -152,9 +169,7 @@ async def top_command(update: Update, context: BotContext) -> None:
         return
     now = now_of(context)
     async with context.services.sessions() as session:
-        activity = await group_store.member_activity(
-            chat.id, session=session, week_start=now - timedelta(days=7)
-        )
+        activity = await _recent_activity(chat.id, session=session, now=now)
         runs = await group_store.runs_for_people([row[0] for row in activity], session=session)
         settings = await load_chat(chat.id, session=session, services=context.services)
     zone = settings.schedule.timezone if settings else "UTC"
@@ -170,14 +185,17 @@ async def top_command(update: Update, context: BotContext) -> None:
         for person, name, week, total in activity
     ]
     if not members:
-        await reply(update, "No grades here yet. Grade today's question to get on the board!")
+        await reply(
+            update,
+            f"No grades here in the last {DAYS} days. Grade today's question to get on the board!",
+        )
         return
-    lines = ["<b>Leaderboard</b> (graded: last 7 days / all time · 🔥 streak)"]
+    lines = [f"<b>Leaderboard</b> (graded: last 7 days / last {DAYS} days · 🔥 streak)"]
     for placed in rank(members, caller=user.id if user else None):
         member = placed.member
         me = " ← you" if user is not None and member.person_id == user.id else ""
         lines.append(
-            f"{placed.place}. {escape_html(member.name)}: {member.this_week} / {member.all_time}"
+            f"{placed.place}. {escape_html(member.name)}: {member.this_week} / {member.recent}"
             f" · 🔥 {member.streak}{me}"
         )
     await reply(update, "\n".join(lines))
@@ -191,9 +209,7 @@ async def group_stats(update: Update, context: BotContext) -> None:
     now = now_of(context)
     async with context.services.sessions() as session:
         settings = await load_chat(chat.id, session=session, services=context.services)
-        activity = await group_store.member_activity(
-            chat.id, session=session, week_start=now - timedelta(days=7)
-        )
+        activity = await _recent_activity(chat.id, session=session, now=now)
     if settings is None:
         await reply(update, "This group is not subscribed yet. Send /start.")
         return
@@ -203,8 +219,8 @@ async def group_stats(update: Update, context: BotContext) -> None:
     caption = (
         "<b>Group progress</b>\n"
         f"🔥 Group streak: <b>{streak}</b> day{'s' if streak != 1 else ''}\n"
-        f"👥 Members who graded here: <b>{len(activity)}</b>\n"
-        f"✍️ Grades: <b>{week}</b> in the last 7 days, <b>{total}</b> in all\n"
+        f"👥 Members who graded here in the last {DAYS} days: <b>{len(activity)}</b>\n"
+        f"✍️ Grades: <b>{week}</b> in the last 7 days, <b>{total}</b> in the last {DAYS}\n"
         f"{texts.next_due_line(settings, now)}\n"
         "Your own streak and cards: /stats in a private chat with me."
     )

@@ -147,7 +147,10 @@ async def _start(
             return
         bank = topic_bank(services.bank, topic)
         if is_group(update):
-            seen = await delivery_store.delivered_question_ids(chat.id, session=session)
+            # Only the topic's questions matter to the picks: read whether those were shown.
+            seen = await delivery_store.delivered_among(
+                chat.id, [question.id for question in bank], session=session
+            )
             picks = quiz_picks(bank, decks=bank.deck_ids, cards={}, now=now, count=count, seen=seen)
         elif weak_first:
             cards = await learning.due_cards_of(user.id, session=session)

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Collection, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
+    String,
     Table,
     and_,
     bindparam,
+    exists,
+    func,
     literal_column,
     or_,
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -99,6 +104,56 @@ async def latest_sent_delivery(chat_id: int, *, session: AsyncSession) -> Delive
 
 async def delivered_question_ids(chat_id: int, *, session: AsyncSession) -> set[str]:
     return (await delivered_ids_for_chats([chat_id], session=session))[chat_id]
+
+
+def question_ids_table(postgres: bool) -> Any:
+    """A list of question ids as a table (column ``value``), from one parameter ``ids``:
+    ``unnest`` of an array on PostgreSQL, ``json_each`` of a JSON list on SQLite (see
+    :func:`ids_parameter`). One parameter whatever the number of ids, so one plan."""
+    if postgres:
+        ids = func.unnest(bindparam("ids", type_=postgresql.ARRAY(String())))
+        return ids.table_valued("value").render_derived(name="q")
+    # json_each has a column named value already; SQLite takes no column list.
+    return func.json_each(bindparam("ids", type_=String())).table_valued("value").alias("q")
+
+
+def ids_parameter(question_ids: Collection[str], *, postgres: bool) -> Any:
+    return list(question_ids) if postgres else json.dumps(list(question_ids))
+
+
+def _delivered_among(postgres: bool) -> Any:
+    ids = question_ids_table(postgres)
+    return select(ids.c.value).where(
+        exists().where(
+            DeliveryRow.chat_id == bindparam("chat"), DeliveryRow.question_id == ids.c.value
+        )
+    )
+
+
+_DELIVERED_AMONG = {True: _delivered_among(True), False: _delivered_among(False)}
+
+
+def is_postgresql(session: AsyncSession) -> bool:
+    return session.bind is not None and session.bind.dialect.name == "postgresql"
+
+
+async def delivered_among(
+    chat_id: int, question_ids: Collection[str], *, session: AsyncSession
+) -> set[str]:
+    """Which of ``question_ids`` were ever delivered to the chat.
+
+    What a quiz on a topic needs of the chat's history: whether each of the topic's
+    questions was shown, nothing about the others. One probe of the (chat_id,
+    question_id, created_at) index per id: bounded by the topic, not by the history.
+    """
+    if not question_ids:
+        return set()
+    postgres = is_postgresql(session)
+    rows = await session.scalars(
+        _DELIVERED_AMONG[postgres],
+        {"chat": chat_id, "ids": ids_parameter(question_ids, postgres=postgres)},
+    )
+    return {str(question_id) for question_id in rows}
 
 
 async def delivered_ids_for_chats(

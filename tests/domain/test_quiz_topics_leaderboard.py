@@ -121,9 +121,9 @@ def test_quiz_expiry_after_a_day() -> None:
 
 def test_rank_top_ten_with_ties_and_the_callers_place() -> None:
     members = [
-        MemberStats(i, f"M{i:02d}", streak=i % 3, this_week=20 - i, all_time=50) for i in range(12)
+        MemberStats(i, f"M{i:02d}", streak=i % 3, this_week=20 - i, recent=50) for i in range(12)
     ]
-    members.append(MemberStats(99, "Tie", streak=0, this_week=19, all_time=50))
+    members.append(MemberStats(99, "Tie", streak=0, this_week=19, recent=50))
     placed = rank(members, caller=11)
     assert [(p.place, p.member.person_id) for p in placed[:3]] == [(1, 0), (2, 1), (3, 99)]
     assert len(placed) == 11

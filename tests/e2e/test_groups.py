@@ -104,10 +104,13 @@ async def test_group_lifecycle(tg: FakeTelegram, bot: RunningBot, clock: FakeClo
         assert bob.first_name == "Bob"
 
     board = await said(tg, GROUP, CAROL, "/top", "Leaderboard")
+    assert "(graded: last 7 days / last 30 days · 🔥 streak)" in board
     assert "Bob: 1 / 1" in board
     assert "Carol: 1 / 1 · 🔥 1 ← you" in board
     stats = await said(tg, GROUP, BOB, "/stats", "Group progress")
     assert "Group streak: 1 day" in stats
+    assert "Members who graded here in the last 30 days: 2" in stats
+    assert "Grades: 2 in the last 7 days, 2 in the last 30" in stats
 
     # The next day's post shows the group streak.
     clock.set(datetime(2026, 3, 3, 10, 0, 5, tzinfo=UTC))
