@@ -115,9 +115,13 @@ def pick_group_question(
     return group_rotation_pick(bank, decks=decks, delivered=delivered)
 
 
+def daily_label(local_date: date) -> str:
+    return f"Question of the day · {local_date:%a %d %b}"
+
+
 def label_for(delivery: DeliveryRow, quiz: QuizRow | None = None) -> str:
     if delivery.daily_on is not None:
-        return f"Question of the day · {delivery.daily_on:%a %d %b}"
+        return daily_label(delivery.daily_on)
     if quiz is not None and delivery.question_id in quiz.question_ids:
         position = quiz.question_ids.index(delivery.question_id) + 1
         return f"Quiz · {quiz.topic} · {position}/{len(quiz.question_ids)}"
@@ -155,6 +159,32 @@ def prepare(
         label,
         skip=not (group and quiz is None),
         quiz_id=quiz.id if quiz is not None else None,
+        due_at=due_at,
+        typed=not group,
+    )
+
+
+def prepare_daily(
+    delivery_id: int,
+    chat_id: int,
+    question_id: str,
+    local_date: date,
+    *,
+    group: bool,
+    group_streak: int = 0,
+    due_at: datetime | None = None,
+) -> PreparedSend:
+    """:func:`prepare` of a daily delivery known by its values (the dispatcher inserts
+    its batch with Core and has no ``DeliveryRow``): the same label and buttons."""
+    label = daily_label(local_date)
+    if group and group_streak:
+        label += f" · 🔥 group streak {group_streak}"
+    return PreparedSend(
+        delivery_id,
+        chat_id,
+        question_id,
+        label,
+        skip=not group,
         due_at=due_at,
         typed=not group,
     )

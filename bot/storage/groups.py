@@ -11,7 +11,7 @@ from bot.domain.leaderboard import group_streak
 from bot.domain.schedule import local_date_of
 from bot.domain.streaks import StudyRun
 from bot.storage.learning import study_runs_for_people
-from bot.storage.models import DeliveryRow, PersonRow, ReviewRow
+from bot.storage.models import PersonRow, ReviewRow, ShownQuestionRow
 
 
 async def member_activity(
@@ -96,10 +96,11 @@ async def group_streak_on(chat_id: int, *, zone: str, today: date, session: Asyn
 
 
 async def delivered_at(chat_id: int, *, session: AsyncSession) -> dict[str, datetime]:
-    """question id → when it was last posted to the chat (the group's rotation)."""
+    """question id → when it was last posted to the chat (the group's rotation), from
+    shown_questions: one row per question, not one per delivery of its history."""
     rows = await session.execute(
-        select(DeliveryRow.question_id, func.max(DeliveryRow.created_at))
-        .where(DeliveryRow.chat_id == chat_id)
-        .group_by(DeliveryRow.question_id)
+        select(ShownQuestionRow.question_id, ShownQuestionRow.last_at).where(
+            ShownQuestionRow.chat_id == chat_id
+        )
     )
     return {question: when for question, when in rows}  # noqa: C416 - Row unpacking
