@@ -119,7 +119,7 @@ def history_rows(
             }
         )
         last_review: dict[str, tuple[datetime, int]] = {}
-        last_shown: dict[str, datetime] = {}
+        first_shown: dict[str, datetime] = {}
         for day in range(days, 0, -1):
             question = questions[(chat + day) % count]
             at = now - timedelta(days=day)
@@ -157,11 +157,11 @@ def history_rows(
                 }
             )
             last_review[question] = (graded, rating)
-            last_shown[question] = at
+            first_shown.setdefault(question, at)  # private: when first shown (bot/storage)
             delivery_id += 1
         rows[ShownQuestionRow] += [
-            {"chat_id": chat, "question_id": question, "last_at": at}
-            for question, at in last_shown.items()
+            {"chat_id": chat, "question_id": question, "posted_at": at}
+            for question, at in first_shown.items()
         ]
         for index, (question, (graded, rating)) in enumerate(sorted(last_review.items())):
             # Spread over -3 .. +56 days: a handful overdue, most in the coming weeks.

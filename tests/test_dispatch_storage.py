@@ -94,7 +94,7 @@ async def _shown(sessions: async_sessionmaker[AsyncSession]) -> list[tuple[int, 
     async with sessions() as session:
         rows = await session.execute(
             select(
-                ShownQuestionRow.chat_id, ShownQuestionRow.question_id, ShownQuestionRow.last_at
+                ShownQuestionRow.chat_id, ShownQuestionRow.question_id, ShownQuestionRow.posted_at
             ).order_by(ShownQuestionRow.chat_id, ShownQuestionRow.question_id)
         )
         return [tuple(row) for row in rows]  # type: ignore[misc]
@@ -148,17 +148,35 @@ async def test_insert_daily_many_refuses_a_second_daily_of_the_same_date(
     assert await _shown(sessions) == [(ADA, "q1", NOW)]  # the failed batch left nothing
 
 
-async def test_shown_questions_keep_each_question_once_with_its_latest_instant(
+GROUP = -100
+
+
+async def _add_group(session: AsyncSession) -> None:
+    session.add(
+        ChatRow(
+            id=GROUP, kind="group", active=True, paused=False, timezone="UTC",
+            delivery_time="09:00", days=127, decks="", created_at=NOW, updated_at=NOW,
+        )
+    )  # fmt: skip
+    await session.flush()
+
+
+async def test_shown_questions_keep_each_question_once_a_groups_with_its_latest_instant(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     await _chats(sessions)
     later = NOW + timedelta(days=1)
     async with sessions() as session, session.begin():
+        await _add_group(session)
         for chat, question, at in (
-            (ADA, "q1", later),
+            (ADA, "q1", NOW),
             (ADA, "q2", NOW),
-            (ADA, "q1", NOW),  # an older instant does not move last_at back
+            (ADA, "q1", later),  # a private chat's row keeps when it was first shown
             (BEN, "q1", NOW),
+            (GROUP, "q1", later),
+            (GROUP, "q2", NOW),
+            (GROUP, "q2", later),  # a group's row moves to the newest post
+            (GROUP, "q1", NOW),  # and never back
         ):
             row = await deliveries.create_delivery(
                 session=session, chat_id=chat, question_id=question, now=at, daily_on=None
@@ -170,25 +188,43 @@ async def test_shown_questions_keep_each_question_once_with_its_latest_instant(
         again = await deliveries.create_delivery(
             session=session, chat_id=BEN, question_id="q8", now=NOW, daily_on=TODAY
         )
+        batch = await deliveries.insert_daily_many(
+            [(GROUP, "q3", TODAY), (ADA, "q3", TODAY)], session=session, now=later, lease=LEASE
+        )
     assert daily is not None
     assert again is None  # the daily of that date exists: not shown, not recorded
+    assert len(batch) == 2
     assert await _shown(sessions) == [
-        (ADA, "q1", later),
+        (GROUP, "q1", later),
+        (GROUP, "q2", later),
+        (GROUP, "q3", later),
+        (ADA, "q1", NOW),
         (ADA, "q2", NOW),
+        (ADA, "q3", later),
         (BEN, "q1", NOW),
         (BEN, "q9", NOW),
     ]
     async with sessions() as session:
         assert await deliveries.delivered_ids_for_chats([ADA, BEN, CYD], session=session) == {
-            ADA: {"q1", "q2"},
+            ADA: {"q1", "q2", "q3"},
             BEN: {"q1", "q9"},
             CYD: set(),
         }
-        assert await deliveries.delivered_question_ids(ADA, session=session) == {"q1", "q2"}
-        assert await group_store.delivered_at(ADA, session=session) == {"q1": later, "q2": NOW}
+        assert await deliveries.delivered_question_ids(ADA, session=session) == {"q1", "q2", "q3"}
+        assert await group_store.delivered_at(GROUP, session=session) == {
+            "q1": later,
+            "q2": later,
+            "q3": later,
+        }
     async with sessions() as session, session.begin():
         await people.forget_person(ADA, session=session)
-    assert await _shown(sessions) == [(BEN, "q1", NOW), (BEN, "q9", NOW)]
+    assert [(chat, question) for chat, question, _ in await _shown(sessions)] == [
+        (GROUP, "q1"),
+        (GROUP, "q2"),
+        (GROUP, "q3"),
+        (BEN, "q1"),
+        (BEN, "q9"),
+    ]
 
 
 BEFORE = "3d9196e5f1d4"
@@ -210,10 +246,18 @@ async def test_the_migration_fills_shown_questions_from_the_deliveries(
     engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     await _chats(sessions)
+    later = NOW + timedelta(hours=1)
     async with sessions() as session, session.begin():
-        for question, at in (("q1", NOW), ("q2", NOW), ("q1", NOW + timedelta(hours=1))):
+        await _add_group(session)
+        for chat, question, at in (
+            (BEN, "q1", later),
+            (BEN, "q2", NOW),
+            (BEN, "q1", NOW),
+            (GROUP, "q1", NOW),
+            (GROUP, "q1", later),
+        ):
             await deliveries.create_delivery(
-                session=session, chat_id=BEN, question_id=question, now=at, daily_on=None
+                session=session, chat_id=chat, question_id=question, now=at, daily_on=None
             )
     async with engine.begin() as connection:
         await connection.run_sync(_downgrade)
@@ -226,6 +270,7 @@ async def test_the_migration_fills_shown_questions_from_the_deliveries(
     async with engine.begin() as connection:
         await connection.run_sync(_upgrade)
     assert await _shown(sessions) == [
-        (BEN, "q1", NOW + timedelta(hours=1)),
+        (GROUP, "q1", later),  # a group: when last posted
+        (BEN, "q1", NOW),  # a private chat: when first shown
         (BEN, "q2", NOW),
     ]

@@ -36,19 +36,34 @@ MAX_ATTEMPTS = 5
 _SHOWN = cast(Table, ShownQuestionRow.__table__)
 
 
-def _shown_upsert(dialect: Any) -> Any:
-    """INSERT a (chat, question, instant) into shown_questions, or move its last_at
-    forward: the same statement on PostgreSQL and SQLite (ON CONFLICT DO UPDATE)."""
+def _shown_insert(dialect: Any, *, move_forward: bool) -> Any:
+    """INSERT a (chat, question, instant) into shown_questions, the same statement on
+    PostgreSQL and SQLite. A group's row moves to the newest instant (its rotation reads
+    it); a private chat's is left as it is (only which questions is read): DO NOTHING
+    writes nothing, where an update (or the row lock of a conditional one) rewrote a
+    row and its page for nearly every delivery of a long history."""
     statement = dialect.insert(_SHOWN)
+    if not move_forward:
+        return statement.on_conflict_do_nothing(
+            index_elements=[_SHOWN.c.chat_id, _SHOWN.c.question_id]
+        )
     return statement.on_conflict_do_update(
         index_elements=[_SHOWN.c.chat_id, _SHOWN.c.question_id],
-        set_={"last_at": statement.excluded.last_at},
-        where=_SHOWN.c.last_at < statement.excluded.last_at,
+        set_={"posted_at": statement.excluded.posted_at},
+        where=_SHOWN.c.posted_at < statement.excluded.posted_at,
     )
 
 
-_SHOWN_UPSERT_POSTGRESQL = _shown_upsert(postgresql)
-_SHOWN_UPSERT_SQLITE = _shown_upsert(sqlite)
+_SHOWN_INSERT = {
+    (name, group): _shown_insert(dialect, move_forward=group)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+    for group in (False, True)
+}
+
+
+def is_group_chat(chat_id: int) -> bool:
+    """Telegram's group and supergroup ids are negative; a private chat's is its user's."""
+    return chat_id < 0
 
 
 async def record_shown(
@@ -56,15 +71,21 @@ async def record_shown(
 ) -> None:
     """Remember that these (chat, question) pairs were posted at ``now``, in the
     transaction that records their deliveries (``create_delivery``,
-    ``insert_daily_many``): what ``delivered_ids_for_chats`` and the group rotation read.
-    A chat appears at most once in ``shown``."""
-    if not shown:
-        return
-    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
-    await session.execute(
-        _SHOWN_UPSERT_POSTGRESQL if postgres else _SHOWN_UPSERT_SQLITE,
-        [{"chat_id": chat, "question_id": question, "last_at": now} for chat, question in shown],
+    ``insert_daily_many``): what ``delivered_ids_for_chats`` and the group rotation
+    (``groups.delivered_at``) read. A chat appears at most once in ``shown``."""
+    name = (
+        "postgresql"
+        if session.bind is not None and session.bind.dialect.name == "postgresql"
+        else "sqlite"
     )
+    for group in (False, True):
+        rows = [
+            {"chat_id": chat, "question_id": question, "posted_at": now}
+            for chat, question in shown
+            if is_group_chat(chat) == group
+        ]
+        if rows:
+            await session.execute(_SHOWN_INSERT[name, group], rows)
 
 
 async def create_delivery(

@@ -99,7 +99,7 @@ async def delivered_at(chat_id: int, *, session: AsyncSession) -> dict[str, date
     """question id → when it was last posted to the chat (the group's rotation), from
     shown_questions: one row per question, not one per delivery of its history."""
     rows = await session.execute(
-        select(ShownQuestionRow.question_id, ShownQuestionRow.last_at).where(
+        select(ShownQuestionRow.question_id, ShownQuestionRow.posted_at).where(
             ShownQuestionRow.chat_id == chat_id
         )
     )

@@ -123,8 +123,10 @@ class DeliveryRow(Base):
 
 
 class ShownQuestionRow(Base):
-    """A question a chat was shown, and when it was last posted there: one row per
-    (chat, question), written with each delivery (bot/storage/deliveries.py).
+    """A question a chat was shown: one row per (chat, question), written with each
+    delivery (bot/storage/deliveries.py ``record_shown``). ``posted_at`` is when a
+    group was last posted it (its rotation); for a private chat, when it was first
+    shown (only which questions is read, and leaving the row alone writes nothing).
 
     What "already shown" reads (a new question is one neither carded nor shown; a
     group's rotation): bounded by the bank's size per chat, where reading the
@@ -140,7 +142,7 @@ class ShownQuestionRow(Base):
         autoincrement=False,
     )
     question_id: Mapped[str] = mapped_column(String(80), primary_key=True)
-    last_at: Mapped[datetime]
+    posted_at: Mapped[datetime]
 
 
 class CardRow(Base):

@@ -4,10 +4,11 @@ Revision ID: 8e41c7d0b2a9
 Revises: 3d9196e5f1d4
 Create Date: 2026-12-05 07:30:00
 
-One row per (chat, question) with the instant it was last posted, written with each
-delivery. "Already shown" (the choice of a new question, a group's rotation) read every
-delivery row of a chat; this reads at most one row per question of the bank. The rows
-are filled here from the deliveries so far (one INSERT ... SELECT).
+One row per (chat, question), written with each delivery, with the instant a group was
+last posted it (its rotation) or a private chat first shown it. "Already shown" (the
+choice of a new question, a group's rotation) read every delivery row of a chat; this
+reads at most one row per question of the bank. The rows are filled here from the
+deliveries so far (one INSERT ... SELECT).
 
 The dispatcher claims due chats ORDER BY next_due_at, id LIMIT batch: with the index on
 next_due_at alone and thousands of chats due at the same minute, PostgreSQL read and
@@ -33,7 +34,7 @@ def upgrade() -> None:
         "shown_questions",
         sa.Column("chat_id", sa.BigInteger(), autoincrement=False, nullable=False),
         sa.Column("question_id", sa.String(length=80), nullable=False),
-        sa.Column("last_at", bot.storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("posted_at", bot.storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["chat_id"],
             ["chats.id"],
@@ -44,8 +45,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("chat_id", "question_id", name=op.f("pk_shown_questions")),
     )
     op.execute(
-        "INSERT INTO shown_questions (chat_id, question_id, last_at) "
-        "SELECT chat_id, question_id, max(created_at) FROM deliveries "
+        "INSERT INTO shown_questions (chat_id, question_id, posted_at) "
+        "SELECT chat_id, question_id, "
+        "CASE WHEN chat_id < 0 THEN max(created_at) ELSE min(created_at) END FROM deliveries "
         "GROUP BY chat_id, question_id"
     )
     op.create_index("ix_chats_next_due_at_id", "chats", ["next_due_at", "id"], unique=False)
