@@ -1,7 +1,8 @@
 """A bot that has run for months: chats with days of history, and the dispatch benchmark on them.
 
 Seeding (``seed_history``) writes, through the project's table models, N private chats
-(and their people), each with D past days of history: one sent daily delivery per day,
+(and their people), each with D past days of history: one sent daily delivery per day
+(and the chat's shown questions, as the bot records them with each delivery),
 graded the same day (one review each), and the cards those reviews left (one per question,
 so at most the bank's size; due instants spread over the next two months, a few of them
 overdue, as FSRS leaves a long-time learner). PostgreSQL is filled with ``COPY`` (millions
@@ -44,7 +45,14 @@ from sqlalchemy import Table, insert, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.storage.models import CardRow, ChatRow, DeliveryRow, PersonRow, ReviewRow
+from bot.storage.models import (
+    CardRow,
+    ChatRow,
+    DeliveryRow,
+    PersonRow,
+    ReviewRow,
+    ShownQuestionRow,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 ALL_DAYS = 127
@@ -86,6 +94,7 @@ def history_rows(
         DeliveryRow: [],
         ReviewRow: [],
         CardRow: [],
+        ShownQuestionRow: [],
     }
     delivery_id = first_delivery_id
     count = len(questions)
@@ -110,6 +119,7 @@ def history_rows(
             }
         )
         last_review: dict[str, tuple[datetime, int]] = {}
+        first_shown: dict[str, datetime] = {}
         for day in range(days, 0, -1):
             question = questions[(chat + day) % count]
             at = now - timedelta(days=day)
@@ -147,7 +157,12 @@ def history_rows(
                 }
             )
             last_review[question] = (graded, rating)
+            first_shown.setdefault(question, at)  # private: when first shown (bot/storage)
             delivery_id += 1
+        rows[ShownQuestionRow] += [
+            {"chat_id": chat, "question_id": question, "posted_at": at}
+            for question, at in first_shown.items()
+        ]
         for index, (question, (graded, rating)) in enumerate(sorted(last_review.items())):
             # Spread over -3 .. +56 days: a handful overdue, most in the coming weeks.
             card_due = now + timedelta(days=(chat * 7 + index * 13) % 60 - 3, hours=-1)
@@ -223,7 +238,14 @@ async def seed_history(
             )
             delivery_id += days * len(chunk)
             async with engine.begin() as connection:
-                for model in (PersonRow, ChatRow, DeliveryRow, ReviewRow, CardRow):
+                for model in (
+                    PersonRow,
+                    ChatRow,
+                    DeliveryRow,
+                    ReviewRow,
+                    CardRow,
+                    ShownQuestionRow,
+                ):
                     if postgres:
                         await _copy(connection, model, rows[model])
                     else:

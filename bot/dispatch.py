@@ -21,11 +21,12 @@ import contextlib
 import logging
 import statistics
 from array import array
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot
@@ -38,11 +39,11 @@ from bot.domain.schedule import is_still_due, local_date_of
 from bot.domain.srs import CardDue
 from bot.questions import (
     PreparedSend,
-    create_daily,
     pick_due_card,
     pick_group_question,
     pick_question,
     prepare,
+    prepare_daily,
     send_prepared,
 )
 from bot.ratelimit import Traffic
@@ -52,7 +53,7 @@ from bot.storage import chats as chat_store
 from bot.storage import deliveries as delivery_store
 from bot.storage import groups as group_store
 from bot.storage import learning
-from bot.storage.models import ChatRow, DeliveryRow, QuizRow
+from bot.storage.models import DeliveryRow, QuizRow
 
 log = logging.getLogger(__name__)
 
@@ -268,107 +269,136 @@ async def _claim_batch(
     """Claim one batch of due chats; None when nothing is due any more."""
     try:
         async with services.sessions() as session, session.begin():
-            rows = await chat_store.claim_due_chats(
+            rows = await chat_store.claim_due_rows(
                 session=session, now=now, limit=batch_size(services)
             )
             if not rows:
                 return None
             report.claimed += len(rows)
-            return await _plan_batch(services, session, list(rows), now, report)
+            return await _plan_batch(services, session, rows, now, report)
     except IntegrityError:
         # A /question raced us to one of these chats' daily row: redo the
         # batch one chat at a time, where the unique constraint decides.
         log.info("daily delivery race in a batch; claiming one by one")
         async with services.sessions() as session, session.begin():
-            rows = await chat_store.claim_due_chats(
+            rows = await chat_store.claim_due_rows(
                 session=session, now=now, limit=batch_size(services)
             )
-            return await _plan_batch(services, session, list(rows), now, report, one_by_one=True)
+            return await _plan_batch(services, session, rows, now, report, one_by_one=True)
 
 
 async def _plan_batch(
     services: Services,
     session: AsyncSession,
-    rows: list[ChatRow],
+    rows: Sequence[Row[Any]],
     now: datetime,
     report: DispatchReport,
     *,
     one_by_one: bool = False,
 ) -> list[PreparedSend]:
-    """Choose a question for each due chat, insert the deliveries, move next due."""
-    chat_ids = [row.id for row in rows]
+    """Choose a question for each due chat, insert the deliveries, move next due.
+
+    Core rows and statements throughout (claim, one INSERT ... RETURNING of the
+    deliveries, one executemany of the chats' next due instants): no ORM object per
+    chat or delivery, whose bookkeeping was most of the planning's CPU.
+    """
     settings_of = {row.id: chat_store.to_settings(row) for row in rows}
-    choices = await _choose_private(services, session, rows, settings_of, now)
+    chat_ids = list(settings_of)
+    choices = await _choose_private(services, session, settings_of, now)
     dates = {
-        local_date_of(row.next_due_at, row.timezone) for row in rows if row.next_due_at is not None
+        local_date_of(settings.next_due_at, settings.schedule.timezone)
+        for settings in settings_of.values()
+        if settings.next_due_at is not None
     }
     existing = await _existing_daily(session, chat_ids, dates)
     lease = _lease(services)
-    created: list[DeliveryRow] = []
+    dailies: list[tuple[int, str, date]] = []
+    rescheduled: list[dict[str, Any]] = []
+    prepared: list[PreparedSend] = []
     streaks: dict[int, int] = {}
     due_at: dict[int, datetime] = {}
-    for index, row in enumerate(rows, start=1):
+    for index, settings in enumerate(settings_of.values(), start=1):
         if index % YIELD_EVERY == 0:
             await asyncio.sleep(0)  # a tap waiting for the loop is handled now
-        settings = settings_of[row.id]
-        due = row.next_due_at
-        assert due is not None  # claim_due_chats only returns chats with a due instant
+        chat_id = settings.chat_id
+        due = settings.next_due_at
+        assert due is not None  # claim_due_rows only returns chats with a due instant
         if not is_still_due(settings.schedule, due=due, now=now):
             report.skipped_missed_day += 1
-            chat_store.apply_settings(row, settings.rescheduled(now=now), now=now)
+            rescheduled.append(chat_store.rescheduled_row(settings.rescheduled(now=now), now=now))
             continue
         local_date = local_date_of(due, settings.schedule.timezone)
-        due_at[row.id] = due
+        due_at[chat_id] = due
         if settings.is_group:
-            history = await group_store.delivered_at(row.id, session=session)
+            history = await group_store.delivered_at(chat_id, session=session)
             question_id = pick_group_question(services.bank, settings, delivered=history)
-            streaks[row.id] = await group_store.group_streak_on(
-                row.id, zone=settings.schedule.timezone, today=local_date, session=session
+            streaks[chat_id] = await group_store.group_streak_on(
+                chat_id, zone=settings.schedule.timezone, today=local_date, session=session
             )
         else:
-            question_id = choices.get(row.id)
-        if question_id is None or (row.id, local_date) in existing:
-            last = local_date if (row.id, local_date) in existing else settings.last_delivered_on
-            chat_store.apply_settings(
-                row, replace(settings, last_delivered_on=last).rescheduled(now=now), now=now
+            question_id = choices.get(chat_id)
+        if question_id is None or (chat_id, local_date) in existing:
+            last = local_date if (chat_id, local_date) in existing else settings.last_delivered_on
+            rescheduled.append(
+                chat_store.rescheduled_row(
+                    replace(settings, last_delivered_on=last).rescheduled(now=now), now=now
+                )
             )
             continue
         if one_by_one:
-            delivery = await create_daily(
-                settings,
+            last = max(day for day in (settings.last_delivered_on, local_date) if day is not None)
+            rescheduled.append(
+                chat_store.rescheduled_row(
+                    replace(settings, last_delivered_on=last).rescheduled(now=now), now=now
+                )
+            )
+            delivery = await delivery_store.create_delivery(
                 session=session,
+                chat_id=chat_id,
                 question_id=question_id,
-                local_date=local_date,
                 now=now,
+                daily_on=local_date,
                 lease=lease,
             )
             if delivery is not None:
-                created.append(delivery)
+                prepared.append(
+                    prepare_daily(
+                        delivery.id,
+                        chat_id,
+                        question_id,
+                        local_date,
+                        group=settings.is_group,
+                        group_streak=streaks.get(chat_id, 0),
+                        due_at=due,
+                    )
+                )
             continue
-        created.append(
-            delivery_store.new_delivery(
-                chat_id=row.id, question_id=question_id, now=now, daily_on=local_date, lease=lease
+        dailies.append((chat_id, question_id, local_date))
+        rescheduled.append(
+            chat_store.rescheduled_row(
+                replace(settings, last_delivered_on=local_date).rescheduled(now=now), now=now
             )
         )
-        updated = replace(settings, last_delivered_on=local_date).rescheduled(now=now)
-        chat_store.apply_settings(row, updated, now=now)
-    session.add_all(created)
-    await session.flush()
-    return [
-        prepare(
-            delivery,
-            group=delivery.chat_id in streaks,
-            group_streak=streaks.get(delivery.chat_id, 0),
-            due_at=due_at.get(delivery.chat_id),
+    ids = await delivery_store.insert_daily_many(dailies, session=session, now=now, lease=lease)
+    await chat_store.reschedule_many(rescheduled, session=session)
+    prepared += [
+        prepare_daily(
+            delivery_id,
+            chat_id,
+            question_id,
+            local_date,
+            group=chat_id in streaks,
+            group_streak=streaks.get(chat_id, 0),
+            due_at=due_at[chat_id],
         )
-        for delivery in created
+        for delivery_id, (chat_id, question_id, local_date) in zip(ids, dailies, strict=True)
     ]
+    return prepared
 
 
 async def _choose_private(
     services: Services,
     session: AsyncSession,
-    rows: list[ChatRow],
     settings_of: dict[int, ChatSettings],
     now: datetime,
 ) -> dict[int, str | None]:
@@ -378,7 +408,7 @@ async def _choose_private(
     index): a due card among them decides most chats. Only the others (nothing due:
     a new question, or the soonest card) read their cards and shown questions.
     """
-    private = [row.id for row in rows if not settings_of[row.id].is_group]
+    private = [chat_id for chat_id, settings in settings_of.items() if not settings.is_group]
     soonest = await learning.soonest_cards_for_people(private, session=session)
     choices: dict[int, str | None] = {}
     undecided: list[int] = []

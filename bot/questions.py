@@ -128,9 +128,13 @@ def group_pool_ids(bank: Bank, settings: ChatSettings) -> list[str]:
     return [question.id for deck in bank.decks if deck.id in decks for question in deck.questions]
 
 
+def daily_label(local_date: date) -> str:
+    return f"Question of the day · {local_date:%a %d %b}"
+
+
 def label_for(delivery: DeliveryRow, quiz: QuizRow | None = None) -> str:
     if delivery.daily_on is not None:
-        return f"Question of the day · {delivery.daily_on:%a %d %b}"
+        return daily_label(delivery.daily_on)
     if quiz is not None and delivery.question_id in quiz.question_ids:
         position = quiz.question_ids.index(delivery.question_id) + 1
         return f"Quiz · {quiz.topic} · {position}/{len(quiz.question_ids)}"
@@ -168,6 +172,32 @@ def prepare(
         label,
         skip=not (group and quiz is None),
         quiz_id=quiz.id if quiz is not None else None,
+        due_at=due_at,
+        typed=not group,
+    )
+
+
+def prepare_daily(
+    delivery_id: int,
+    chat_id: int,
+    question_id: str,
+    local_date: date,
+    *,
+    group: bool,
+    group_streak: int = 0,
+    due_at: datetime | None = None,
+) -> PreparedSend:
+    """:func:`prepare` of a daily delivery known by its values (the dispatcher inserts
+    its batch with Core and has no ``DeliveryRow``): the same label and buttons."""
+    label = daily_label(local_date)
+    if group and group_streak:
+        label += f" · 🔥 group streak {group_streak}"
+    return PreparedSend(
+        delivery_id,
+        chat_id,
+        question_id,
+        label,
+        skip=not group,
         due_at=due_at,
         typed=not group,
     )

@@ -19,7 +19,7 @@ from bot.questions import group_pool_ids, pick_group_question
 from bot.storage import deliveries as delivery_store
 from bot.storage import groups as group_store
 from bot.storage import people
-from bot.storage.deliveries import new_delivery
+from bot.storage.deliveries import create_delivery
 from bot.storage.models import ChatRow, ReviewRow
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
@@ -81,12 +81,12 @@ async def _deliveries(
     async with sessions() as session, session.begin():
         session.add_all([_chat(GROUP), _chat(OTHER)])
         await session.flush()
+        # As the bot records them: the delivery and the chat's shown set together.
         for chat_id, question, days_ago in rows:
-            row = new_delivery(
-                chat_id=chat_id, question_id=question, now=NOW - timedelta(days=days_ago),
-                daily_on=None, lease=timedelta(seconds=60),
+            await create_delivery(
+                session=session, chat_id=chat_id, question_id=question,
+                now=NOW - timedelta(days=days_ago), daily_on=None,
             )  # fmt: skip
-            session.add(row)
 
 
 HISTORY = [

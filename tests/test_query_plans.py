@@ -39,7 +39,7 @@ CONTENT = Path(__file__).resolve().parents[1] / "content"
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 CHATS = 400
 DAYS = 120
-WATCHED = {"deliveries", "reviews", "cards"}
+WATCHED = {"deliveries", "reviews", "cards", "shown_questions", "chats"}
 PICKED = [7, 42, 99, 150, 333]  # a batch: a few chats of many
 
 
@@ -106,6 +106,7 @@ async def _explain(engine: AsyncEngine, statement: str, parameters: Any) -> Any:
 
 
 async def _dispatch_reads(session: AsyncSession) -> None:
+    await chat_store.claim_due_rows(session=session, now=NOW, limit=len(PICKED))
     rows = list(await chat_store.claim_due_chats(session=session, now=NOW, limit=len(PICKED)))
     ids = [row.id for row in rows] or PICKED
     await learning.soonest_cards_for_people(ids, session=session)

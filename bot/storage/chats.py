@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Row, Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.chats import (
@@ -18,8 +19,13 @@ from bot.domain.chats import (
 from bot.domain.schedule import Schedule
 from bot.storage.models import ChatRow, ReviewRow
 
+# The table, for the dispatcher's Core statements (built once, no ORM objects per chat).
+_CHATS = cast(Table, ChatRow.__table__)
 
-def to_settings(row: ChatRow) -> ChatSettings:
+
+def to_settings(row: ChatRow | Row[Any]) -> ChatSettings:
+    """The settings of a chat row: an ORM ``ChatRow`` or a Core row of the chats
+    columns (``claim_due_rows``); both are read by attribute."""
     return ChatSettings(
         chat_id=row.id,
         kind=row.kind,
@@ -93,6 +99,76 @@ async def claim_due_chats(*, session: AsyncSession, now: datetime, limit: int) -
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return (await session.scalars(query)).all()
+
+
+_CLAIM_COLUMNS = (
+    _CHATS.c.id,
+    _CHATS.c.kind,
+    _CHATS.c.timezone,
+    _CHATS.c.delivery_time,
+    _CHATS.c.days,
+    _CHATS.c.decks,
+    _CHATS.c.paused,
+    _CHATS.c.active,
+    _CHATS.c.next_due_at,
+    _CHATS.c.last_delivered_on,
+)
+
+
+def _claim_rows_statement(*, postgres: bool) -> Any:
+    query = (
+        select(*_CLAIM_COLUMNS)
+        .where(_CHATS.c.next_due_at.is_not(None), _CHATS.c.next_due_at <= bindparam("now"))
+        .where(_CHATS.c.active.is_(True), _CHATS.c.paused.is_(False))
+        .order_by(_CHATS.c.next_due_at, _CHATS.c.id)
+        .limit(bindparam("limit"))
+    )
+    return query.with_for_update(skip_locked=True) if postgres else query
+
+
+_CLAIM_ROWS_POSTGRESQL = _claim_rows_statement(postgres=True)
+_CLAIM_ROWS_SQLITE = _claim_rows_statement(postgres=False)
+
+
+async def claim_due_rows(*, session: AsyncSession, now: datetime, limit: int) -> Sequence[Row[Any]]:
+    """``claim_due_chats`` for the dispatcher: the same rows, locked the same way, as
+    Core rows of the settings columns (``to_settings`` reads them).
+
+    The dispatcher only reads a claimed chat and moves its next due instant
+    (``reschedule_many``): loading 500 ORM objects and flushing their changes
+    was a tenth of its CPU per delivery (benchmarks.history, cProfile).
+    """
+    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
+    statement = _CLAIM_ROWS_POSTGRESQL if postgres else _CLAIM_ROWS_SQLITE
+    return (await session.execute(statement, {"now": now, "limit": limit})).all()
+
+
+_RESCHEDULE = (
+    update(_CHATS)
+    .where(_CHATS.c.id == bindparam("chat"))
+    .values(
+        next_due_at=bindparam("due", type_=_CHATS.c.next_due_at.type),
+        last_delivered_on=bindparam("last", type_=_CHATS.c.last_delivered_on.type),
+        updated_at=bindparam("at", type_=_CHATS.c.updated_at.type),
+    )
+)
+
+
+def rescheduled_row(settings: ChatSettings, *, now: datetime) -> dict[str, Any]:
+    """The parameters of ``reschedule_many`` for a chat whose settings are ``settings``."""
+    return {
+        "chat": settings.chat_id,
+        "due": settings.next_due_at,
+        "last": settings.last_delivered_on,
+        "at": now,
+    }
+
+
+async def reschedule_many(rows: Sequence[dict[str, Any]], *, session: AsyncSession) -> None:
+    """Store claimed chats' next due instant and last delivered date (``rescheduled_row``)
+    in one executemany: the only columns the dispatcher changes."""
+    if rows:
+        await session.execute(_RESCHEDULE, list(rows))
 
 
 async def migrate_chat(old_id: int, new_id: int, *, session: AsyncSession, now: datetime) -> None:

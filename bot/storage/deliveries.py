@@ -15,17 +15,18 @@ from sqlalchemy import (
     bindparam,
     exists,
     func,
+    insert,
     literal_column,
     or_,
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.srs import CardState
-from bot.storage.models import CardRow, ChatRow, DeliveryRow
+from bot.storage.models import CardRow, ChatRow, DeliveryRow, ShownQuestionRow
 
 LEASE = timedelta(seconds=60)
 # A reveal is marked (revealed_at) before its answer is sent, and the answer's message id
@@ -36,6 +37,59 @@ REVEAL_LEASE = timedelta(seconds=30)
 # The table, for Core statements built once (no per-call ORM copy and re-hash).
 _DELIVERIES = cast(Table, DeliveryRow.__table__)
 MAX_ATTEMPTS = 5
+_SHOWN = cast(Table, ShownQuestionRow.__table__)
+
+
+def _shown_insert(dialect: Any, *, move_forward: bool) -> Any:
+    """INSERT a (chat, question, instant) into shown_questions, the same statement on
+    PostgreSQL and SQLite. A group's row moves to the newest instant (its rotation reads
+    it); a private chat's is left as it is (only which questions is read): DO NOTHING
+    writes nothing, where an update (or the row lock of a conditional one) rewrote a
+    row and its page for nearly every delivery of a long history."""
+    statement = dialect.insert(_SHOWN)
+    if not move_forward:
+        return statement.on_conflict_do_nothing(
+            index_elements=[_SHOWN.c.chat_id, _SHOWN.c.question_id]
+        )
+    return statement.on_conflict_do_update(
+        index_elements=[_SHOWN.c.chat_id, _SHOWN.c.question_id],
+        set_={"posted_at": statement.excluded.posted_at},
+        where=_SHOWN.c.posted_at < statement.excluded.posted_at,
+    )
+
+
+_SHOWN_INSERT = {
+    (name, group): _shown_insert(dialect, move_forward=group)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+    for group in (False, True)
+}
+
+
+def is_group_chat(chat_id: int) -> bool:
+    """Telegram's group and supergroup ids are negative; a private chat's is its user's."""
+    return chat_id < 0
+
+
+async def record_shown(
+    shown: Sequence[tuple[int, str]], *, session: AsyncSession, now: datetime
+) -> None:
+    """Remember that these (chat, question) pairs were posted at ``now``, in the
+    transaction that records their deliveries (``create_delivery``,
+    ``insert_daily_many``): what ``delivered_ids_for_chats`` and the group rotation
+    (``groups.delivered_at``) read. A chat appears at most once in ``shown``."""
+    name = (
+        "postgresql"
+        if session.bind is not None and session.bind.dialect.name == "postgresql"
+        else "sqlite"
+    )
+    for group in (False, True):
+        rows = [
+            {"chat_id": chat, "question_id": question, "posted_at": now}
+            for chat, question in shown
+            if is_group_chat(chat) == group
+        ]
+        if rows:
+            await session.execute(_SHOWN_INSERT[name, group], rows)
 
 
 async def create_delivery(
@@ -60,6 +114,7 @@ async def create_delivery(
             session.add(row)
     except IntegrityError:
         return None
+    await record_shown([(chat_id, question_id)], session=session, now=now)
     return row
 
 
@@ -77,6 +132,57 @@ def new_delivery(
         lease_until=now + lease,
         created_at=now,
     )
+
+
+_INSERT_DAILY = (
+    insert(_DELIVERIES)
+    .values(
+        kind="daily",
+        status="pending",
+        attempts=0,
+        lease_until=bindparam("lease_until", type_=_DELIVERIES.c.lease_until.type),
+        created_at=bindparam("created_at", type_=_DELIVERIES.c.created_at.type),
+    )
+    .returning(_DELIVERIES.c.id, sort_by_parameter_order=True)
+)
+
+
+async def insert_daily_many(
+    dailies: Sequence[tuple[int, str, date]],
+    *,
+    session: AsyncSession,
+    now: datetime,
+    lease: timedelta,
+) -> list[int]:
+    """Record these (chat, question, local date) daily deliveries as pending, leased
+    until ``now + lease`` (as ``new_delivery``); their ids, in the same order.
+
+    One Core INSERT ... RETURNING for the dispatcher's batch (no ORM object per
+    delivery). A chat that already has its daily delivery for that date makes it
+    raise IntegrityError, as the flush of ORM rows did: the caller redoes the batch
+    one chat at a time.
+    """
+    if not dailies:
+        return []
+    until = now + lease
+    result = await session.execute(
+        _INSERT_DAILY,
+        [
+            {
+                "chat_id": chat_id,
+                "question_id": question_id,
+                "daily_on": daily_on,
+                "lease_until": until,
+                "created_at": now,
+            }
+            for chat_id, question_id, daily_on in dailies
+        ],
+    )
+    ids = [int(delivery_id) for delivery_id in result.scalars()]
+    await record_shown(
+        [(chat_id, question_id) for chat_id, question_id, _ in dailies], session=session, now=now
+    )
+    return ids
 
 
 async def daily_delivery(
@@ -103,6 +209,7 @@ async def latest_sent_delivery(chat_id: int, *, session: AsyncSession) -> Delive
 
 
 async def delivered_question_ids(chat_id: int, *, session: AsyncSession) -> set[str]:
+    """The questions ever posted to this chat (``delivered_ids_for_chats``)."""
     return (await delivered_ids_for_chats([chat_id], session=session))[chat_id]
 
 
@@ -159,13 +266,13 @@ async def delivered_among(
 async def delivered_ids_for_chats(
     chat_ids: Sequence[int], *, session: AsyncSession
 ) -> dict[int, set[str]]:
+    """The questions ever posted to each chat, from shown_questions: at most one row
+    per question of the bank, however long the chat's history (``record_shown``)."""
     result: dict[int, set[str]] = {chat_id: set() for chat_id in chat_ids}
     if not chat_ids:
         return result
     rows = await session.execute(
-        select(DeliveryRow.chat_id, DeliveryRow.question_id)
-        .where(DeliveryRow.chat_id.in_(chat_ids))
-        .distinct()
+        select(_SHOWN.c.chat_id, _SHOWN.c.question_id).where(_SHOWN.c.chat_id.in_(chat_ids))
     )
     for chat_id, question_id in rows:
         result[chat_id].add(question_id)

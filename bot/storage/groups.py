@@ -14,7 +14,7 @@ from bot.domain.schedule import local_date_of
 from bot.domain.streaks import StudyRun
 from bot.storage.deliveries import ids_parameter, is_postgresql, question_ids_table
 from bot.storage.learning import study_runs_for_people
-from bot.storage.models import DeliveryRow, PersonRow, ReviewRow
+from bot.storage.models import PersonRow, ReviewRow, ShownQuestionRow
 
 
 async def member_activity(
@@ -173,11 +173,12 @@ async def group_streak_on(chat_id: int, *, zone: str, today: date, session: Asyn
 
 
 async def delivered_at(chat_id: int, *, session: AsyncSession) -> dict[str, datetime]:
-    """question id → when it was last posted to the chat (the group's rotation)."""
+    """question id → when it was last posted to the chat (the group's rotation), from
+    shown_questions: one row per question, not one per delivery of its history."""
     rows = await session.execute(
-        select(DeliveryRow.question_id, func.max(DeliveryRow.created_at))
-        .where(DeliveryRow.chat_id == chat_id)
-        .group_by(DeliveryRow.question_id)
+        select(ShownQuestionRow.question_id, ShownQuestionRow.posted_at).where(
+            ShownQuestionRow.chat_id == chat_id
+        )
     )
     return {question: when for question, when in rows}  # noqa: C416 - Row unpacking
 
@@ -185,8 +186,11 @@ async def delivered_at(chat_id: int, *, session: AsyncSession) -> dict[str, date
 def _delivered_at_among(postgres: bool) -> Any:
     ids = question_ids_table(postgres)
     last = (
-        select(func.max(DeliveryRow.created_at))
-        .where(DeliveryRow.chat_id == bindparam("chat"), DeliveryRow.question_id == ids.c.value)
+        select(ShownQuestionRow.posted_at)
+        .where(
+            ShownQuestionRow.chat_id == bindparam("chat"),
+            ShownQuestionRow.question_id == ids.c.value,
+        )
         .scalar_subquery()
     )
     return select(ids.c.value, last)
@@ -199,8 +203,8 @@ async def delivered_at_among(
     chat_id: int, question_ids: Collection[str], *, session: AsyncSession
 ) -> dict[str, datetime]:
     """:func:`delivered_at` of just ``question_ids`` (the group's pool): what the rotation
-    reads for ``/question``. One probe of the (chat_id, question_id, created_at) index per
-    id (the newest entry): bounded by the pool, not by how often each was posted."""
+    reads for ``/question``. One probe of shown_questions' primary key per id: bounded by
+    the pool, not by how often each was posted."""
     if not question_ids:
         return {}
     postgres = is_postgresql(session)

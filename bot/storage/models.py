@@ -49,6 +49,10 @@ class ChatRow(Base):
     """A chat that receives questions: its settings and its next due instant."""
 
     __tablename__ = "chats"
+    # The claim's order (next_due_at, id): a range scan that stops after one batch. On
+    # next_due_at alone, with thousands of chats due at the same minute, PostgreSQL read
+    # and sorted every due chat for each batch of 500 (quadratic in the chats due).
+    __table_args__ = (Index("ix_chats_next_due_at_id", "next_due_at", "id"),)
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     kind: Mapped[str] = mapped_column(String(16))  # private | group | supergroup
@@ -59,7 +63,7 @@ class ChatRow(Base):
     delivery_time: Mapped[str] = mapped_column(String(5))  # HH:MM, local wall time
     days: Mapped[int] = mapped_column(SmallInteger)  # bit i set = weekday i (Mon=0)
     decks: Mapped[str] = mapped_column(Text)  # comma-separated deck ids, in bank order
-    next_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    next_due_at: Mapped[datetime | None]
     last_delivered_on: Mapped[date | None] = mapped_column(Date)
     migrated_to: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime]
@@ -116,6 +120,29 @@ class DeliveryRow(Base):
     revealed_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+
+
+class ShownQuestionRow(Base):
+    """A question a chat was shown: one row per (chat, question), written with each
+    delivery (bot/storage/deliveries.py ``record_shown``). ``posted_at`` is when a
+    group was last posted it (its rotation); for a private chat, when it was first
+    shown (only which questions is read, and leaving the row alone writes nothing).
+
+    What "already shown" reads (a new question is one neither carded nor shown; a
+    group's rotation): bounded by the bank's size per chat, where reading the
+    deliveries grew with every day of history.
+    """
+
+    __tablename__ = "shown_questions"
+
+    chat_id: Mapped[int] = mapped_column(
+        BigInteger,
+        ForeignKey("chats.id", ondelete="CASCADE", onupdate="CASCADE"),
+        primary_key=True,
+        autoincrement=False,
+    )
+    question_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    posted_at: Mapped[datetime]
 
 
 class CardRow(Base):

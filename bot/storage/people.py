@@ -8,7 +8,15 @@ from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage import typed_answers
-from bot.storage.models import CardRow, ChatRow, DeliveryRow, PersonRow, ReminderRow, ReviewRow
+from bot.storage.models import (
+    CardRow,
+    ChatRow,
+    DeliveryRow,
+    PersonRow,
+    ReminderRow,
+    ReviewRow,
+    ShownQuestionRow,
+)
 
 
 async def upsert_person(
@@ -58,6 +66,7 @@ async def forget_person(person_id: int, *, session: AsyncSession) -> None:
     await session.execute(delete(ReviewRow).where(ReviewRow.person_id == person_id))
     await session.execute(delete(CardRow).where(CardRow.person_id == person_id))
     await session.execute(delete(DeliveryRow).where(DeliveryRow.chat_id == person_id))
+    await session.execute(delete(ShownQuestionRow).where(ShownQuestionRow.chat_id == person_id))
     await session.execute(delete(ReminderRow).where(ReminderRow.chat_id == person_id))
     await session.execute(delete(ChatRow).where(ChatRow.id == person_id))
     await session.execute(delete(PersonRow).where(PersonRow.id == person_id))
