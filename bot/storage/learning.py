@@ -17,18 +17,15 @@ from sqlalchemy import (
     bindparam,
     case,
     func,
-    literal,
-    null,
     select,
     text,
     true,
     tuple_,
     union,
-    union_all,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.selectable import CompoundSelect
+from sqlalchemy.sql.selectable import Select
 
 from bot.domain.chats import ChatSettings
 from bot.domain.schedule import end_of_local_day
@@ -412,8 +409,8 @@ class StudySnapshot:
     """What /stats shows about a person in their private chat, read in three queries.
 
     Every part is bounded by what /stats shows, not by the number of grades: counts
-    are computed in SQL, study days come one row per day, the cards are the ones due
-    and the shown question ids (at most the bank).
+    are computed in SQL, study days come one row per run, and the due and shown question
+    ids (at most the bank) come as two arrays in one row, not a row each.
     """
 
     timezone: str
@@ -423,10 +420,10 @@ class StudySnapshot:
     total: int
     this_week: int
     good_or_easy: int
-    due: dict[str, CardDue]
-    """Cards due by the end of the person's local day."""
-    seen: set[str]
-    """Question ids the person has a card for or was shown."""
+    due: list[str]
+    """Question ids of the cards due by the end of the person's local day."""
+    seen: list[str]
+    """Question ids the person has a card for or was shown (each once; includes ``due``)."""
     state: tuple[int, int]
     """(reviews, newest review id): changes with every grade (the picture's cache key)."""
 
@@ -460,21 +457,42 @@ _SHOWN_IDS = union(
     select(CardRow.question_id).where(CardRow.person_id == bindparam("person")),
     select(DeliveryRow.question_id).where(DeliveryRow.chat_id == bindparam("person")),
 ).subquery()
-_DUE_AND_SHOWN: CompoundSelect[str, datetime | None, bool] = union_all(
-    select(CardRow.question_id, CardRow.due, literal(True).label("due_card")).where(
+_DUE_IDS = (
+    select(CardRow.question_id)
+    .where(
         CardRow.person_id == bindparam("person"),
         CardRow.due <= bindparam("horizon", type_=CardRow.due.type),
-    ),
-    select(_SHOWN_IDS.c.question_id, null().cast(CardRow.due.type), literal(False)),
+    )
+    .subquery()
 )
+
+
+def _due_and_shown(aggregate: Any) -> Select[Any]:
+    """One row: the ids of the cards due by the horizon, and the ids of every question
+    shown or carded (a year of history: ~300), each aggregated into a single value.
+
+    One value per list instead of a row per id: fetching and converting hundreds of
+    rows one at a time was most of what a year of history added to /stats.
+    """
+    return select(
+        select(aggregate(_DUE_IDS.c.question_id)).scalar_subquery(),
+        select(aggregate(_SHOWN_IDS.c.question_id)).scalar_subquery(),
+    )
+
+
+# PostgreSQL: arrays (asyncpg decodes them in C); SQLite: JSON arrays (json.loads).
+_DUE_AND_SHOWN_POSTGRESQL = _due_and_shown(
+    lambda column: func.array_agg(column, type_=postgresql.ARRAY(String()))
+)
+_DUE_AND_SHOWN_SQLITE = _due_and_shown(lambda column: func.json_group_array(column, type_=String()))
 
 
 async def study_snapshot(
     person_id: int, *, session: AsyncSession, now: datetime, week_start: datetime
 ) -> StudySnapshot | None:
     """The person's chat, zone and review counts (one query), runs of study days (one row
-    per run), due cards and shown questions (one UNION ALL); None if either the person
-    or the chat is unknown."""
+    per run), the ids of due cards and shown questions (one row of two arrays); None if
+    either the person or the chat is unknown."""
     params: dict[str, Any] = {"person": person_id, "week": week_start}
     found = (await session.execute(_CHAT_ZONE_AND_COUNTS, params)).first()
     if found is None:
@@ -482,13 +500,13 @@ async def study_snapshot(
     chat, timezone, total, good, week, newest = found
     runs = await study_runs(person_id, session=session)
     params["horizon"] = end_of_local_day(now, timezone)
-    due: dict[str, CardDue] = {}
-    seen: set[str] = set()
-    for question_id, card_due, is_due in await session.execute(_DUE_AND_SHOWN, params):
-        if is_due and card_due is not None:
-            due[question_id] = CardDue(card_due)
-        else:
-            seen.add(question_id)
+    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
+    if postgres:
+        due, seen = (await session.execute(_DUE_AND_SHOWN_POSTGRESQL, params)).one()
+    else:
+        due, seen = (
+            json.loads(ids) for ids in (await session.execute(_DUE_AND_SHOWN_SQLITE, params)).one()
+        )
     return StudySnapshot(
         timezone,
         to_settings(chat),
@@ -496,7 +514,7 @@ async def study_snapshot(
         int(total or 0),
         int(week or 0),
         int(good or 0),
-        due,
-        seen,
+        due or [],
+        seen or [],
         (int(total or 0), int(newest or 0)),
     )
