@@ -1,19 +1,21 @@
 """What /stats reads about a person (learning.study_snapshot), on both backends.
 
 The due and shown question ids come back aggregated (an array on PostgreSQL, a JSON
-array on SQLite) rather than a row each; these are the exact ids either way, and
-empty lists (not None) for a person with no cards or deliveries.
+array on SQLite) rather than a row each, the cards due soon narrowed to the person's
+own day in Python; these are the exact ids either way, and empty lists (not None)
+for a person with no cards or deliveries.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.content import Bank, Deck, Question, Source
 from bot.storage import learning
-from bot.storage.models import CardRow, DeliveryRow
+from bot.storage.models import CardRow, DeliveryRow, PersonRow
 from tests.support.storage_rows import add_person_with_private_chat
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
@@ -63,6 +65,30 @@ async def test_due_and_shown_ids_of_a_person(sessions: async_sessionmaker[AsyncS
     assert snapshot is not None
     assert sorted(snapshot.due) == ["due-tonight", "overdue"]
     assert sorted(snapshot.seen) == ["due-tomorrow", "due-tonight", "overdue", "shown-only"]
+
+
+async def test_due_by_the_end_of_the_persons_own_day(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """UTC+14: 12:00 UTC is 02:00 on Dec 6 there, whose day ends at 10:00 UTC on Dec 6."""
+    async with sessions() as session, session.begin():
+        await add_person_with_private_chat(session, 1, now=NOW)
+        await session.execute(
+            update(PersonRow).where(PersonRow.id == 1).values(timezone="Pacific/Kiritimati")
+        )
+        session.add_all(
+            [
+                _card(1, "due-there-today", NOW + timedelta(hours=21, minutes=59)),
+                _card(1, "due-there-tomorrow", NOW + timedelta(hours=22, minutes=1)),
+            ]
+        )
+    async with sessions() as session:
+        snapshot = await learning.study_snapshot(
+            1, session=session, now=NOW, week_start=NOW - timedelta(days=7)
+        )
+    assert snapshot is not None
+    assert (snapshot.timezone, snapshot.due) == ("Pacific/Kiritimati", ["due-there-today"])
+    assert sorted(snapshot.seen) == ["due-there-today", "due-there-tomorrow"]
 
 
 async def test_nothing_due_or_shown_is_two_empty_lists(

@@ -20,9 +20,9 @@ WEEK = timedelta(days=7)
 async def stats_command(update: Update, context: BotContext) -> None:
     """/stats: the person's progress, in their own time zone.
 
-    Three or four reads (bot.storage.learning.study_snapshot), each bounded by what
-    the message shows: counts in SQL, one row per run of study days, and the ids of
-    due cards and shown questions as two arrays in one row.
+    Two or three reads (bot.storage.learning.study_snapshot), each bounded by what
+    the message shows: counts in SQL with the ids of due cards and shown questions as
+    arrays in the same row, then one row per run of study days.
     """
     chat, user = update.effective_chat, update.effective_user
     if chat is None or user is None:

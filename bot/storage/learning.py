@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
     Date,
+    DateTime,
     String,
     Table,
     bindparam,
@@ -406,11 +407,11 @@ async def study_runs_for_people(
 
 @dataclass(frozen=True)
 class StudySnapshot:
-    """What /stats shows about a person in their private chat, read in three queries.
+    """What /stats shows about a person in their private chat, read in two queries.
 
     Every part is bounded by what /stats shows, not by the number of grades: counts
     are computed in SQL, study days come one row per run, and the due and shown question
-    ids (at most the bank) come as two arrays in one row, not a row each.
+    ids (at most the bank) come as arrays in the counts' row, not a row each.
     """
 
     timezone: str
@@ -446,67 +447,76 @@ _COUNTS = (
     .where(ReviewRow.person_id == bindparam("person"))
     .subquery("counts")
 )
-_CHAT_ZONE_AND_COUNTS = (
-    select(ChatRow, PersonRow.timezone, _COUNTS.c.total, _COUNTS.c.good, _COUNTS.c.week)
-    .add_columns(_COUNTS.c.newest)
-    .join(PersonRow, PersonRow.id == ChatRow.id)
-    .join(_COUNTS, true())
-    .where(ChatRow.id == bindparam("person"))
-)
 _SHOWN_IDS = union(
     select(CardRow.question_id).where(CardRow.person_id == bindparam("person")),
     select(DeliveryRow.question_id).where(DeliveryRow.chat_id == bindparam("person")),
 ).subquery()
-_DUE_IDS = (
-    select(CardRow.question_id)
-    .where(
-        CardRow.person_id == bindparam("person"),
-        CardRow.due <= bindparam("horizon", type_=CardRow.due.type),
-    )
-    .subquery()
-)
+DUE_SOON = timedelta(days=2)
+"""Longer than any local day from any instant in it: the cards due by the end of the
+person's day (a horizon that needs their time zone) are among those due this soon."""
 
 
-def _due_and_shown(aggregate: Any) -> Select[Any]:
-    """One row: the ids of the cards due by the horizon, and the ids of every question
-    shown or carded (a year of history: ~300), each aggregated into a single value.
+def _snapshot(ids: Any, instants: Any) -> Select[Any]:
+    """The chat, zone and counts, with the question ids shown and the cards due soon
+    (ids and due instants, in the same order), each list aggregated into one value.
 
-    One value per list instead of a row per id: fetching and converting hundreds of
-    rows one at a time was most of what a year of history added to /stats.
+    One round trip for what needs no time zone; the due cards are narrowed to the
+    person's day in Python. One value per list instead of a row per id: fetching and
+    converting hundreds of rows one at a time was most of what a year of history
+    added to /stats.
     """
-    return select(
-        select(aggregate(_DUE_IDS.c.question_id)).scalar_subquery(),
-        select(aggregate(_SHOWN_IDS.c.question_id)).scalar_subquery(),
+    shown = select(ids(_SHOWN_IDS.c.question_id).label("shown")).subquery("shown")
+    due_soon = (
+        select(ids(CardRow.question_id).label("ids"), instants(CardRow.due).label("dues"))
+        .where(
+            CardRow.person_id == bindparam("person"),
+            CardRow.due <= bindparam("soon", type_=CardRow.due.type),
+        )
+        .subquery("due_soon")
+    )
+    return (
+        select(ChatRow, PersonRow.timezone, _COUNTS.c.total, _COUNTS.c.good, _COUNTS.c.week)
+        .add_columns(_COUNTS.c.newest, due_soon.c.ids, due_soon.c.dues, shown.c.shown)
+        .join(PersonRow, PersonRow.id == ChatRow.id)
+        .join(_COUNTS, true())
+        .join(due_soon, true())
+        .join(shown, true())
+        .where(ChatRow.id == bindparam("person"))
     )
 
 
 # PostgreSQL: arrays (asyncpg decodes them in C); SQLite: JSON arrays (json.loads).
-_DUE_AND_SHOWN_POSTGRESQL = _due_and_shown(
-    lambda column: func.array_agg(column, type_=postgresql.ARRAY(String()))
+_SNAPSHOT_POSTGRESQL = _snapshot(
+    lambda column: func.array_agg(column, type_=postgresql.ARRAY(String())),
+    lambda column: func.array_agg(column, type_=postgresql.ARRAY(DateTime(timezone=True))),
 )
-_DUE_AND_SHOWN_SQLITE = _due_and_shown(lambda column: func.json_group_array(column, type_=String()))
+_SNAPSHOT_SQLITE = _snapshot(
+    lambda column: func.json_group_array(column, type_=String()),
+    lambda column: func.json_group_array(column, type_=String()),
+)
 
 
 async def study_snapshot(
     person_id: int, *, session: AsyncSession, now: datetime, week_start: datetime
 ) -> StudySnapshot | None:
-    """The person's chat, zone and review counts (one query), runs of study days (one row
-    per run), the ids of due cards and shown questions (one row of two arrays); None if
-    either the person or the chat is unknown."""
-    params: dict[str, Any] = {"person": person_id, "week": week_start}
-    found = (await session.execute(_CHAT_ZONE_AND_COUNTS, params)).first()
+    """The person's chat, zone, review counts, shown questions and cards due soon (one
+    query), and runs of study days (one row per run); None if either the person or the
+    chat is unknown."""
+    params = {"person": person_id, "week": week_start, "soon": now + DUE_SOON}
+    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
+    statement = _SNAPSHOT_POSTGRESQL if postgres else _SNAPSHOT_SQLITE
+    found = (await session.execute(statement, params)).first()
     if found is None:
         return None
-    chat, timezone, total, good, week, newest = found
+    chat, timezone, total, good, week, newest, due_ids, dues, seen = found
+    if not postgres:  # JSON arrays; instants as SQLite stores them (UTC, no offset)
+        due_ids, seen = json.loads(due_ids), json.loads(seen)
+        dues = [datetime.fromisoformat(due).replace(tzinfo=UTC) for due in json.loads(dues)]
+    horizon = end_of_local_day(now, timezone)
+    due = [
+        question for question, at in zip(due_ids or [], dues or [], strict=True) if at <= horizon
+    ]
     runs = await study_runs(person_id, session=session)
-    params["horizon"] = end_of_local_day(now, timezone)
-    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
-    if postgres:
-        due, seen = (await session.execute(_DUE_AND_SHOWN_POSTGRESQL, params)).one()
-    else:
-        due, seen = (
-            json.loads(ids) for ids in (await session.execute(_DUE_AND_SHOWN_SQLITE, params)).one()
-        )
     return StudySnapshot(
         timezone,
         to_settings(chat),
@@ -514,7 +524,7 @@ async def study_snapshot(
         int(total or 0),
         int(week or 0),
         int(good or 0),
-        due or [],
+        due,
         seen or [],
         (int(total or 0), int(newest or 0)),
     )
