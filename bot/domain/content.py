@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -94,6 +95,7 @@ class Bank:
     decks: tuple[Deck, ...]
     _questions: dict[str, Question] = field(init=False, repr=False, compare=False)
     _deck_of: dict[str, Deck] = field(init=False, repr=False, compare=False)
+    _deck_id_of: dict[str, str] = field(init=False, repr=False, compare=False)
     _decks: dict[str, Deck] = field(init=False, repr=False, compare=False)
     _hash: int = field(init=False, repr=False, compare=False)
 
@@ -108,6 +110,7 @@ class Bank:
                 deck_of[question.id] = deck
         object.__setattr__(self, "_questions", questions)
         object.__setattr__(self, "_deck_of", deck_of)
+        object.__setattr__(self, "_deck_id_of", {q: deck.id for q, deck in deck_of.items()})
         object.__setattr__(self, "_decks", {deck.id: deck for deck in self.decks})
         object.__setattr__(self, "_hash", hash(self.decks))
 
@@ -136,6 +139,17 @@ class Bank:
 
     def deck_of(self, question_id: str) -> Deck | None:
         return self._deck_of.get(question_id)
+
+    def deck_counts(self, question_ids: Iterable[str]) -> Counter[str]:
+        """How many of these question ids each deck holds, by deck id (ids no longer in
+        the bank are not counted).
+
+        Counted in C (``Counter`` over a ``map`` of dict lookups): /stats counts the
+        few hundred questions a person has seen in a year on every call.
+        """
+        counts: Counter[str | None] = Counter(map(self._deck_id_of.get, question_ids))
+        counts.pop(None, None)
+        return cast("Counter[str]", counts)
 
     def questions_in(self, deck_ids: Sequence[str]) -> list[Question]:
         return [q for deck in self.decks if deck.id in deck_ids for q in deck.questions]

@@ -5,30 +5,28 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
     Date,
+    DateTime,
     String,
     Table,
     bindparam,
     case,
     func,
-    literal,
-    null,
     select,
     text,
     true,
     tuple_,
     union,
-    union_all,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql.selectable import CompoundSelect
+from sqlalchemy.sql.selectable import Select
 
 from bot.domain.chats import ChatSettings
 from bot.domain.schedule import end_of_local_day
@@ -409,11 +407,11 @@ async def study_runs_for_people(
 
 @dataclass(frozen=True)
 class StudySnapshot:
-    """What /stats shows about a person in their private chat, read in three queries.
+    """What /stats shows about a person in their private chat, read in two queries.
 
     Every part is bounded by what /stats shows, not by the number of grades: counts
-    are computed in SQL, study days come one row per day, the cards are the ones due
-    and the shown question ids (at most the bank).
+    are computed in SQL, study days come one row per run, and the due and shown question
+    ids (at most the bank) come as arrays in the counts' row, not a row each.
     """
 
     timezone: str
@@ -423,10 +421,10 @@ class StudySnapshot:
     total: int
     this_week: int
     good_or_easy: int
-    due: dict[str, CardDue]
-    """Cards due by the end of the person's local day."""
-    seen: set[str]
-    """Question ids the person has a card for or was shown."""
+    due: list[str]
+    """Question ids of the cards due by the end of the person's local day."""
+    seen: list[str]
+    """Question ids the person has a card for or was shown (each once; includes ``due``)."""
     state: tuple[int, int]
     """(reviews, newest review id): changes with every grade (the picture's cache key)."""
 
@@ -449,46 +447,76 @@ _COUNTS = (
     .where(ReviewRow.person_id == bindparam("person"))
     .subquery("counts")
 )
-_CHAT_ZONE_AND_COUNTS = (
-    select(ChatRow, PersonRow.timezone, _COUNTS.c.total, _COUNTS.c.good, _COUNTS.c.week)
-    .add_columns(_COUNTS.c.newest)
-    .join(PersonRow, PersonRow.id == ChatRow.id)
-    .join(_COUNTS, true())
-    .where(ChatRow.id == bindparam("person"))
-)
 _SHOWN_IDS = union(
     select(CardRow.question_id).where(CardRow.person_id == bindparam("person")),
     select(DeliveryRow.question_id).where(DeliveryRow.chat_id == bindparam("person")),
 ).subquery()
-_DUE_AND_SHOWN: CompoundSelect[str, datetime | None, bool] = union_all(
-    select(CardRow.question_id, CardRow.due, literal(True).label("due_card")).where(
-        CardRow.person_id == bindparam("person"),
-        CardRow.due <= bindparam("horizon", type_=CardRow.due.type),
-    ),
-    select(_SHOWN_IDS.c.question_id, null().cast(CardRow.due.type), literal(False)),
+DUE_SOON = timedelta(days=2)
+"""Longer than any local day from any instant in it: the cards due by the end of the
+person's day (a horizon that needs their time zone) are among those due this soon."""
+
+
+def _snapshot(ids: Any, instants: Any) -> Select[Any]:
+    """The chat, zone and counts, with the question ids shown and the cards due soon
+    (ids and due instants, in the same order), each list aggregated into one value.
+
+    One round trip for what needs no time zone; the due cards are narrowed to the
+    person's day in Python. One value per list instead of a row per id: fetching and
+    converting hundreds of rows one at a time was most of what a year of history
+    added to /stats.
+    """
+    shown = select(ids(_SHOWN_IDS.c.question_id).label("shown")).subquery("shown")
+    due_soon = (
+        select(ids(CardRow.question_id).label("ids"), instants(CardRow.due).label("dues"))
+        .where(
+            CardRow.person_id == bindparam("person"),
+            CardRow.due <= bindparam("soon", type_=CardRow.due.type),
+        )
+        .subquery("due_soon")
+    )
+    return (
+        select(ChatRow, PersonRow.timezone, _COUNTS.c.total, _COUNTS.c.good, _COUNTS.c.week)
+        .add_columns(_COUNTS.c.newest, due_soon.c.ids, due_soon.c.dues, shown.c.shown)
+        .join(PersonRow, PersonRow.id == ChatRow.id)
+        .join(_COUNTS, true())
+        .join(due_soon, true())
+        .join(shown, true())
+        .where(ChatRow.id == bindparam("person"))
+    )
+
+
+# PostgreSQL: arrays (asyncpg decodes them in C); SQLite: JSON arrays (json.loads).
+_SNAPSHOT_POSTGRESQL = _snapshot(
+    lambda column: func.array_agg(column, type_=postgresql.ARRAY(String())),
+    lambda column: func.array_agg(column, type_=postgresql.ARRAY(DateTime(timezone=True))),
+)
+_SNAPSHOT_SQLITE = _snapshot(
+    lambda column: func.json_group_array(column, type_=String()),
+    lambda column: func.json_group_array(column, type_=String()),
 )
 
 
 async def study_snapshot(
     person_id: int, *, session: AsyncSession, now: datetime, week_start: datetime
 ) -> StudySnapshot | None:
-    """The person's chat, zone and review counts (one query), runs of study days (one row
-    per run), due cards and shown questions (one UNION ALL); None if either the person
-    or the chat is unknown."""
-    params: dict[str, Any] = {"person": person_id, "week": week_start}
-    found = (await session.execute(_CHAT_ZONE_AND_COUNTS, params)).first()
+    """The person's chat, zone, review counts, shown questions and cards due soon (one
+    query), and runs of study days (one row per run); None if either the person or the
+    chat is unknown."""
+    params = {"person": person_id, "week": week_start, "soon": now + DUE_SOON}
+    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
+    statement = _SNAPSHOT_POSTGRESQL if postgres else _SNAPSHOT_SQLITE
+    found = (await session.execute(statement, params)).first()
     if found is None:
         return None
-    chat, timezone, total, good, week, newest = found
+    chat, timezone, total, good, week, newest, due_ids, dues, seen = found
+    if not postgres:  # JSON arrays; instants as SQLite stores them (UTC, no offset)
+        due_ids, seen = json.loads(due_ids), json.loads(seen)
+        dues = [datetime.fromisoformat(due).replace(tzinfo=UTC) for due in json.loads(dues)]
+    horizon = end_of_local_day(now, timezone)
+    due = [
+        question for question, at in zip(due_ids or [], dues or [], strict=True) if at <= horizon
+    ]
     runs = await study_runs(person_id, session=session)
-    params["horizon"] = end_of_local_day(now, timezone)
-    due: dict[str, CardDue] = {}
-    seen: set[str] = set()
-    for question_id, card_due, is_due in await session.execute(_DUE_AND_SHOWN, params):
-        if is_due and card_due is not None:
-            due[question_id] = CardDue(card_due)
-        else:
-            seen.add(question_id)
     return StudySnapshot(
         timezone,
         to_settings(chat),
@@ -497,6 +525,6 @@ async def study_snapshot(
         int(week or 0),
         int(good or 0),
         due,
-        seen,
+        seen or [],
         (int(total or 0), int(newest or 0)),
     )
