@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.content import Bank, Deck, Question, Source
 from bot.storage import learning
+from bot.storage.deliveries import record_shown
 from bot.storage.models import CardRow, DeliveryRow, PersonRow
 from tests.support.storage_rows import add_person_with_private_chat
 
@@ -50,14 +51,15 @@ async def test_due_and_shown_ids_of_a_person(sessions: async_sessionmaker[AsyncS
                 _card(2, "someone-elses", NOW - timedelta(days=1)),
             ]
         )
-        session.add_all(
-            [
-                _delivery(1, "overdue", 5),  # carded and shown: listed once
-                _delivery(1, "overdue", 40),
-                _delivery(1, "shown-only", 2),
-                _delivery(2, "shown-elsewhere", 1),
-            ]
-        )
+        deliveries = [
+            _delivery(1, "overdue", 5),  # carded and shown: listed once
+            _delivery(1, "overdue", 40),
+            _delivery(1, "shown-only", 2),
+            _delivery(2, "shown-elsewhere", 1),
+        ]
+        session.add_all(deliveries)
+        for row in deliveries:  # as the bot records a delivery: its chat's shown set too
+            await record_shown([(row.chat_id, row.question_id)], session=session, now=NOW)
     async with sessions() as session:
         snapshot = await learning.study_snapshot(
             1, session=session, now=NOW, week_start=NOW - timedelta(days=7)

@@ -33,7 +33,14 @@ from bot.domain.schedule import end_of_local_day
 from bot.domain.srs import CardDue, CardState, Rating
 from bot.domain.streaks import StudyMark, StudyRun
 from bot.storage.chats import to_settings
-from bot.storage.models import CardRow, ChatRow, DeliveryRow, PersonRow, ReviewRow
+from bot.storage.models import (
+    CardRow,
+    ChatRow,
+    DeliveryRow,
+    PersonRow,
+    ReviewRow,
+    ShownQuestionRow,
+)
 
 
 async def due_cards_of(person_id: int, *, session: AsyncSession) -> dict[str, CardDue]:
@@ -449,7 +456,8 @@ _COUNTS = (
 )
 _SHOWN_IDS = union(
     select(CardRow.question_id).where(CardRow.person_id == bindparam("person")),
-    select(DeliveryRow.question_id).where(DeliveryRow.chat_id == bindparam("person")),
+    # shown_questions: one row per question posted, however often (not every delivery).
+    select(ShownQuestionRow.question_id).where(ShownQuestionRow.chat_id == bindparam("person")),
 ).subquery()
 DUE_SOON = timedelta(days=2)
 """Longer than any local day from any instant in it: the cards due by the end of the
