@@ -101,6 +101,17 @@ def _drawing(context: BotContext) -> Drawing:
     return drawing
 
 
+def _people_waiting(context: BotContext) -> bool:
+    """More updates admitted than may run at once: someone is waiting for any reply.
+
+    Replies come before pictures: in a crowd every /stats gets its summary first
+    (a picture costs a quarter of a second of the process), and pictures resume,
+    within ``STATS_PICTURE_SHARE``, once nobody waits behind them.
+    """
+    admitted = context.application.update_processor.current_concurrent_updates
+    return admitted > context.services.settings.concurrent_updates
+
+
 BUSY_NOTE = "\n<i>(The picture comes with your next /stats: many people are asking right now.)</i>"
 
 
@@ -234,7 +245,7 @@ async def send_person_stats(
     if await _send_cached(update, context, key, caption):
         return
     drawing = _drawing(context)
-    if drawing.busy():
+    if drawing.busy() or _people_waiting(context):
         await reply(update, caption + BUSY_NOTE)
         return
     with drawing.slot():

@@ -534,3 +534,31 @@ async def test_a_crowd_at_once_gets_one_picture_and_summaries(
         ]
     assert len(photos) == 1
     assert sorted(summaries + photos) == people
+
+
+async def test_no_picture_is_drawn_while_people_wait_for_a_reply(
+    tg: FakeTelegram, database: TestDatabase, clock: FakeClock
+) -> None:
+    """Replies before pictures: a /stats handled while another update waits for its turn
+    (more admitted than may run at once) gets the summary; the last one, with nobody
+    behind it, gets its picture."""
+    carol = ADA + 2
+    settings = test_settings(tg.api_root, database.url, concurrent_updates=1)
+    async with running_bot(settings, clock) as bot:
+        for person, name in ((ADA, "Ada"), (BOB, "Bob"), (carol, "Carol")):
+            await start(tg, person, name)
+        held = tg.hold_call("sendMessage", chat_id=carol)
+        await tg.send_text(carol, carol, "/help")  # runs, its reply held: the one slot taken
+        await asyncio.wait_for(held.arrived.wait(), timeout=10)
+        await tg.send_text(ADA, ADA, "/stats")
+        await tg.send_text(BOB, BOB, "/stats")
+        processor = bot.application.update_processor
+        await tg.wait_for(
+            lambda: processor.current_concurrent_updates == 3, what="both /stats admitted"
+        )
+        held.release()  # Ada's turn, with Bob waiting behind her; then Bob's, alone
+        first = (await tg.wait_for_messages(ADA, 2, timeout=15))[-1]
+        await tg.wait_for(lambda: bool(tg.sent(BOB, "sendPhoto")), what="Bob's picture", timeout=15)
+    assert first.method == "sendMessage"
+    assert "comes with your next /stats" in (first.plain_text or "")
+    assert tg.sent(ADA, "sendPhoto") == []
