@@ -28,14 +28,14 @@ from sqlalchemy import insert
 from sqlalchemy.engine import make_url
 from telegram.ext import ExtBot
 
-from bot.config import Settings
 from bot.content.check import load_checked_bank
-from bot.context import Services
-from bot.dispatch import dispatch_due
-from bot.gc_tuning import tune_garbage_collector
-from bot.http import AiohttpRequest
+from bot.jobs.dispatch import dispatch_due
+from bot.service.config import Settings
+from bot.service.context import Services
+from bot.service.gc_tuning import tune_garbage_collector
 from bot.storage.database import create_engine, create_sessionmaker, migrate
 from bot.storage.models import ChatRow, PersonRow
+from bot.telegram.http import AiohttpRequest
 from tests.support.bot_harness import TOKEN
 from tests.support.databases import _admin
 
@@ -112,7 +112,7 @@ async def run_once(
         else create_engine(url)
     )
     services = Services(settings, bank, engine, create_sessionmaker(engine), clock=lambda: now)
-    tune_garbage_collector()  # as `python -m bot run` does once started (bot/lifecycle.py)
+    tune_garbage_collector()  # as `python -m bot run` does once started (bot/service/lifecycle.py)
     request = AiohttpRequest(connection_pool_size=32)
     bot = ExtBot(TOKEN, base_url=f"{api_root}/bot", request=request)
     rss_before = _rss_mb()

@@ -45,14 +45,7 @@ from sqlalchemy import Table, insert, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.storage.models import (
-    CardRow,
-    ChatRow,
-    DeliveryRow,
-    PersonRow,
-    ReviewRow,
-    ShownQuestionRow,
-)
+from bot.storage.models import CardRow, ChatRow, DeliveryRow, PersonRow, ReviewRow, ShownQuestionRow
 
 REPO = Path(__file__).resolve().parents[1]
 ALL_DAYS = 127
@@ -398,13 +391,13 @@ async def _measure_reminders(url: str, chats: int, now: datetime) -> dict[str, f
     from telegram.ext import ExtBot
 
     from benchmarks.dispatch import _rss_mb
-    from bot.config import Settings
     from bot.content.check import load_checked_bank
-    from bot.context import Services
-    from bot.http import AiohttpRequest
-    from bot.reminders import remind_due
+    from bot.jobs.streak_reminders import remind_due
+    from bot.service.config import Settings
+    from bot.service.context import Services
     from bot.storage.database import create_engine, create_sessionmaker
     from bot.storage.models import ReminderRow
+    from bot.telegram.http import AiohttpRequest
     from tests.support.bot_harness import TOKEN
 
     postgres = "postgresql" in url

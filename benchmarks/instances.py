@@ -68,8 +68,8 @@ from benchmarks.peak import (
     percentile,
     start_bot,
 )
-from bot import callbacks as cb
 from bot.storage.models import ChatRow, PersonRow
+from bot.telegram import callbacks as cb
 
 TAPPERS = 5_000_001
 ALONE = 5_500_001

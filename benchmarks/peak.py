@@ -61,8 +61,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from benchmarks.history import admin, migrate, seed_history
-from bot import callbacks as cb
 from bot.storage.models import CardRow, ChatRow, DeliveryRow, PersonRow, ReviewRow
+from bot.telegram import callbacks as cb
 
 REPO = Path(__file__).resolve().parents[1]
 TOKEN = "123456:BENCH-token-for-the-fake-api"

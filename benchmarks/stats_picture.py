@@ -19,12 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from bot.domain.intervals import button_intervals
 from bot.domain.progress import daily_counts
 from bot.domain.srs import Rating, review
-from bot.rendering.progress_picture import (
-    GroupPicture,
-    PersonPicture,
-    render_group,
-    render_person,
-)
+from bot.rendering.progress_picture import GroupPicture, PersonPicture, render_group, render_person
 
 
 def person_picture() -> PersonPicture:

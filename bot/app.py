@@ -24,11 +24,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import db_outage, texts
-from bot.config import Settings
 from bot.content.cache import load_bank_cached
-from bot.context import BotApplication, BotContext, BotData, Services
-from bot.dispatch import TickFailures, dispatch_due
 from bot.domain.clock import Clock, system_clock
 from bot.domain.content import Bank
 from bot.handlers import (
@@ -41,22 +37,27 @@ from bot.handlers import (
     groups,
     onboarding,
     quiz,
-    reminders,
     settings,
     stats,
     study,
     typed,
     weak,
 )
-from bot.http import AiohttpRequest
-from bot.inflight import InFlightUpdates
-from bot.metrics import MeasuredUpdateProcessor, rate_limiter_waiting
-from bot.ratelimit import PriorityRateLimiter
-from bot.reminders import remind_due
-from bot.send_budget import SharedBudget
+from bot.handlers import reminder_settings as reminders
+from bot.jobs.dispatch import TickFailures, dispatch_due
+from bot.jobs.streak_reminders import remind_due
+from bot.rendering import texts
+from bot.service import db_outage
+from bot.service.config import Settings
+from bot.service.context import BotApplication, BotContext, BotData, Services
+from bot.service.metrics import MeasuredUpdateProcessor, rate_limiter_waiting
 from bot.storage import retention
 from bot.storage.database import create_engine, create_sessionmaker, migrate
-from bot.updates import PerChatUpdateProcessor
+from bot.telegram.http import AiohttpRequest
+from bot.telegram.inflight import InFlightUpdates
+from bot.telegram.ratelimit import PriorityRateLimiter
+from bot.telegram.send_budget import SharedBudget
+from bot.telegram.updates import PerChatUpdateProcessor
 
 log = logging.getLogger(__name__)
 
@@ -120,16 +121,16 @@ def build_application(
         .get_updates_request(AiohttpRequest(connection_pool_size=1))
         .defaults(Defaults(parse_mode=ParseMode.HTML, link_preview_options=None))
         .context_types(ContextTypes(context=BotContext, bot_data=BotData))
-        # Chats concurrently, each chat's updates in order (bot/updates.py), each
-        # timed for /metrics and tagged for the logs (bot/metrics.py), each one's end
-        # known to the webhook and cut short at the shutdown limit (bot/inflight.py).
+        # Chats concurrently, each chat's updates in order (bot/telegram/updates.py), each
+        # timed for /metrics and tagged for the logs (bot/service/metrics.py), each one's end
+        # known to the webhook and cut short at the shutdown limit (bot/telegram/inflight.py).
         .concurrent_updates(
             InFlightUpdates(
                 MeasuredUpdateProcessor(PerChatUpdateProcessor(config.concurrent_updates))
             )
         )
-        # One budget of Telegram's limits; replies before broadcast (bot/ratelimit.py),
-        # shared by every instance on PostgreSQL (bot/send_budget.py).
+        # One budget of Telegram's limits; replies before broadcast (bot/telegram/ratelimit.py),
+        # shared by every instance on PostgreSQL (bot/telegram/send_budget.py).
         .rate_limiter(
             PriorityRateLimiter(
                 config.send_rate_limit,
@@ -167,7 +168,7 @@ async def _prune_history_job(context: BotContext) -> None:
 
 async def _dispatch_job(context: BotContext) -> None:
     """The periodic dispatcher tick: daily questions, then streak reminders (one job
-    for every chat, see bot.dispatch and bot.reminders).
+    for every chat, see bot.jobs.dispatch and bot.jobs.streak_reminders).
 
     A tick can outlast the interval (a broadcast at Telegram's limit takes
     minutes); the next one then returns at once. Done here rather than with

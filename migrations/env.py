@@ -42,7 +42,7 @@ def run_migrations_online() -> None:
         return
     url = context.config.get_main_option("sqlalchemy.url") or os.environ.get("DATABASE_URL")
     if not url:
-        from bot.config import DEFAULT_DATABASE_URL
+        from bot.service.config import DEFAULT_DATABASE_URL
 
         url = DEFAULT_DATABASE_URL
     asyncio.run(_run_with_url(url))

@@ -12,7 +12,7 @@ from bot.content.problems import Problem
 from bot.domain.content import DIFFICULTIES, Bank, Deck, Question
 from bot.domain.topics import TOPIC_KEY_MAX
 from bot.rendering import RenderError, render_answer
-from bot.texts import question_card
+from bot.rendering.texts import question_card
 
 # The longest label the bot puts above a question ("Question of the day · Wed 30 Sep").
 LONGEST_LABEL = "Question of the day · Wed 30 Sep"

@@ -39,7 +39,6 @@ from bot.domain.srs import Rating
 
 if TYPE_CHECKING:
     from bot.domain.content import Bank
-
 __all__ = [
     "MAX_ANSWER_CHARS",
     "MAX_POINTS",

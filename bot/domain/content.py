@@ -115,7 +115,7 @@ class Bank:
         object.__setattr__(self, "_hash", hash(self.decks))
 
     def __hash__(self) -> int:
-        """Computed once: the bank keys memoised renderings (bot.questions.card_text),
+        """Computed once: the bank keys memoised renderings (bot.study.questions.card_text),
         and hashing every question of it on each lookup cost more than the lookup saved."""
         return self._hash
 

@@ -14,9 +14,9 @@ from dataclasses import replace
 from telegram import ChatMember, Update
 from telegram.constants import ChatType
 
-from bot.context import BotContext
 from bot.handlers import groups
 from bot.handlers.common import now_of
+from bot.service.context import BotContext
 from bot.storage import chats as chat_store
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot import callbacks as cb
-from bot.context import BotContext
-from bot.handlers import onboarding, quiz, reminders, settings, study, typed, weak
+from bot.handlers import onboarding, quiz, settings, study, typed, weak
+from bot.handlers import reminder_settings as reminders
 from bot.handlers.common import toast
+from bot.service.context import BotContext
+from bot.telegram import callbacks as cb
 
 STALE = "This button has expired. Send /help to see what I can do."
 

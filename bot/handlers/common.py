@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardMarkup, Message, Update, User
 from telegram.error import BadRequest
 
-from bot.context import BotContext, Services
 from bot.domain.chats import ChatSettings, ordered_decks
 from bot.domain.schedule import Schedule
 from bot.rendering.tags import visible_text
+from bot.service.context import BotContext, Services
 from bot.storage import chats as chat_store
 from bot.storage import people
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 from telegram import Update
 from telegram.constants import ChatType
 
-from bot import texts
-from bot.context import BotContext
+from bot.rendering import texts
+from bot.service.context import BotContext
 
 
 async def edited_message(update: Update, context: BotContext) -> None:

@@ -8,9 +8,9 @@ from telegram import Update
 from telegram.error import Forbidden, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
-from bot import db_outage
-from bot.context import BotContext
 from bot.handlers.common import toast
+from bot.service import db_outage
+from bot.service.context import BotContext
 
 log = logging.getLogger(__name__)
 

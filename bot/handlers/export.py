@@ -16,17 +16,17 @@ from typing import Any, BinaryIO, cast
 
 from telegram import InputFile, Update
 
-from bot.context import BotContext
 from bot.domain.chats import format_hhmm
 from bot.domain.export import ExportedCard, ExportedReview, ReviewsCsv, data_json
 from bot.domain.schedule import describe_days, local_date_of
 from bot.domain.srs import CardState, Rating
 from bot.domain.streaks import compute_streak_of_runs
 from bot.handlers.common import now_of, reply
+from bot.service.context import BotContext
 from bot.storage import chats as chat_store
 from bot.storage import learning, people, typed_answers
 from bot.storage import progress as progress_store
-from bot.storage import reminders as reminder_store
+from bot.storage import reminder_candidates as reminder_store
 
 EXPORT_CHUNK = 1000
 # A year of reviews is ~60 kB of CSV: in memory; a longer history spills to a file.

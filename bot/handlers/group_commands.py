@@ -12,11 +12,13 @@ from __future__ import annotations
 from telegram import ReplyParameters, Update
 from telegram.constants import ChatType
 
-from bot import keyboards
-from bot.context import BotContext
 from bot.domain.schedule import local_date_of
 from bot.handlers.common import load_chat, now_of, reply
-from bot.questions import (
+from bot.service.context import BotContext
+from bot.storage import deliveries as delivery_store
+from bot.storage import groups as group_store
+from bot.storage.models import DeliveryRow
+from bot.study.questions import (
     create_daily,
     group_pool_ids,
     pick_group_question,
@@ -24,10 +26,8 @@ from bot.questions import (
     record_outcome,
     send_prepared,
 )
-from bot.sending import Sent
-from bot.storage import deliveries as delivery_store
-from bot.storage import groups as group_store
-from bot.storage.models import DeliveryRow
+from bot.telegram import keyboards
+from bot.telegram.sending import Sent
 
 NOT_SUBSCRIBED = "This group is not subscribed yet. Send /start."
 NO_QUESTION = "This group's topics have no question right now. Admins can change them: /topics."

@@ -14,15 +14,14 @@ from telegram import ChatMember, ChatMemberUpdated, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 
-from bot import texts
-from bot.context import BotContext
 from bot.domain.chats import ChatSettings
 from bot.domain.leaderboard import MemberStats, rank
 from bot.domain.schedule import local_date_of
 from bot.domain.streaks import compute_streak_of_runs
-from bot.handlers import progress
+from bot.handlers import stats_picture as progress
 from bot.handlers.common import default_settings, load_chat, now_of, reply, tell
-from bot.rendering import escape_html
+from bot.rendering import escape_html, texts
+from bot.service.context import BotContext
 from bot.storage import chats as chat_store
 from bot.storage import groups as group_store
 

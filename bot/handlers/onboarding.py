@@ -6,9 +6,6 @@ from dataclasses import replace
 
 from telegram import MaybeInaccessibleMessage, Message, Update
 
-from bot import keyboards, texts
-from bot.callbacks import Forget
-from bot.context import BotContext
 from bot.handlers.common import (
     default_settings,
     edit_or_ignore,
@@ -18,9 +15,13 @@ from bot.handlers.common import (
     reply,
     toast,
 )
+from bot.rendering import texts
+from bot.service.context import BotContext
 from bot.storage import chats as chat_store
 from bot.storage import people
-from bot.storage import reminders as reminder_store
+from bot.storage import reminder_candidates as reminder_store
+from bot.telegram import keyboards
+from bot.telegram.callbacks import Forget
 
 
 async def start_command(update: Update, context: BotContext) -> None:

@@ -16,9 +16,6 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
-from bot import keyboards, texts
-from bot.callbacks import QuizNext, QuizPick, QuizStop
-from bot.context import BotContext
 from bot.domain.content import Bank
 from bot.domain.progress import weak_quiz_picks
 from bot.domain.quiz import (
@@ -42,16 +39,19 @@ from bot.handlers.common import (
     toast,
 )
 from bot.handlers.groups import is_admin, is_group
-from bot.keyboards import GRADE_LABELS
-from bot.questions import prepare, record_outcome, send_prepared
-from bot.rendering import escape_html
-from bot.sending import Sent
+from bot.rendering import escape_html, texts
+from bot.service.context import BotContext
 from bot.storage import chats as chat_store
 from bot.storage import deliveries as delivery_store
 from bot.storage import learning
 from bot.storage import progress as progress_store
 from bot.storage import quizzes as quiz_store
 from bot.storage.models import DeliveryRow, PersonRow, QuizRow
+from bot.study.questions import prepare, record_outcome, send_prepared
+from bot.telegram import keyboards
+from bot.telegram.callbacks import QuizNext, QuizPick, QuizStop
+from bot.telegram.keyboards import GRADE_LABELS
+from bot.telegram.sending import Sent
 
 log = logging.getLogger(__name__)
 

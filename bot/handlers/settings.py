@@ -9,9 +9,6 @@ from datetime import time
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 
-from bot import keyboards, texts
-from bot.callbacks import OpenSettings, SetDays, SetPaused, SetTime, ToggleDay, ToggleDeck
-from bot.context import BotContext
 from bot.domain.chats import ChatSettings, format_hhmm, ordered_decks
 from bot.domain.schedule import (
     ScheduleInputError,
@@ -21,14 +18,17 @@ from bot.domain.schedule import (
     parse_timezone,
 )
 from bot.domain.topics import topic_ref
-from bot.handlers import reminders
+from bot.handlers import reminder_settings as reminders
 from bot.handlers.common import NOT_SUBSCRIBED, edit_or_ignore, load_chat, now_of, reply, toast
 from bot.handlers.groups import admin_only
-from bot.locations import timezone_at
-from bot.rendering import escape_html
+from bot.rendering import escape_html, texts
+from bot.service.context import BotContext
 from bot.storage import chats as chat_store
 from bot.storage import people, typed_answers
-from bot.storage import reminders as reminder_store
+from bot.storage import reminder_candidates as reminder_store
+from bot.study.locations import timezone_at
+from bot.telegram import keyboards
+from bot.telegram.callbacks import OpenSettings, SetDays, SetPaused, SetTime, ToggleDay, ToggleDeck
 
 TIME_HELP = (
     "Send the time like this: <code>/time 9:30</code> (24-hour), or <code>/time 9am</code>, "

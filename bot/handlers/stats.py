@@ -6,12 +6,12 @@ from datetime import timedelta
 
 from telegram import Update
 
-from bot import texts
-from bot.context import BotContext
 from bot.domain.schedule import local_date_of
 from bot.domain.streaks import compute_streak_of_runs
-from bot.handlers import progress
+from bot.handlers import stats_picture as progress
 from bot.handlers.common import NOT_SUBSCRIBED, now_of, reply
+from bot.rendering import texts
+from bot.service.context import BotContext
 from bot.storage import learning
 
 WEEK = timedelta(days=7)

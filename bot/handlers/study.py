@@ -11,9 +11,6 @@ from telegram import InlineKeyboardMarkup, Message, ReplyParameters, Update, Use
 from telegram.constants import ChatType
 from telegram.error import Forbidden, TelegramError
 
-from bot import keyboards, texts
-from bot.callbacks import Grade, Reveal, Skip
-from bot.context import BotContext
 from bot.domain.intervals import button_intervals
 from bot.domain.schedule import local_date_of
 from bot.domain.srs import CardState, Rating, review
@@ -29,7 +26,14 @@ from bot.handlers.common import (
     toast,
 )
 from bot.handlers.groups import is_admin
-from bot.questions import (
+from bot.rendering import render_answer, texts
+from bot.service.context import BotContext
+from bot.storage import chats as chat_store
+from bot.storage import deliveries as delivery_store
+from bot.storage import learning, people
+from bot.storage import quizzes as quiz_store
+from bot.storage.models import DeliveryRow, ReviewRow
+from bot.study.questions import (
     PreparedSend,
     card_text,
     create_daily,
@@ -39,13 +43,9 @@ from bot.questions import (
     record_outcome,
     send_prepared,
 )
-from bot.rendering import render_answer
-from bot.sending import Sent, call_with_retries, send_message_id
-from bot.storage import chats as chat_store
-from bot.storage import deliveries as delivery_store
-from bot.storage import learning, people
-from bot.storage import quizzes as quiz_store
-from bot.storage.models import DeliveryRow, ReviewRow
+from bot.telegram import keyboards
+from bot.telegram.callbacks import Grade, Reveal, Skip
+from bot.telegram.sending import Sent, call_with_retries, send_message_id
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +210,7 @@ async def _send_answer(
 
     Sent through ``do_api_request``, which skips building a ``Message`` from each
     reply: an answer's reply repeats its whole text with every entity, and only
-    the message id is needed (the dispatcher does the same, bot/questions.py).
+    the message id is needed (the dispatcher does the same, bot/study/questions.py).
     """
     last: int | None = None
     try:

@@ -31,25 +31,25 @@ from telegram import (
 from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot import callbacks as cb
-from bot import keyboards, texts
-from bot import typed_texts as say
-from bot.callbacks import KeepTyped, TypeAnswer
-from bot.context import BotApplication, BotContext
 from bot.domain.answer_check import MAX_ANSWER_CHARS, Feedback, KeyPoint, bank_index, check_answer
 from bot.domain.schedule import local_date_of
 from bot.domain.srs import Rating
 from bot.handlers import settings as settings_handlers
 from bot.handlers.common import now_of, reply, toast
-from bot.llm_grader import ModelGrader, ModelVerdict
-from bot.questions import label_for
-from bot.rendering import render_answer
-from bot.sending import call_with_retries
+from bot.rendering import render_answer, texts
+from bot.rendering import typed_texts as say
+from bot.service.context import BotApplication, BotContext
 from bot.storage import deliveries as delivery_store
 from bot.storage import people
 from bot.storage import quizzes as quiz_store
 from bot.storage import typed_answers as store
 from bot.storage.models import DeliveryRow
+from bot.study.model_grader import ModelGrader, ModelVerdict
+from bot.study.questions import label_for
+from bot.telegram import callbacks as cb
+from bot.telegram import keyboards
+from bot.telegram.callbacks import KeepTyped, TypeAnswer
+from bot.telegram.sending import call_with_retries
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,6 @@ from datetime import timedelta
 
 from telegram import Update
 
-from bot import keyboards
-from bot.callbacks import WeakQuiz
-from bot.context import BotContext
 from bot.domain.progress import (
     LEECH_LAPSES,
     RETENTION_DAYS,
@@ -22,7 +19,10 @@ from bot.domain.topics import topic_from_key
 from bot.handlers import quiz
 from bot.handlers.common import now_of, reply, toast
 from bot.rendering import escape_html
+from bot.service.context import BotContext
 from bot.storage import progress as progress_store
+from bot.telegram import keyboards
+from bot.telegram.callbacks import WeakQuiz
 
 NOTHING_WEAK = (
     "Nothing weak to show: every topic you graded at least twice in the last "

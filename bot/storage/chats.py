@@ -9,13 +9,7 @@ from typing import Any, cast
 from sqlalchemy import Row, Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.chats import (
-    ChatSettings,
-    days_to_mask,
-    format_hhmm,
-    mask_to_days,
-    parse_hhmm,
-)
+from bot.domain.chats import ChatSettings, days_to_mask, format_hhmm, mask_to_days, parse_hhmm
 from bot.domain.schedule import Schedule
 from bot.storage.models import ChatRow, ReviewRow
 

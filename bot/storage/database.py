@@ -66,7 +66,7 @@ def create_engine(url: str, *, pool_size: int | None = None, **kwargs: Any) -> A
     # No pool_pre_ping: it costs a round trip on every checkout, i.e. on every update.
     # A connection that died with the server fails its first statement instead; that
     # invalidates the whole pool (SQLAlchemy's disconnect handling), the caller gets
-    # "try again" (bot/db_outage.py) and the next checkout reconnects.
+    # "try again" (bot/service/db_outage.py) and the next checkout reconnects.
     # A server that hangs instead of refusing (failover, network partition) must not hold
     # a handler for asyncpg's default of 60 s: fail in 5 s and answer "try again".
     if parsed.get_backend_name() == "postgresql" and parsed.get_driver_name() == "asyncpg":

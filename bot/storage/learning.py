@@ -33,14 +33,7 @@ from bot.domain.schedule import end_of_local_day
 from bot.domain.srs import CardDue, CardState, Rating
 from bot.domain.streaks import StudyMark, StudyRun
 from bot.storage.chats import to_settings
-from bot.storage.models import (
-    CardRow,
-    ChatRow,
-    DeliveryRow,
-    PersonRow,
-    ReviewRow,
-    ShownQuestionRow,
-)
+from bot.storage.models import CardRow, ChatRow, DeliveryRow, PersonRow, ReviewRow, ShownQuestionRow
 
 
 async def due_cards_of(person_id: int, *, session: AsyncSession) -> dict[str, CardDue]:

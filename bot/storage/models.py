@@ -301,7 +301,8 @@ class LlmUsageRow(Base):
 
 
 class SendBudgetRow(Base):
-    """Telegram's flood limits shared by every instance (bot/send_budget.py), PostgreSQL only.
+    """Telegram's flood limits shared by every instance (bot/telegram/send_budget.py);
+    PostgreSQL only.
 
     One row per key: ``overall`` and ``paid`` (the bot's send schedule) and ``c:<chat id>``
     (one chat's pacing, pruned a minute after its last send). ``tat`` is the GCRA's

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 import bot.storage.types
-from bot.domain.reminders import DEFAULT_REMINDER, next_reminder
+from bot.domain.streak_reminders import DEFAULT_REMINDER, next_reminder
 
 revision: str = "a9c0ffee2026"
 down_revision: str | None = "5b1e0c9d2f47"

@@ -15,7 +15,7 @@ from bot.content.loader import load_bank
 from bot.domain.answer_check import MAX_ANSWER_CHARS, MAX_POINTS, bank_index, check_answer
 from bot.domain.content import Bank
 from bot.domain.srs import Rating
-from bot.typed_texts import FeedbackView, PointLine, feedback_text
+from bot.rendering.typed_texts import FeedbackView, PointLine, feedback_text
 from tests.answer_eval.evaluate import CASES, HOLDOUT, Figures, figures, load_cases, run
 from tests.support.telegram_html import telegram_html_problems
 

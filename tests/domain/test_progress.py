@@ -26,9 +26,9 @@ from bot.domain.progress import (
     weakest_topics,
     window_counts,
 )
-from bot.domain.reminders import next_reminder, parse_remind_args, streak_nudge
 from bot.domain.schedule import ScheduleInputError
 from bot.domain.srs import Rating, review
+from bot.domain.streak_reminders import next_reminder, parse_remind_args, streak_nudge
 from bot.domain.streaks import StudyMark, StudyRun, compute_streak, runs_of
 
 

@@ -65,7 +65,7 @@ async def test_dispatcher_logs_how_late_its_sends_were(
     tg: FakeTelegram, bot: RunningBot, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     await start(tg)
-    caplog.set_level(logging.INFO, logger="bot.dispatch")
+    caplog.set_level(logging.INFO, logger="bot.jobs.dispatch")
     # The clock stands still at 09:00:07 while the tick runs: 7 s late, exactly.
     clock.set(datetime(2026, 3, 2, 9, 0, 7, tzinfo=UTC))
     await tg.wait_for(lambda: len(_question_sends(tg)) == 1, what="the daily question")

@@ -20,7 +20,7 @@ from tests.support.bot_process import subscribe_chats, wait_until, zone_near_noo
 from tests.support.databases import TestDatabase
 from tests.support.fake_telegram import FakeTelegram
 
-# At SEND_RATE_LIMIT=10 a claim takes 50 chats (bot/dispatch.py, batch_size): two batches.
+# At SEND_RATE_LIMIT=10 a claim takes 50 chats (bot/jobs/dispatch.py, batch_size): two batches.
 CHATS = range(30_000, 30_060)
 
 

@@ -18,9 +18,9 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from bot import db_outage
 from bot.domain.chats import ChatSettings
 from bot.domain.schedule import Schedule
+from bot.service import db_outage
 from bot.storage import chats as chat_store
 from bot.storage import people
 from bot.storage.database import create_engine, create_sessionmaker

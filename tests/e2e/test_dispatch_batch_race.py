@@ -22,7 +22,7 @@ TODAY = date(2026, 3, 2)
 async def test_a_daily_row_the_batch_did_not_see_makes_it_one_by_one(
     tg: FakeTelegram, bot: RunningBot, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="bot.dispatch")
+    caplog.set_level(logging.INFO, logger="bot.jobs.dispatch")
     await start(tg, ADA)
     await start(tg, BEN)
     services = bot.services

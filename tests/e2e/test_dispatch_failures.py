@@ -167,7 +167,7 @@ async def test_a_failed_commit_is_recorded_one_by_one_and_the_next_tick_runs(
     assert len(_dailies(tg, BOB)) == 2
     lines = [r for r in caplog.records if "injected failure" in r.getMessage()]
     assert len(lines) == 1, [r.getMessage() for r in lines]
-    assert lines[0].name == "bot.recorder"
+    assert lines[0].name == "bot.jobs.send_outcomes"
     assert "recorded one by one" in lines[0].getMessage()
     assert "1 failed" in lines[0].getMessage()
     assert not any("database unreachable" in r.getMessage() for r in caplog.records)
@@ -235,4 +235,4 @@ async def test_the_watchdog_logs_a_tick_far_past_its_expected_length(
                 what="its end",
             )
     lines = [r for r in caplog.records if "far past" in r.getMessage()]
-    assert all(r.levelno == logging.WARNING and r.name == "bot.dispatch" for r in lines)
+    assert all(r.levelno == logging.WARNING and r.name == "bot.jobs.dispatch" for r in lines)

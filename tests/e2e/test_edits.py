@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from bot.rendering.texts import EDITS_NOT_READ
 from bot.storage.models import DeliveryRow, TypedAnswerRow
-from bot.texts import EDITS_NOT_READ
-from bot.updates import ALLOWED_UPDATES
+from bot.telegram.updates import ALLOWED_UPDATES
 from tests.support.bot_harness import FakeClock, RunningBot, running_service, test_settings
 from tests.support.databases import TestDatabase
 from tests.support.fake_telegram import FakeTelegram, SentMessage

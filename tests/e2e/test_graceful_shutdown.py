@@ -20,7 +20,7 @@ from apscheduler.schedulers.base import STATE_PAUSED
 from sqlalchemy import func, select
 
 from bot.app import build_application
-from bot.lifecycle import BotService
+from bot.service.lifecycle import BotService
 from bot.storage.database import create_engine, create_sessionmaker
 from bot.storage.models import DeliveryRow
 from tests.support.bot_harness import TOKEN, FakeClock, small_bank, test_settings, write_bank

@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from bot import db_outage
 from bot.handlers.errors import APOLOGY
+from bot.service import db_outage
 from bot.storage.database import create_engine
 from tests.support.bot_harness import RunningBot
 from tests.support.databases import TestDatabase

@@ -19,10 +19,10 @@ from sqlalchemy import func, select
 
 from bot.domain.chats import ChatSettings
 from bot.domain.schedule import Schedule
-from bot.ratelimit import PriorityRateLimiter, Traffic
 from bot.storage import chats as chat_store
 from bot.storage import people
 from bot.storage.models import CardRow, ChatRow, DeliveryRow, PersonRow, ReviewRow
+from bot.telegram.ratelimit import PriorityRateLimiter, Traffic
 from tests.support.bot_harness import TOKEN, FakeClock, RunningBot, running_bot, test_settings
 from tests.support.databases import TestDatabase
 from tests.support.fake_telegram import FakeTelegram, SentMessage

@@ -89,7 +89,7 @@ async def test_stopping_sends_no_more_nudges_and_the_next_start_sends_the_rest(
                     await graded(bot, person, "bpe", Rating.GOOD, at)
             clock.set(datetime(2026, 3, 3, 20, 0, 1, tzinfo=UTC))
             await tg.wait_for(lambda: tg.held == 16, what="16 nudges in flight")
-            bot.services.stopping.set()  # what SIGTERM does (bot.lifecycle)
+            bot.services.stopping.set()  # what SIGTERM does (bot.service.lifecycle)
             tg.release.set()
             await tg.wait_for(
                 lambda: sum(len(nudges(tg, p)) for p in CROWD) == 16, what="those 16 sent"

@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from bot.texts import ECHO_LIMIT
+from bot.rendering.texts import ECHO_LIMIT
 from tests.support.bot_harness import RunningBot
 from tests.support.fake_telegram import FakeTelegram, SentMessage
 

@@ -15,7 +15,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
-from bot.lifecycle import ALLOWED_UPDATES
+from bot.service.lifecycle import ALLOWED_UPDATES
 from bot.storage.models import ProcessedUpdateRow
 from tests.support.bot_harness import (
     TOKEN,
@@ -100,7 +100,7 @@ async def test_webhook_mode_secret_duplicates_and_malformed_bodies(
         assert await tg.post_update(endpoint, forged, secret=SECRET.upper()) == 403
         # Malformed bodies: 400, one log line each, no traceback.
         caplog.clear()
-        with caplog.at_level(logging.WARNING, logger="bot.web"):
+        with caplog.at_level(logging.WARNING, logger="bot.service.web"):
             assert await tg.post_update(endpoint, b"{not json", secret=SECRET) == 400
             assert await tg.post_update(endpoint, b'{"no_update_id": 1}', secret=SECRET) == 400
             assert await tg.post_update(endpoint, b"[1, 2]", secret=SECRET) == 400

@@ -194,7 +194,7 @@ async def test_an_update_cut_short_at_the_limit_is_released_and_handled_after_re
             await held.arrived.wait()  # handling: the reply is in flight, held
         [update_id] = [p.update_id for p in tg.webhook_posts] or [None]
         assert update_id is None  # the POST is not answered while the update is handled
-        with caplog.at_level(logging.WARNING, logger="bot.lifecycle"):
+        with caplog.at_level(logging.WARNING, logger="bot.service.lifecycle"):
             await bot.service.stop(limit=1.5)
         held.release()
     assert "shutdown limit: 1 update(s) not handled in time; released" in caplog.text

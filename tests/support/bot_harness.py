@@ -9,11 +9,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.app import build_application
-from bot.config import Settings
-from bot.context import BotApplication, Services
 from bot.domain.content import Bank, Deck, Question, Source
-from bot.lifecycle import BotService
-from bot.updates import ALLOWED_UPDATES
+from bot.service.config import Settings
+from bot.service.context import BotApplication, Services
+from bot.service.lifecycle import BotService
+from bot.telegram.updates import ALLOWED_UPDATES
 
 TOKEN = "123456:TEST-token-for-the-fake-api"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -136,7 +136,7 @@ async def running_bot(
     try:
         yield RunningBot(application, clock)
     finally:
-        # As bot.lifecycle does on SIGTERM: no dispatcher tick begins work while stopping.
+        # As bot.service.lifecycle does on SIGTERM: no dispatcher tick begins work while stopping.
         if application.bot_data.services is not None:
             application.bot_data.services.stopping.set()
         await application.updater.stop()
@@ -163,7 +163,7 @@ def write_bank(bank: Bank, directory: Path) -> Path:
 
 @dataclass
 class RunningService:
-    """A bot started the way ``interview-bot run`` starts it (bot.lifecycle.BotService)."""
+    """A bot started the way ``interview-bot run`` starts it (bot.service.lifecycle.BotService)."""
 
     service: BotService
     clock: FakeClock

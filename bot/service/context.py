@@ -1,0 +1,65 @@
+"""The typed context handlers receive: services instead of string keys in bot_data."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.domain.clock import Clock, system_clock
+from bot.domain.content import Bank
+from bot.service.config import Settings
+from bot.storage.database import create_autocommit_sessionmaker
+from bot.telegram.ratelimit import Traffic
+
+
+@dataclass
+class Services:
+    """Everything a handler or job needs, opened in post_init, closed in post_shutdown."""
+
+    settings: Settings
+    bank: Bank
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Clock = system_clock
+    # Set on SIGTERM/SIGINT: the dispatcher stops claiming and sending (bot/service/lifecycle.py).
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    autocommit: async_sessionmaker[AsyncSession] = field(init=False)
+    """Sessions whose statements each commit on their own on PostgreSQL (no BEGIN,
+    no ROLLBACK: bot.storage.database.create_autocommit_sessionmaker), for reads
+    and single-statement writes; on SQLite the same as ``sessions``."""
+
+    def __post_init__(self) -> None:
+        self.autocommit = create_autocommit_sessionmaker(self.engine)
+
+
+@dataclass
+class BotData:
+    """``application.bot_data``: filled in post_init."""
+
+    services: Services | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+    dispatching: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Held while a dispatcher tick runs (one tick at a time, bot.app._dispatch_job)."""
+    tick_failures: Any = None
+    """bot.jobs.dispatch.TickFailures (made by the first tick): one traceback per distinct
+    failure."""
+
+
+class BotContext(CallbackContext[ExtBot[Traffic], dict[Any, Any], dict[Any, Any], BotData]):
+    """CallbackContext with a typed ``services`` property."""
+
+    @property
+    def services(self) -> Services:
+        services = self.bot_data.services
+        if services is None:
+            raise RuntimeError("services are not ready: post_init has not run")
+        return services
+
+
+BotApplication = Application[
+    ExtBot[Traffic], BotContext, dict[Any, Any], dict[Any, Any], BotData, Any
+]

@@ -1,0 +1,301 @@
+"""Picking and sending a question to a chat: shared by the dispatcher and commands."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Bot
+
+from bot.domain.chats import ChatSettings
+from bot.domain.content import Bank
+from bot.domain.schedule import end_of_local_day
+from bot.domain.selection import choose_question, group_rotation_pick, overdue_from_soonest
+from bot.domain.srs import CardDue, CardState
+from bot.rendering import texts
+from bot.storage import chats as chat_store
+from bot.storage import deliveries as delivery_store
+from bot.storage import learning
+from bot.storage.learning import SoonestCards
+from bot.storage.models import DeliveryRow, QuizRow
+from bot.telegram import keyboards
+from bot.telegram.ratelimit import Traffic
+from bot.telegram.sending import (
+    Blocked,
+    Migrated,
+    Outcome,
+    Rejected,
+    Sent,
+    Transient,
+    deliver,
+    send_message_id,
+)
+
+log = logging.getLogger(__name__)
+RETRY_DELAY = timedelta(seconds=30)
+
+
+def pick_question(
+    bank: Bank,
+    settings: ChatSettings,
+    *,
+    cards: Mapping[str, CardState | CardDue],
+    delivered: set[str],
+    now: datetime,
+    exclude: frozenset[str] = frozenset(),
+) -> str | None:
+    """The question a private chat should get next (FSRS due today first, then new)."""
+    decks = [deck for deck in settings.decks if bank.deck(deck) is not None] or list(bank.deck_ids)
+    horizon = end_of_local_day(now, settings.schedule.timezone)
+    return choose_question(
+        bank, decks=decks, cards=cards, seen=delivered, now=horizon, exclude=exclude
+    )
+
+
+def pick_due_card(
+    bank: Bank,
+    settings: ChatSettings,
+    *,
+    soonest: SoonestCards,
+    now: datetime,
+    exclude: frozenset[str] = frozenset(),
+) -> str | None:
+    """The due card :func:`pick_question` would choose, if the person's soonest cards
+    decide it (most days, for anyone with a history); None: call :func:`pick_question`."""
+    decks = [deck for deck in settings.decks if bank.deck(deck) is not None] or list(bank.deck_ids)
+    horizon = end_of_local_day(now, settings.schedule.timezone)
+    return overdue_from_soonest(
+        bank,
+        decks=decks,
+        soonest=soonest.cards,
+        complete=soonest.complete,
+        now=horizon,
+        exclude=exclude,
+    )
+
+
+async def pick_for_chat(
+    bank: Bank,
+    settings: ChatSettings,
+    *,
+    session: AsyncSession,
+    now: datetime,
+    exclude: frozenset[str] = frozenset(),
+) -> str | None:
+    """:func:`pick_question` for one private chat, reading what the choice needs: the
+    few soonest cards first; every card and the shown ids only when nothing is due."""
+    chat_id = settings.chat_id
+    soonest = (await learning.soonest_cards_for_people([chat_id], session=session))[chat_id]
+    chosen = pick_due_card(bank, settings, soonest=soonest, now=now, exclude=exclude)
+    if chosen is not None:
+        return chosen
+    cards: Mapping[str, CardDue] = (
+        {question_id: CardDue(due) for question_id, due in soonest.cards}
+        if soonest.complete
+        else await learning.due_cards_of(chat_id, session=session)
+    )
+    return pick_question(
+        bank,
+        settings,
+        cards=cards,
+        delivered=await delivery_store.delivered_question_ids(chat_id, session=session),
+        now=now,
+        exclude=exclude,
+    )
+
+
+def _group_decks(bank: Bank, settings: ChatSettings) -> list[str]:
+    return [deck for deck in settings.decks if bank.deck(deck) is not None] or list(bank.deck_ids)
+
+
+def pick_group_question(
+    bank: Bank, settings: ChatSettings, *, delivered: dict[str, datetime]
+) -> str | None:
+    """A group's next question: its own rotation, no repeat until the pool is used up.
+
+    ``delivered`` needs only the pool's questions (:func:`group_pool_ids`); others are ignored.
+    """
+    return group_rotation_pick(bank, decks=_group_decks(bank, settings), delivered=delivered)
+
+
+def group_pool_ids(bank: Bank, settings: ChatSettings) -> list[str]:
+    """The ids :func:`pick_group_question` picks from: the group's decks in the current bank,
+    so that /question reads the history of those questions only."""
+    decks = set(_group_decks(bank, settings))
+    return [question.id for deck in bank.decks if deck.id in decks for question in deck.questions]
+
+
+def daily_label(local_date: date) -> str:
+    return f"Question of the day · {local_date:%a %d %b}"
+
+
+def label_for(delivery: DeliveryRow, quiz: QuizRow | None = None) -> str:
+    if delivery.daily_on is not None:
+        return daily_label(delivery.daily_on)
+    if quiz is not None and delivery.question_id in quiz.question_ids:
+        position = quiz.question_ids.index(delivery.question_id) + 1
+        return f"Quiz · {quiz.topic} · {position}/{len(quiz.question_ids)}"
+    return "Extra question"
+
+
+@dataclass(frozen=True)
+class PreparedSend:
+    delivery_id: int
+    chat_id: int
+    question_id: str
+    label: str
+    skip: bool = True
+    quiz_id: int | None = None
+    due_at: datetime | None = None
+    """The due minute of a daily delivery, to measure how late it went out."""
+    typed: bool = False  # offer "Type my answer" (private chats)
+
+
+def prepare(
+    delivery: DeliveryRow,
+    *,
+    quiz: QuizRow | None = None,
+    group: bool = False,
+    group_streak: int = 0,
+    due_at: datetime | None = None,
+) -> PreparedSend:
+    label = label_for(delivery, quiz)
+    if group and quiz is None and group_streak:
+        label += f" · 🔥 group streak {group_streak}"
+    return PreparedSend(
+        delivery.id,
+        delivery.chat_id,
+        delivery.question_id,
+        label,
+        skip=not (group and quiz is None),
+        quiz_id=quiz.id if quiz is not None else None,
+        due_at=due_at,
+        typed=not group,
+    )
+
+
+def prepare_daily(
+    delivery_id: int,
+    chat_id: int,
+    question_id: str,
+    local_date: date,
+    *,
+    group: bool,
+    group_streak: int = 0,
+    due_at: datetime | None = None,
+) -> PreparedSend:
+    """:func:`prepare` of a daily delivery known by its values (the dispatcher inserts
+    its batch with Core and has no ``DeliveryRow``): the same label and buttons."""
+    label = daily_label(local_date)
+    if group and group_streak:
+        label += f" · 🔥 group streak {group_streak}"
+    return PreparedSend(
+        delivery_id,
+        chat_id,
+        question_id,
+        label,
+        skip=not group,
+        due_at=due_at,
+        typed=not group,
+    )
+
+
+@lru_cache(maxsize=4096)
+def card_text(bank: Bank, question_id: str, label: str, footer: str = "") -> str | None:
+    """The rendered question card; cached, since thousands of chats get the same one."""
+    question = bank.question(question_id)
+    deck = bank.deck_of(question_id)
+    if question is None or deck is None:
+        return None
+    return texts.question_card(deck, question, label=label, footer=footer)
+
+
+async def send_prepared(
+    bot: Bot,
+    bank: Bank,
+    item: PreparedSend,
+    *,
+    traffic: Traffic = Traffic.INTERACTIVE,
+    paid: bool = False,
+) -> Outcome:
+    """Send the question message of a recorded delivery.
+
+    ``traffic`` is the rate limiter's queue: the dispatcher's sends are
+    broadcast, a question asked for with a command is a reply. ``paid`` sets
+    ``allow_paid_broadcast`` (Telegram charges Stars beyond the free limit).
+    """
+    text = card_text(bank, item.question_id, item.label)
+    if text is None:
+        return Rejected(f"question {item.question_id!r} is no longer in the bank")
+    params: dict[str, object] = {
+        "chat_id": item.chat_id,
+        "text": text,
+        "parse_mode": "HTML",
+        "reply_markup": keyboards.question_keyboard_json(
+            item.delivery_id, skip=item.skip, quiz_id=item.quiz_id, typed=item.typed
+        ),
+    }
+    if paid:
+        params["allow_paid_broadcast"] = True
+
+    async def call() -> int:
+        return await send_message_id(bot, params, traffic=traffic)
+
+    return await deliver(call)
+
+
+async def record_outcome(
+    item: PreparedSend, outcome: Outcome, *, session: AsyncSession, now: datetime
+) -> None:
+    """Store what happened to a send: sent, retry later, or a chat to deactivate."""
+    match outcome:
+        case Sent(message_id):
+            await delivery_store.mark_sent(item.delivery_id, message_id, session=session, now=now)
+        case Transient(reason):
+            log.warning(
+                "delivery %s to chat %s will be retried: %s", item.delivery_id, item.chat_id, reason
+            )
+            await delivery_store.release_for_retry(
+                item.delivery_id, session=session, now=now, delay=RETRY_DELAY
+            )
+        case Blocked(reason):
+            log.info("chat %s is unreachable (%s): deactivated", item.chat_id, reason)
+            await delivery_store.mark_failed(item.delivery_id, session=session)
+            await chat_store.set_active(item.chat_id, False, session=session, now=now)
+        case Migrated(new_chat_id):
+            log.info("chat %s migrated to %s", item.chat_id, new_chat_id)
+            await chat_store.migrate_chat(item.chat_id, new_chat_id, session=session, now=now)
+            await delivery_store.release_for_retry(
+                item.delivery_id, session=session, now=now, delay=timedelta(0)
+            )
+        case Rejected(reason):
+            log.error("delivery %s to chat %s rejected: %s", item.delivery_id, item.chat_id, reason)
+            await delivery_store.mark_failed(item.delivery_id, session=session)
+
+
+async def create_daily(
+    settings: ChatSettings,
+    *,
+    session: AsyncSession,
+    question_id: str,
+    local_date: date,
+    now: datetime,
+    lease: timedelta = delivery_store.LEASE,
+) -> DeliveryRow | None:
+    """Record today's daily delivery and move the chat's next due past today."""
+    delivery = await delivery_store.create_delivery(
+        session=session,
+        chat_id=settings.chat_id,
+        question_id=question_id,
+        now=now,
+        daily_on=local_date,
+        lease=lease,
+    )
+    last = max(day for day in (settings.last_delivered_on, local_date) if day is not None)
+    updated = replace(settings, last_delivered_on=last).rescheduled(now=now)
+    await chat_store.save_chat(updated, session=session, now=now)
+    return delivery
