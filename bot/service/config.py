@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.telegram.limits import MESSAGES_PER_SECOND
+
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///data/interview-bot.sqlite3"
 TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{10,}$")
 WEBHOOK_SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -38,7 +40,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     default_timezone: str = "UTC"
     default_delivery_time: time = time(9, 0)
-    send_rate_limit: Annotated[float, Field(ge=0)] = 30.0
+    send_rate_limit: Annotated[float, Field(ge=0)] = float(MESSAGES_PER_SECOND)
     log_level: str = "INFO"
     dispatch_interval_seconds: Annotated[float, Field(gt=0, le=60)] = 10.0
     delivery_lease_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0

@@ -46,6 +46,12 @@ from typing import Any
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from bot.telegram.limits import (
+    GROUP_MESSAGES_PER_MINUTE,
+    PAID_MESSAGES_PER_SECOND,
+    PRIVATE_BURST,
+    PRIVATE_MESSAGES_PER_SECOND,
+)
 from bot.telegram.send_budget import (
     BLOCK,
     FALLBACK_SHARE,
@@ -63,13 +69,9 @@ log = logging.getLogger(__name__)
 
 JSON = bool | dict[str, Any] | list[dict[str, Any]]
 
-# Telegram's documented limits (Bot FAQ, "My bot is hitting limits").
-PAID_MESSAGES_PER_SECOND = 1000
-GROUP_MESSAGES_PER_MINUTE = 20
-# "Avoid sending more than one message per second" in a private chat: we allow a
-# burst of 3 (an answer, its edit and a follow-up) and 3 per 3 s on average.
-PRIVATE_BURST = 3
-PRIVATE_PERIOD_SECONDS = 3.0
+# A private chat: a burst of PRIVATE_BURST, and as many per PRIVATE_BURST seconds on
+# average (Telegram's "about one a second", bot/telegram/limits.py).
+PRIVATE_PERIOD_SECONDS = PRIVATE_BURST / PRIVATE_MESSAGES_PER_SECOND
 # A send holds its place in a window until ``period`` after its response (see
 # SlidingWindow); 1 % on top covers clock rounding between here and Telegram.
 JITTER_MARGIN = 1.01

@@ -41,6 +41,8 @@ from dataclasses import dataclass
 import asyncpg
 from sqlalchemy.engine import make_url
 
+from bot.telegram.limits import PRIVATE_BURST
+
 log = logging.getLogger(__name__)
 
 OVERALL_KEY = "overall"
@@ -63,7 +65,6 @@ GROUP_INTERVAL_SECONDS = 4.1
 GROUP_BURST = 5
 # A private chat: about one a second; a burst of 3 (answer, edit, follow-up).
 PRIVATE_INTERVAL_SECONDS = 1.1
-PRIVATE_BURST = 3
 STATEMENT_TIMEOUT_SECONDS = 1.0
 # After a failure the database is left alone this long (the local share meanwhile), so a
 # database that hangs does not hold every send for a timeout.

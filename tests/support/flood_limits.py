@@ -1,4 +1,4 @@
-"""Telegram's flood limits as the Bot API enforces them, for the fakes (tests and benchmarks).
+"""Telegram's flood limits (bot/telegram/limits.py) enforced as the Bot API does, for the fake.
 
 More than 30 messages in any second overall, more than 20 in any minute in one group,
 or more than about one a second in one private chat (a burst of 3 allowed) is answered
@@ -12,16 +12,12 @@ from __future__ import annotations
 import math
 from collections import Counter, deque
 
-OVERALL_PER_SECOND = 30
-PRIVATE_PER_SECOND = 1.0
-PRIVATE_BURST = 3
-GROUP_PER_MINUTE = 20
+from bot.telegram.limits import GROUP_MESSAGES_PER_MINUTE as GROUP_PER_MINUTE
+from bot.telegram.limits import MESSAGES_PER_SECOND as OVERALL_PER_SECOND
+from bot.telegram.limits import PRIVATE_BURST, is_message
+from bot.telegram.limits import PRIVATE_MESSAGES_PER_SECOND as PRIVATE_PER_SECOND
 
-
-def is_message(method: str) -> bool:
-    """Whether a Bot API method (any case) posts or edits a message."""
-    name = method.lower()
-    return name.startswith(("send", "editmessage")) or name in ("copymessage", "forwardmessage")
+__all__ = ["FloodLimits", "is_message", "retry_after"]
 
 
 class FloodLimits:

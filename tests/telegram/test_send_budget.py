@@ -14,11 +14,11 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
+from bot.telegram.limits import PRIVATE_BURST
 from bot.telegram.send_budget import (
     GROUP_BURST,
     HORIZON_SECONDS,
     OVERALL_KEY,
-    PRIVATE_BURST,
     PRIVATE_INTERVAL_SECONDS,
     Denied,
     Lease,
