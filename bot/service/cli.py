@@ -1,4 +1,8 @@
-"""The `interview-bot` command line: `run` and `content check|stats|import`."""
+"""The `interview-bot` command line: `run` and `content check|stats`.
+
+Building decks from the source documents is a one-off developer tool, outside the
+runtime package: `python -m tools.seed_importers` (tools/seed_importers/).
+"""
 
 from __future__ import annotations
 
@@ -30,10 +34,6 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("directory", nargs="?", type=Path, default=Path("content"))
     stats = content.add_parser("stats", help="counts per deck, tag and difficulty")
     stats.add_argument("directory", nargs="?", type=Path, default=Path("content"))
-    importer = content.add_parser("import", help="build deck YAML files from a source document")
-    importer.add_argument("format", choices=["aman", "flashcards"], help="the seed's shape")
-    importer.add_argument("seed", type=Path, help="the source text file")
-    importer.add_argument("out_dir", type=Path, nargs="?", default=Path("content"))
     return parser
 
 
@@ -60,36 +60,6 @@ def _content_stats(directory: Path) -> int:
         return 1
     print("\n".join(stats_lines(bank)))
     return 0
-
-
-def _content_import(kind: str, seed: Path, out_dir: Path) -> int:
-    from bot.content.yaml_writer import write_decks
-    from tools.seed_importers.aman import import_aman
-    from tools.seed_importers.flashcards import import_flashcards
-
-    if not seed.is_file():
-        print(f"no such file: {seed}", file=sys.stderr)
-        return 1
-    importer = import_aman if kind == "aman" else import_flashcards
-    # Ids are unique bank-wide: avoid those of the other decks already in out_dir
-    # (the decks this import rewrites are replaced whole, so theirs are free).
-    produced = {deck.deck.id for deck in importer(seed, taken_ids=set())}
-    taken = _ids_in_other_decks(out_dir, produced)
-    for path in write_decks(importer(seed, taken_ids=taken), out_dir):
-        print(f"wrote {path}")
-    return 0
-
-
-def _ids_in_other_decks(out_dir: Path, skip_decks: set[str]) -> set[str]:
-    """Question ids of the valid deck files in ``out_dir`` other than ``skip_decks``."""
-    from bot.content.loader import load_deck_file
-
-    taken: set[str] = set()
-    for path in sorted(out_dir.glob("*.yaml")) if out_dir.is_dir() else []:
-        loaded, _ = load_deck_file(path)
-        if loaded is not None and loaded.deck.id not in skip_decks:
-            taken |= {question.id for question in loaded.deck.questions}
-    return taken
 
 
 def _run() -> int:
@@ -159,6 +129,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run()
     if args.content_command == "check":
         return _content_check(args.directory)
-    if args.content_command == "stats":
-        return _content_stats(args.directory)
-    return _content_import(args.format, args.seed, args.out_dir)
+    return _content_stats(args.directory)

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.content.yaml_writer import write_decks
 from bot.domain.content import DeckFile
 from tools.seed_importers.aman import SECTIONS, TRAILING, import_aman
 from tools.seed_importers.flashcards import import_flashcards
+from tools.seed_importers.yaml_writer import write_decks
 
 REPO = Path(__file__).resolve().parents[2]
 SEEDS = Path(__file__).resolve().parents[3] / "shared" / "seeds"

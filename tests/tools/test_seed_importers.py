@@ -10,13 +10,13 @@ import pytest
 import yaml
 from markdown_it import MarkdownIt
 
-from bot.content.yaml_writer import dump_deck, write_decks
 from bot.domain.content import DeckFile, DeckHeader, Question, Source
 from tools.seed_importers import allocate_id, assign_tags
 from tools.seed_importers.aman import answer_markdown, import_aman, looks_like_code, parse_page
 from tools.seed_importers.flashcards import answer_markdown as card_markdown
 from tools.seed_importers.flashcards import import_flashcards, parse_cards
 from tools.seed_importers.markdown_escape import Code, inline
+from tools.seed_importers.yaml_writer import dump_deck, write_decks
 
 # ---------------------------------------------------------------------------
 # Seed 000: page structure
@@ -616,3 +616,13 @@ def test_write_decks_names_files_by_deck_id(tmp_path: Path) -> None:
     paths = write_decks([_deck("x")], tmp_path / "out")
     assert paths == [tmp_path / "out" / "d.yaml"]
     assert paths[0].read_text(encoding="utf-8") == dump_deck(_deck("x"))
+
+
+def test_the_command_refuses_a_missing_seed_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tools.seed_importers.__main__ import main
+
+    assert main(["aman", str(tmp_path / "missing.txt"), str(tmp_path / "out")]) == 1
+    assert "no such file" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
