@@ -95,7 +95,11 @@ def build_application(
             interval=timedelta(seconds=config.dispatch_interval_seconds),
             first=timedelta(seconds=0),
             name="dispatcher",
-            job_kwargs={"max_instances": 2, "coalesce": True, "misfire_grace_time": None},
+            # A tick that finds another running returns at once (_dispatch_job), but it is
+            # counted as running until the event loop gets to its done callback: with a
+            # busy loop (a picture drawing) a third tick could come due first, and
+            # APScheduler would log a warning for it. The lock, not this, is the bound.
+            job_kwargs={"max_instances": 16, "coalesce": True, "misfire_grace_time": None},
         )
         application.job_queue.run_repeating(
             _prune_history_job,
