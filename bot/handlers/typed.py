@@ -218,7 +218,7 @@ def _feedback_view(check: TypedCheck) -> say.FeedbackView:
     judgement = check.judgement
     assert judgement is not None
     return say.FeedbackView(
-        tuple(say.PointLine(point.preview, point.covered) for point in judgement.points),
+        judgement.points,
         judgement.suggested,
         say.checker_phrase(judgement.checker, judgement.model),
         judgement.advice,

@@ -22,6 +22,7 @@ from bot.domain.answer_check import MAX_ANSWER_CHARS, Feedback, KeyPoint, bank_i
 from bot.domain.content import Deck, Question
 from bot.domain.schedule import local_date_of
 from bot.domain.srs import Rating
+from bot.rendering.typed_texts import PointLine
 from bot.service.context import Services
 from bot.storage import deliveries as delivery_store
 from bot.storage import llm_quota, people
@@ -37,14 +38,8 @@ Checker = Literal["offline", "limit", "fallback", "model"]
 
 
 @dataclass(frozen=True)
-class CheckedPoint:
-    preview: str
-    covered: bool
-
-
-@dataclass(frozen=True)
 class Judgement:
-    points: tuple[CheckedPoint, ...]
+    points: tuple[PointLine, ...]  # each key point's preview, and whether it was covered
     suggested: Rating
     checker: Checker
     model: str = ""  # the model's name when it judged
@@ -153,7 +148,7 @@ async def _judge(
     text: str,
 ) -> Judgement:
     """The model's verdict when configured and within today's limit, else the offline one."""
-    lines = tuple(CheckedPoint(v.point.preview, v.covered) for v in offline.verdicts)
+    lines = tuple(PointLine(v.point.preview, v.covered) for v in offline.verdicts)
     if grader is None or not points:
         return Judgement(lines, offline.suggested, "offline")
     async with services.sessions() as session, session.begin():
@@ -170,7 +165,7 @@ async def _judge(
         await _give_back(services, person_id, day)
         return Judgement(lines, offline.suggested, "fallback")
     model_lines = tuple(
-        CheckedPoint(point.preview, covered)
+        PointLine(point.preview, covered)
         for point, covered in zip(points, verdict.covered, strict=True)
     )
     return Judgement(

@@ -12,12 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.domain.srs import Rating
+from bot.rendering.typed_texts import PointLine
 from bot.service.context import Services
 from bot.storage import deliveries, llm_quota, people
 from bot.storage.models import DeliveryRow, TypedAnswerRow
 from bot.study.model_grader import ModelGrader
 from bot.study.typed_check import (
-    CheckedPoint,
     check_typed_answer,
     record_prompt,
     record_sent,
@@ -50,6 +50,25 @@ def services_for(
         engine=engine,
         sessions=sessions,
         clock=FakeClock(NOW),
+    )
+
+
+def model_services(
+    database: TestDatabase,
+    engine: AsyncEngine,
+    sessions: async_sessionmaker[AsyncSession],
+    llm: FakeOpenAI,
+    *,
+    daily_limit: int,
+) -> Services:
+    return services_for(
+        database,
+        engine,
+        sessions,
+        llm_api_url=llm.base_url,
+        llm_api_key=llm.key,
+        llm_model="test-model",
+        llm_daily_limit=daily_limit,
     )
 
 
@@ -92,7 +111,7 @@ async def test_the_offline_check_reveals_and_records_without_the_text(
     )
     assert check.outcome == "checked"
     assert check.judgement is not None
-    assert check.judgement.points == (CheckedPoint(BIAS, True), CheckedPoint(VARIANCE, False))
+    assert check.judgement.points == (PointLine(BIAS, True), PointLine(VARIANCE, False))
     assert (check.judgement.checker, check.judgement.kind) == ("offline", "offline")
     assert check.judgement.suggested == Rating.GOOD
     assert check.judgement.charged_day is None
@@ -144,15 +163,7 @@ async def test_the_model_judges_within_the_daily_limit(
     sessions: async_sessionmaker[AsyncSession],
     llm: FakeOpenAI,
 ) -> None:
-    services = services_for(
-        database,
-        engine,
-        sessions,
-        llm_api_url=llm.base_url,
-        llm_api_key=llm.key,
-        llm_model="test-model",
-        llm_daily_limit=1,
-    )
+    services = model_services(database, engine, sessions, llm, daily_limit=1)
     grader = ModelGrader(services.settings)
     try:
         llm.covered, llm.grade = [False, True], "hard"
@@ -161,8 +172,8 @@ async def test_the_model_judges_within_the_daily_limit(
         )
         assert first.judgement is not None
         assert first.judgement.points == (
-            CheckedPoint(BIAS, False),
-            CheckedPoint(VARIANCE, True),
+            PointLine(BIAS, False),
+            PointLine(VARIANCE, True),
         )
         assert first.judgement.suggested == Rating.HARD
         assert (first.judgement.checker, first.judgement.kind) == ("model", "model")
@@ -176,7 +187,7 @@ async def test_the_model_judges_within_the_daily_limit(
         )
         assert second.judgement is not None
         assert second.judgement.checker == "limit"
-        assert second.judgement.points == (CheckedPoint(BIAS, True), CheckedPoint(VARIANCE, False))
+        assert second.judgement.points == (PointLine(BIAS, True), PointLine(VARIANCE, False))
         assert second.judgement.charged_day is None
         assert len(llm.calls) == 1
         assert await attempts(services) == [
@@ -200,15 +211,7 @@ async def test_a_failed_model_or_a_reveal_first_leaves_the_count(
     sessions: async_sessionmaker[AsyncSession],
     llm: FakeOpenAI,
 ) -> None:
-    services = services_for(
-        database,
-        engine,
-        sessions,
-        llm_api_url=llm.base_url,
-        llm_api_key=llm.key,
-        llm_model="test-model",
-        llm_daily_limit=5,
-    )
+    services = model_services(database, engine, sessions, llm, daily_limit=5)
     grader = ModelGrader(services.settings)
     try:
         llm.status = 503
