@@ -53,6 +53,7 @@ from bot.service.context import BotApplication, BotContext, BotData, Services
 from bot.service.metrics import MeasuredUpdateProcessor, rate_limiter_waiting
 from bot.storage import retention
 from bot.storage.database import create_engine, create_sessionmaker, migrate
+from bot.study import model_grader
 from bot.telegram.http import AiohttpRequest
 from bot.telegram.inflight import InFlightUpdates
 from bot.telegram.ratelimit import PriorityRateLimiter
@@ -110,7 +111,7 @@ def build_application(
         log.info("ready: %d questions in %d decks", len(loaded), len(loaded.decks))
 
     async def post_shutdown(application: BotApplication) -> None:
-        await typed.close_model_grader(application)
+        await model_grader.close_shared_grader(application.bot_data.extras)
         services = application.bot_data.services
         if services is not None:
             await db_outage.close(services.engine)

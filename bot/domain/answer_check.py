@@ -48,7 +48,6 @@ __all__ = [
     "PointVerdict",
     "bank_index",
     "check_answer",
-    "extract_points",
     "suggest_grade",
 ]
 
@@ -347,10 +346,6 @@ def bank_index(bank: Bank) -> BankIndex:
     return index
 
 
-def extract_points(bank: Bank, question_id: str) -> tuple[KeyPoint, ...]:
-    return bank_index(bank).points(question_id)
-
-
 # --- checking ---------------------------------------------------------------------------
 
 
@@ -402,9 +397,3 @@ def check_answer(points: Iterable[KeyPoint], typed_answer: str) -> Feedback:
     verdicts = tuple(_verdict(point, typed, unique) for point in points)
     rating, score = suggest_grade(verdicts, len(typed))
     return Feedback(verdicts, rating, score)
-
-
-def point_count_phrase(feedback: Feedback) -> str:
-    """``3 of 5 key points`` (``1 of 1 key point``)."""
-    noun = "key point" if feedback.total == 1 else "key points"
-    return f"{feedback.covered} of {feedback.total} {noun}"

@@ -24,7 +24,7 @@ from bot.handlers.groups import admin_only
 from bot.rendering import escape_html, texts
 from bot.service.context import BotContext
 from bot.storage import chats as chat_store
-from bot.storage import people, typed_answers
+from bot.storage import people
 from bot.storage import reminder_candidates as reminder_store
 from bot.study.locations import timezone_at
 from bot.telegram import keyboards
@@ -139,7 +139,7 @@ async def _keep_typed(update: Update, context: BotContext) -> bool | None:
     if chat is None or chat.type != ChatType.PRIVATE:
         return None
     async with context.services.sessions() as session:
-        return await typed_answers.keeps_answers(chat.id, session=session)
+        return await people.keeps_answers(chat.id, session=session)
 
 
 async def refresh_settings_menu(update: Update, context: BotContext) -> None:

@@ -9,15 +9,16 @@ is revealed exactly as Show answer does, and the feedback plus the model answer 
 with the usual grade buttons, the suggested one marked ★. The grade itself goes through
 the ordinary grade handler (bot/handlers/study.py), so FSRS, streaks and quizzes behave
 as always. In groups a reply to a question gets a one-line pointer to the private chat.
+
+This module parses and sends; the check itself is the use case bot/study/typed_check.py,
+the model grader's lifetime is bot/study/model_grader.py, and which group members were
+already pointed to the private chat is bot/handlers/group_pointers.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import OrderedDict
-from dataclasses import dataclass
-from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import (
@@ -31,21 +32,21 @@ from telegram import (
 from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from bot.domain.answer_check import MAX_ANSWER_CHARS, Feedback, KeyPoint, bank_index, check_answer
-from bot.domain.schedule import local_date_of
-from bot.domain.srs import Rating
+from bot.domain.answer_check import bank_index
 from bot.handlers import settings as settings_handlers
-from bot.handlers.common import now_of, reply, toast
+from bot.handlers.common import reply, toast
+from bot.handlers.group_pointers import pointer_memory
 from bot.rendering import render_answer, texts
 from bot.rendering import typed_texts as say
-from bot.service.context import BotApplication, BotContext
+from bot.service.context import BotContext
 from bot.storage import deliveries as delivery_store
 from bot.storage import people
-from bot.storage import quizzes as quiz_store
 from bot.storage import typed_answers as store
 from bot.storage.models import DeliveryRow
-from bot.study.model_grader import ModelGrader, ModelVerdict
+from bot.study import typed_check
+from bot.study.model_grader import shared_grader
 from bot.study.questions import label_for
+from bot.study.typed_check import TypedCheck
 from bot.telegram import callbacks as cb
 from bot.telegram import keyboards
 from bot.telegram.callbacks import KeepTyped, TypeAnswer
@@ -55,9 +56,14 @@ log = logging.getLogger(__name__)
 
 GONE = "This question is no longer available."
 PRIVATE_ONLY = "Typed answers work in a private chat with me."
-GRADER_KEY = "model_grader"
-POINTED_KEY = "typed_group_pointers"
-POINTED_MEMORY = 10_000
+NOT_SENT = "Telegram did not accept the message just now. Please try again."
+# What a press of ✍️ Type my answer that starts nothing is told (alert or not).
+TYPING_TOASTS: dict[str, tuple[str, bool]] = {
+    "gone": (GONE, True),
+    "already_revealed": ("The answer is already shown; grade it below.", False),
+    "no_person": ("Send /start first, then try again.", True),
+    "waiting": ("I'm waiting for your answer: just send it ✍️", False),
+}
 
 
 # --- the button ---------------------------------------------------------------------------
@@ -72,32 +78,19 @@ async def type_button(update: Update, context: BotContext, action: TypeAnswer) -
         await toast(update, PRIVATE_ONLY, alert=True)
         return
     services = context.services
-    now = now_of(context)
-    async with services.sessions() as session, session.begin():
-        delivery = await delivery_store.get_delivery(action.delivery_id, session=session)
-        if delivery is None or delivery.chat_id != chat.id:
-            await toast(update, GONE, alert=True)
-            return
-        if services.bank.question(delivery.question_id) is None:
-            await toast(update, GONE, alert=True)
-            return
-        if delivery_store.answer_shown(delivery, now):
-            await toast(update, "The answer is already shown; grade it below.")
-            return
-        if await people.get_person(user.id, session=session) is None:
-            await toast(update, "Send /start first, then try again.", alert=True)
-            return
-        attempt = await store.begin_typing(
-            user.id, chat.id, delivery.id, delivery.question_id, session=session, now=now
-        )
-        attempt_id, prompted = attempt.id, attempt.prompt_message_id is not None
-    if prompted:  # a second press: the prompt is already there
-        await toast(update, "I'm waiting for your answer: just send it ✍️")
+    started = await typed_check.start_typing(
+        services, delivery_id=action.delivery_id, chat_id=chat.id
+    )
+    if started.outcome != "started":
+        text, alert = TYPING_TOASTS[started.outcome]
+        await toast(update, text, alert=alert)
         return
+    assert started.delivery is not None
+    assert started.attempt_id is not None
     await toast(update, "Type your answer below ✍️")
     _warm_up(context)
     pressed = query.message
-    reply_to = pressed.message_id if isinstance(pressed, Message) else delivery.message_id
+    reply_to = pressed.message_id if isinstance(pressed, Message) else started.delivery.message_id
     prompt = await context.bot.send_message(
         chat.id,
         say.PROMPT,
@@ -106,8 +99,7 @@ async def type_button(update: Update, context: BotContext, action: TypeAnswer) -
         ),
         reply_markup=ForceReply(input_field_placeholder=say.PLACEHOLDER),
     )
-    async with services.sessions() as session, session.begin():
-        await store.set_prompt(attempt_id, prompt.message_id, session=session)
+    await typed_check.record_prompt(services, started.attempt_id, prompt.message_id)
 
 
 def _warm_up(context: BotContext) -> None:
@@ -145,7 +137,7 @@ async def _target(
                 return await delivery_store.get_delivery(attempt.delivery_id, session=session)
             return await _question_of(replied, chat_id, session)
         attempt = await store.latest_awaiting(
-            person_id, chat_id, session=session, now=now_of(context)
+            person_id, chat_id, session=session, now=context.services.clock()
         )
         if attempt is None:
             return None
@@ -177,87 +169,42 @@ async def _question_of(message: Message, chat_id: int, session: AsyncSession) ->
     return None
 
 
-@dataclass(frozen=True)
-class _Judged:
-    lines: tuple[say.PointLine, ...]
-    suggested: Rating
-    checker: str
-    checker_kind: str  # offline | model
-    advice: str = ""
-    # The local day a model-grader request was counted on (None: the offline checker judged).
-    charged_day: date | None = None
-
-
 async def _check_and_reveal(
     update: Update, context: BotContext, delivery: DeliveryRow, message: Message
 ) -> None:
+    """Check the text (bot/study/typed_check.py), then send the feedback and model answer."""
     services = context.services
-    question = services.bank.question(delivery.question_id)
-    deck = services.bank.deck_of(delivery.question_id)
-    if question is None or deck is None:
+    grader = (
+        shared_grader(context.bot_data.extras, services.settings)
+        if services.settings.llm_enabled
+        else None
+    )
+    check = await typed_check.check_typed_answer(
+        services, grader, delivery=delivery, person_id=message.chat.id, text=message.text or ""
+    )
+    if check.outcome == "gone":
         await reply(update, GONE)
         return
-    if delivery_store.answer_shown(delivery, now_of(context)):
+    if check.outcome == "already_revealed":
         await reply(update, say.ALREADY_REVEALED)
         return
-    text = message.text or ""
-    truncated = len(text) > MAX_ANSWER_CHARS
-    text = text[:MAX_ANSWER_CHARS]
-    person_id = message.chat.id
-    # The CPU work (and, once, building the bank's statistics) stays off the event loop.
-    points = await asyncio.to_thread(lambda: bank_index(services.bank).points(question.id))
-    offline = await asyncio.to_thread(check_answer, points, text)
-    judged = await _judge(context, person_id, question.question, points, offline, text)
-
-    now = now_of(context)
-    async with services.sessions() as session, session.begin():
-        first = await delivery_store.try_begin_reveal(delivery.id, session=session, now=now)
-        if first:
-            keep = await store.keeps_answers(person_id, session=session)
-            await store.record_check(
-                person_id,
-                delivery.chat_id,
-                delivery.id,
-                delivery.question_id,
-                session=session,
-                now=now,
-                checker=judged.checker_kind,
-                covered=sum(1 for line in judged.lines if line.covered),
-                total=len(judged.lines),
-                suggested_rating=int(judged.suggested),
-                answer=text if keep else None,
-            )
-        quiz = (
-            await quiz_store.get_quiz(delivery.quiz_id, session=session)
-            if delivery.quiz_id is not None
-            else None
-        )
-    if not first:
-        await _give_back(context, person_id, judged.charged_day)
-        await reply(update, say.ALREADY_REVEALED)
-        return
-
-    view = say.FeedbackView(
-        judged.lines, judged.suggested, judged.checker, judged.advice, truncated
-    )
-    feedback = say.feedback_text(view)
+    judgement, question, deck = check.judgement, check.question, check.deck
+    assert judgement is not None
+    assert question is not None
+    assert deck is not None
+    feedback = say.feedback_text(_feedback_view(check))
     parts = render_answer(question.answer, header="<b>Model answer</b>")
-    grades = keyboards.grade_keyboard(delivery.id, suggested=judged.suggested)
+    grades = keyboards.grade_keyboard(delivery.id, suggested=judgement.suggested)
     sent = await _send_feedback_and_answer(
         context, delivery, message.message_id, feedback, parts, grades
     )
-    async with services.autocommit() as session, session.begin():
-        # Not sent: the reveal is undone, so the person can try again.
-        await delivery_store.record_answer_message(
-            delivery.id, sent.message_id if sent is not None else None, session=session
-        )
-    if sent is None:
-        await _give_back(context, person_id, judged.charged_day)
-        await reply(update, "Telegram did not accept the message just now. Please try again.")
+    await typed_check.record_sent(services, check, sent.message_id if sent is not None else None)
+    if sent is None:  # the reveal is undone, so the person can try again
+        await reply(update, NOT_SENT)
         return
     if delivery.message_id is not None:
         card = texts.question_card(
-            deck, question, label=label_for(delivery, quiz), footer=texts.REVEALED_FOOTER
+            deck, question, label=label_for(delivery, check.quiz), footer=texts.REVEALED_FOOTER
         )
         try:
             await context.bot.edit_message_text(
@@ -267,73 +214,16 @@ async def _check_and_reveal(
             log.info("question %s not edited after a typed answer: %s", delivery.id, error)
 
 
-async def _judge(
-    context: BotContext,
-    person_id: int,
-    question: str,
-    points: tuple[KeyPoint, ...],
-    offline: Feedback,
-    text: str,
-) -> _Judged:
-    """The model's verdict when configured and within today's limit, else the offline one."""
-    lines = tuple(say.PointLine(v.point.preview, v.covered) for v in offline.verdicts)
-    fallback = _Judged(lines, offline.suggested, say.OFFLINE_CHECKER, "offline")
-    services = context.services
-    config = services.settings
-    if not config.llm_enabled or not points:
-        return fallback
-    async with services.sessions() as session, session.begin():
-        person = await people.get_person(person_id, session=session)
-        zone = person.timezone if person is not None else "UTC"
-        day = local_date_of(now_of(context), zone)
-        allowed = await store.take_llm_request(
-            person_id, day, config.llm_daily_limit, session=session
-        )
-    if not allowed:
-        return _Judged(lines, offline.suggested, say.MODEL_LIMIT, "offline")
-    verdict: ModelVerdict | None = await model_grader(context).judge(
-        question, [point.text for point in points], text
+def _feedback_view(check: TypedCheck) -> say.FeedbackView:
+    judgement = check.judgement
+    assert judgement is not None
+    return say.FeedbackView(
+        judgement.points,
+        judgement.suggested,
+        say.checker_phrase(judgement.checker, judgement.model),
+        judgement.advice,
+        check.truncated,
     )
-    if verdict is None:
-        await _give_back(context, person_id, day)
-        return _Judged(lines, offline.suggested, say.MODEL_FALLBACK, "offline")
-    model_lines = tuple(
-        say.PointLine(point.preview, covered)
-        for point, covered in zip(points, verdict.covered, strict=True)
-    )
-    return _Judged(
-        model_lines,
-        verdict.suggested,
-        say.model_checker(verdict.model),
-        "model",
-        verdict.advice,
-        charged_day=day,
-    )
-
-
-async def _give_back(context: BotContext, person_id: int, day: date | None) -> None:
-    """The model's feedback did not reach the person: it does not count against the limit."""
-    if day is None:
-        return
-    async with context.services.sessions() as session, session.begin():
-        await store.give_back_llm_request(person_id, day, session=session)
-
-
-def model_grader(context: BotContext) -> ModelGrader:
-    """The running bot's model grader, created on first use."""
-    extras = context.bot_data.extras
-    grader = extras.get(GRADER_KEY)
-    if not isinstance(grader, ModelGrader):
-        grader = ModelGrader(context.services.settings)
-        extras[GRADER_KEY] = grader
-    return grader
-
-
-async def close_model_grader(application: BotApplication) -> None:
-    """Close the model grader's connections (post_shutdown)."""
-    grader = application.bot_data.extras.pop(GRADER_KEY, None)
-    if isinstance(grader, ModelGrader):
-        await grader.close()
 
 
 async def _send_feedback_and_answer(
@@ -397,27 +287,16 @@ async def group_reply(update: Update, context: BotContext) -> None:
         delivery = await _question_of(replied, chat.id, session)
     if delivery is None:
         return
-    # Once per member and question: a lively group replying to the daily question should
-    # not get a pointer for every reply (the group's 20 messages a minute are precious).
+    # Once per member and question (bot/handlers/group_pointers.py).
     user = update.effective_user
-    if not _first_pointer(context, (chat.id, delivery.id, user.id if user else 0)):
+    memory = pointer_memory(context.bot_data.extras)
+    if not memory.first_time((chat.id, delivery.id, user.id if user else 0)):
         return
     username = context.bot.username
     markup = InlineKeyboardMarkup(
         [[InlineKeyboardButton(say.GROUP_BUTTON, url=f"https://t.me/{username}")]]
     )
     await reply(update, say.GROUP_POINTER, reply_markup=markup)
-
-
-def _first_pointer(context: BotContext, key: tuple[int, int, int]) -> bool:
-    """True the first time ``key`` is seen (a bounded memory of recent pointers)."""
-    seen = context.bot_data.extras.setdefault(POINTED_KEY, OrderedDict())
-    if key in seen:
-        return False
-    seen[key] = None
-    while len(seen) > POINTED_MEMORY:
-        seen.popitem(last=False)
-    return True
 
 
 async def keep_button(update: Update, context: BotContext, action: KeepTyped) -> None:
@@ -429,7 +308,7 @@ async def keep_button(update: Update, context: BotContext, action: KeepTyped) ->
         await toast(update, PRIVATE_ONLY, alert=True)
         return
     async with context.services.sessions() as session, session.begin():
-        found = await store.set_keep_answers(user.id, action.keep, session=session)
+        found = await people.set_keep_answers(user.id, action.keep, session=session)
     if not found:
         await toast(update, "Send /start first.", alert=True)
         return

@@ -284,39 +284,61 @@ async def _claim_batch(
             rows = await chat_store.claim_due_rows(
                 session=session, now=now, limit=batch_size(services)
             )
-            return await _plan_batch(services, session, rows, now, report, one_by_one=True)
+            return await _plan_one_by_one(services, session, rows, now, report)
 
 
-async def _plan_batch(
+def _rescheduled(settings: ChatSettings, now: datetime, last: date | None) -> dict[str, Any]:
+    """The chat's next due instant, ``last`` recorded as its last delivered day."""
+    return chat_store.rescheduled_row(
+        replace(settings, last_delivered_on=last).rescheduled(now=now), now=now
+    )
+
+
+@dataclass(frozen=True)
+class _Pick:
+    """A due chat that gets a question today: what to insert, and what to send."""
+
+    settings: ChatSettings
+    question_id: str
+    local_date: date
+    due: datetime
+    group_streak: int | None  # None: a private chat
+
+    def rescheduled(self, now: datetime, last: date | None) -> dict[str, Any]:
+        return _rescheduled(self.settings, now, last)
+
+    def prepared(self, delivery_id: int) -> PreparedSend:
+        return prepare_daily(
+            delivery_id,
+            self.settings.chat_id,
+            self.question_id,
+            self.local_date,
+            group=self.group_streak is not None,
+            group_streak=self.group_streak or 0,
+            due_at=self.due,
+        )
+
+
+async def _pick_questions(
     services: Services,
     session: AsyncSession,
     rows: Sequence[Row[Any]],
     now: datetime,
     report: DispatchReport,
-    *,
-    one_by_one: bool = False,
-) -> list[PreparedSend]:
-    """Choose a question for each due chat, insert the deliveries, move next due.
-
-    Core rows and statements throughout (claim, one INSERT ... RETURNING of the
-    deliveries, one executemany of the chats' next due instants): no ORM object per
-    chat or delivery, whose bookkeeping was most of the planning's CPU.
-    """
+) -> tuple[list[_Pick], list[dict[str, Any]]]:
+    """A question for each claimed chat that still gets one today, and the rescheduled
+    rows of those that do not (a missed day, nothing left to ask, or today's daily
+    already there). Shared by both ways of planning a batch."""
     settings_of = {row.id: chat_store.to_settings(row) for row in rows}
-    chat_ids = list(settings_of)
     choices = await _choose_private(services, session, settings_of, now)
     dates = {
         local_date_of(settings.next_due_at, settings.schedule.timezone)
         for settings in settings_of.values()
         if settings.next_due_at is not None
     }
-    existing = await _existing_daily(session, chat_ids, dates)
-    lease = _lease(services)
-    dailies: list[tuple[int, str, date]] = []
-    rescheduled: list[dict[str, Any]] = []
-    prepared: list[PreparedSend] = []
-    streaks: dict[int, int] = {}
-    due_at: dict[int, datetime] = {}
+    existing = await _existing_daily(session, list(settings_of), dates)
+    picks: list[_Pick] = []
+    skipped: list[dict[str, Any]] = []
     for index, settings in enumerate(settings_of.values(), start=1):
         if index % YIELD_EVERY == 0:
             await asyncio.sleep(0)  # a tap waiting for the loop is handled now
@@ -325,74 +347,80 @@ async def _plan_batch(
         assert due is not None  # claim_due_rows only returns chats with a due instant
         if not is_still_due(settings.schedule, due=due, now=now):
             report.skipped_missed_day += 1
-            rescheduled.append(chat_store.rescheduled_row(settings.rescheduled(now=now), now=now))
+            skipped.append(chat_store.rescheduled_row(settings.rescheduled(now=now), now=now))
             continue
         local_date = local_date_of(due, settings.schedule.timezone)
-        due_at[chat_id] = due
+        streak: int | None = None
         if settings.is_group:
             history = await group_store.delivered_at(chat_id, session=session)
             question_id = pick_group_question(services.bank, settings, delivered=history)
-            streaks[chat_id] = await group_store.group_streak_on(
+            streak = await group_store.group_streak_on(
                 chat_id, zone=settings.schedule.timezone, today=local_date, session=session
             )
         else:
             question_id = choices.get(chat_id)
         if question_id is None or (chat_id, local_date) in existing:
             last = local_date if (chat_id, local_date) in existing else settings.last_delivered_on
-            rescheduled.append(
-                chat_store.rescheduled_row(
-                    replace(settings, last_delivered_on=last).rescheduled(now=now), now=now
-                )
-            )
+            skipped.append(_rescheduled(settings, now, last))
             continue
-        if one_by_one:
-            last = max(day for day in (settings.last_delivered_on, local_date) if day is not None)
-            rescheduled.append(
-                chat_store.rescheduled_row(
-                    replace(settings, last_delivered_on=last).rescheduled(now=now), now=now
-                )
-            )
-            delivery = await delivery_store.create_delivery(
-                session=session,
-                chat_id=chat_id,
-                question_id=question_id,
-                now=now,
-                daily_on=local_date,
-                lease=lease,
-            )
-            if delivery is not None:
-                prepared.append(
-                    prepare_daily(
-                        delivery.id,
-                        chat_id,
-                        question_id,
-                        local_date,
-                        group=settings.is_group,
-                        group_streak=streaks.get(chat_id, 0),
-                        due_at=due,
-                    )
-                )
-            continue
-        dailies.append((chat_id, question_id, local_date))
-        rescheduled.append(
-            chat_store.rescheduled_row(
-                replace(settings, last_delivered_on=local_date).rescheduled(now=now), now=now
-            )
-        )
-    ids = await delivery_store.insert_daily_many(dailies, session=session, now=now, lease=lease)
+        picks.append(_Pick(settings, question_id, local_date, due, streak))
+    return picks, skipped
+
+
+async def _plan_batch(
+    services: Services,
+    session: AsyncSession,
+    rows: Sequence[Row[Any]],
+    now: datetime,
+    report: DispatchReport,
+) -> list[PreparedSend]:
+    """Choose a question for each due chat, insert the deliveries, move next due.
+
+    Core rows and statements throughout (claim, one INSERT ... RETURNING of the
+    deliveries, one executemany of the chats' next due instants): no ORM object per
+    chat or delivery, whose bookkeeping was most of the planning's CPU. A daily row
+    that a /question inserted meanwhile fails the whole INSERT (IntegrityError), and
+    the caller redoes the batch with :func:`_plan_one_by_one`.
+    """
+    picks, rescheduled = await _pick_questions(services, session, rows, now, report)
+    dailies = [(pick.settings.chat_id, pick.question_id, pick.local_date) for pick in picks]
+    rescheduled += [pick.rescheduled(now, pick.local_date) for pick in picks]
+    ids = await delivery_store.insert_daily_many(
+        dailies, session=session, now=now, lease=_lease(services)
+    )
     await chat_store.reschedule_many(rescheduled, session=session)
-    prepared += [
-        prepare_daily(
-            delivery_id,
-            chat_id,
-            question_id,
-            local_date,
-            group=chat_id in streaks,
-            group_streak=streaks.get(chat_id, 0),
-            due_at=due_at[chat_id],
+    return [pick.prepared(delivery_id) for delivery_id, pick in zip(ids, picks, strict=True)]
+
+
+async def _plan_one_by_one(
+    services: Services,
+    session: AsyncSession,
+    rows: Sequence[Row[Any]],
+    now: datetime,
+    report: DispatchReport,
+) -> list[PreparedSend]:
+    """The fallback after a race in :func:`_plan_batch`: each chat's delivery inserted on
+    its own, where the (chat, local date) unique constraint decides; a chat whose daily
+    row is already there is rescheduled and sends nothing."""
+    picks, rescheduled = await _pick_questions(services, session, rows, now, report)
+    lease = _lease(services)
+    prepared: list[PreparedSend] = []
+    for pick in picks:
+        last = max(
+            day for day in (pick.settings.last_delivered_on, pick.local_date) if day is not None
         )
-        for delivery_id, (chat_id, question_id, local_date) in zip(ids, dailies, strict=True)
-    ]
+        rescheduled.append(pick.rescheduled(now, last))
+        delivery = await delivery_store.create_delivery(
+            session=session,
+            chat_id=pick.settings.chat_id,
+            question_id=pick.question_id,
+            now=now,
+            daily_on=pick.local_date,
+            lease=lease,
+        )
+        if delivery is not None:
+            prepared.append(pick.prepared(delivery.id))
+    await chat_store.reschedule_many(rescheduled, session=session)
     return prepared
 
 

@@ -76,3 +76,14 @@ MODEL_LIMIT = "Today's model checks are used up, so this was checked offline."
 
 def model_checker(model: str) -> str:
     return f"Checked by the model grader ({model})."
+
+
+def checker_phrase(checker: str, model: str = "") -> str:
+    """Who judged (bot.study.typed_check.Checker), as the feedback's last line says it."""
+    if checker == "model":
+        return model_checker(model)
+    if checker == "limit":
+        return MODEL_LIMIT
+    if checker == "fallback":
+        return MODEL_FALLBACK
+    return OFFLINE_CHECKER

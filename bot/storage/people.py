@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage import typed_answers
+from bot.storage import llm_quota, typed_answers
 from bot.storage.models import (
     CardRow,
     ChatRow,
@@ -56,6 +56,23 @@ async def set_person_timezone(person_id: int, timezone: str, *, session: AsyncSe
         row.timezone = timezone
 
 
+async def keeps_answers(person_id: int, *, session: AsyncSession) -> bool:
+    """The person's "Keep my typed answers" setting (False for no such person)."""
+    return bool(
+        await session.scalar(select(PersonRow.keep_typed_answers).where(PersonRow.id == person_id))
+    )
+
+
+async def set_keep_answers(person_id: int, keep: bool, *, session: AsyncSession) -> bool:
+    """Turn keeping on or off; off also deletes what was kept. False if no such person."""
+    result = await session.execute(
+        update(PersonRow).where(PersonRow.id == person_id).values(keep_typed_answers=keep)
+    )
+    if not keep:
+        await typed_answers.clear_kept(person_id, session=session)
+    return bool(getattr(result, "rowcount", 0))
+
+
 async def forget_person(person_id: int, *, session: AsyncSession) -> None:
     """Delete everything stored about a person and their private chat.
 
@@ -63,6 +80,7 @@ async def forget_person(person_id: int, *, session: AsyncSession) -> None:
     order is clear and nothing depends on a connection's foreign-key pragma.
     """
     await typed_answers.forget(person_id, session=session)
+    await llm_quota.forget(person_id, session=session)
     await session.execute(delete(ReviewRow).where(ReviewRow.person_id == person_id))
     await session.execute(delete(CardRow).where(CardRow.person_id == person_id))
     await session.execute(delete(DeliveryRow).where(DeliveryRow.chat_id == person_id))

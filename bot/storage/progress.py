@@ -7,15 +7,65 @@ columns), so /stats stays cheap for people with long histories.
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncResult, AsyncSession
 
-from bot.domain.progress import GradedReview
+from bot.domain.progress import FORECAST_DAYS, HEATMAP_DAYS, RETENTION_DAYS, GradedReview
 from bot.domain.srs import Rating
+from bot.storage import groups as group_store
 from bot.storage.models import CardRow, ReviewRow
+
+
+@dataclass(frozen=True)
+class PersonPictureReads:
+    """What a person's /stats picture shows, as read (bot/handlers/stats_picture.py)."""
+
+    per_day: Counter[date]
+    dues: list[datetime]
+    reviews: list[GradedReview]
+    lapses: dict[str, int]
+
+
+@dataclass(frozen=True)
+class GroupPictureReads:
+    """What a group's /stats picture shows, as read."""
+
+    instants: list[datetime]
+    activity: list[tuple[int, str, int, int]]
+
+
+async def person_picture_reads(
+    person_id: int, *, session: AsyncSession, now: datetime, today: date
+) -> PersonPictureReads:
+    """The picture's windows only: the heatmap's days, the forecast's days (a day of
+    margin for the zone's offset), the retention window, and the lapsed cards."""
+    per_day = await reviews_per_day(
+        person_id, session=session, since=today - timedelta(days=HEATMAP_DAYS)
+    )
+    dues = await card_dues(
+        person_id, session=session, before=now + timedelta(days=FORECAST_DAYS + 1)
+    )
+    reviews = await graded_reviews(
+        person_id, session=session, since=now - timedelta(days=RETENTION_DAYS)
+    )
+    lapses = await card_lapses(person_id, session=session)
+    return PersonPictureReads(per_day, dues, reviews, lapses)
+
+
+async def group_picture_reads(
+    chat_id: int, *, session: AsyncSession, now: datetime
+) -> GroupPictureReads:
+    """The group's review instants of the heatmap's days (a day of margin for the zone),
+    and its members' activity."""
+    instants = await chat_review_instants(
+        chat_id, session=session, since=now - timedelta(days=HEATMAP_DAYS + 1)
+    )
+    activity = await group_store.member_activity(chat_id, session=session, week_start=now)
+    return GroupPictureReads(instants, activity)
 
 
 async def chat_state(chat_id: int, *, session: AsyncSession) -> tuple[int, int]:

@@ -1,5 +1,7 @@
-"""Typed answers: who is typing an answer to which question, what the checker found, the
-"Keep my typed answers" preference, and the model grader's daily request count.
+"""Typed answers: who is typing an answer to which question, and what the checker found.
+
+The model grader's daily request count is in ``bot.storage.llm_quota``; the "Keep my
+typed answers" preference is a person's setting (``bot.storage.people``).
 
 For /export (issue 9): :func:`kept_answers` returns a person's kept typed answers with the
 grade they gave, oldest first; :func:`forget` deletes all of it and is called by
@@ -10,15 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy import delete, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.storage.deliveries import not_revealed
-from bot.storage.models import DeliveryRow, LlmUsageRow, PersonRow, ReviewRow, TypedAnswerRow
+from bot.storage.models import DeliveryRow, ReviewRow, TypedAnswerRow
 
 AWAITING = "awaiting"
 CHECKED = "checked"
@@ -153,22 +154,11 @@ async def record_check(
     row.checked_at = now
 
 
-async def keeps_answers(person_id: int, *, session: AsyncSession) -> bool:
-    return bool(
-        await session.scalar(select(PersonRow.keep_typed_answers).where(PersonRow.id == person_id))
+async def clear_kept(person_id: int, *, session: AsyncSession) -> None:
+    """Delete the text of every kept answer (keeping turned off); the checks stay."""
+    await session.execute(
+        update(TypedAnswerRow).where(TypedAnswerRow.person_id == person_id).values(answer=None)
     )
-
-
-async def set_keep_answers(person_id: int, keep: bool, *, session: AsyncSession) -> bool:
-    """Turn keeping on or off; off also deletes what was kept. False if no such person."""
-    result = await session.execute(
-        update(PersonRow).where(PersonRow.id == person_id).values(keep_typed_answers=keep)
-    )
-    if not keep:
-        await session.execute(
-            update(TypedAnswerRow).where(TypedAnswerRow.person_id == person_id).values(answer=None)
-        )
-    return bool(getattr(result, "rowcount", 0))
 
 
 async def kept_answers(person_id: int, *, session: AsyncSession) -> list[KeptAnswer]:
@@ -199,59 +189,8 @@ async def kept_answers(person_id: int, *, session: AsyncSession) -> list[KeptAns
 
 
 async def forget(person_id: int, *, session: AsyncSession) -> None:
-    """Delete every typed answer and model-grader count of a person (/forget)."""
+    """Delete every typed answer of a person (/forget, with ``llm_quota.forget``)."""
     await session.execute(delete(TypedAnswerRow).where(TypedAnswerRow.person_id == person_id))
-    await session.execute(delete(LlmUsageRow).where(LlmUsageRow.person_id == person_id))
-
-
-async def take_llm_request(person_id: int, day: date, limit: int, *, session: AsyncSession) -> bool:
-    """Count one model-grader request for the person today; False once ``limit`` is reached.
-
-    One upsert: the first request of the day inserts the row, a later one adds to it only
-    while under the limit, and a row is returned only when the request was counted. As a
-    single statement it holds under concurrent answers (a separate UPDATE, then a look-up,
-    then an INSERT let a request that raced the day's first insert see the row and refuse,
-    though the limit was not reached).
-    """
-    if limit <= 0:
-        return False
-    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
-    insert = postgresql.insert if postgres else sqlite.insert
-    statement = (
-        insert(LlmUsageRow)
-        .values(person_id=person_id, day=day, requests=1)
-        .on_conflict_do_update(
-            index_elements=[LlmUsageRow.person_id, LlmUsageRow.day],
-            set_={"requests": LlmUsageRow.requests + 1},
-            where=LlmUsageRow.requests < limit,
-        )
-        .returning(LlmUsageRow.requests)
-    )
-    counted = (await session.execute(statement)).scalar_one_or_none()
-    return counted is not None
-
-
-async def give_back_llm_request(person_id: int, day: date, *, session: AsyncSession) -> None:
-    """Undo one ``take_llm_request`` of ``day``: the model's feedback never reached the person.
-
-    The count is of model feedback delivered, not of requests tried: a model that
-    failed, an answer revealed meanwhile, or feedback Telegram refused leave the
-    person's limit as it was. One UPDATE, never below zero.
-    """
-    await session.execute(
-        update(LlmUsageRow)
-        .where(
-            LlmUsageRow.person_id == person_id,
-            LlmUsageRow.day == day,
-            LlmUsageRow.requests > 0,
-        )
-        .values(requests=LlmUsageRow.requests - 1)
-    )
-
-
-async def llm_requests(person_id: int, day: date, *, session: AsyncSession) -> int:
-    row = await session.get(LlmUsageRow, (person_id, day))
-    return row.requests if row is not None else 0
 
 
 __all__: Sequence[str] = (
@@ -261,15 +200,11 @@ __all__: Sequence[str] = (
     "attempt_for",
     "begin_typing",
     "by_prompt",
+    "clear_kept",
     "delivery_by_message",
     "forget",
-    "give_back_llm_request",
-    "keeps_answers",
     "kept_answers",
     "latest_awaiting",
-    "llm_requests",
     "record_check",
-    "set_keep_answers",
     "set_prompt",
-    "take_llm_request",
 )

@@ -13,9 +13,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -166,3 +166,25 @@ class ModelGrader:
         if self._client is not None:
             await self._client.close()
             self._client = None
+
+
+# --- one grader per running bot ------------------------------------------------------------
+
+SHARED_KEY = "model_grader"
+
+
+def shared_grader(extras: MutableMapping[str, Any], settings: Settings) -> ModelGrader:
+    """The running bot's model grader, created on first use and kept in ``extras``
+    (``bot_data.extras``): one client and its connection pool for every typed answer."""
+    grader = extras.get(SHARED_KEY)
+    if not isinstance(grader, ModelGrader):
+        grader = ModelGrader(settings)
+        extras[SHARED_KEY] = grader
+    return grader
+
+
+async def close_shared_grader(extras: MutableMapping[str, Any]) -> None:
+    """Close the shared grader's connections (post_shutdown); nothing if none was made."""
+    grader = extras.pop(SHARED_KEY, None)
+    if isinstance(grader, ModelGrader):
+        await grader.close()

@@ -1,9 +1,9 @@
-"""Typed-answer storage: the daily model-grader count, keeping and dropping answers."""
+"""Typed-answer storage: keeping and dropping answers (the model-grader count is in
+test_llm_quota.py)."""
 
 from __future__ import annotations
 
-import asyncio
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -28,47 +28,14 @@ async def _person_with_delivery(sessions: async_sessionmaker[AsyncSession]) -> i
         return row.id
 
 
-async def test_the_daily_limit_counts_per_person_and_day(
-    sessions: async_sessionmaker[AsyncSession],
-) -> None:
-    await _person_with_delivery(sessions)
-    day, next_day = date(2026, 3, 2), date(2026, 3, 3)
-    taken = []
-    for _ in range(3):
-        async with sessions() as session, session.begin():
-            taken.append(await store.take_llm_request(ADA, day, 2, session=session))
-    assert taken == [True, True, False]
-    async with sessions() as session, session.begin():
-        assert await store.take_llm_request(ADA, next_day, 2, session=session)
-        assert not await store.take_llm_request(ADA, next_day, 0, session=session)
-        assert await store.llm_requests(ADA, day, session=session) == 2
-        assert await store.llm_requests(ADA, next_day, session=session) == 1
-
-
-async def test_concurrent_requests_never_exceed_the_limit(
-    sessions: async_sessionmaker[AsyncSession],
-) -> None:
-    await _person_with_delivery(sessions)
-    day = date(2026, 3, 2)
-
-    async def take() -> bool:
-        async with sessions() as session, session.begin():
-            return await store.take_llm_request(ADA, day, 3, session=session)
-
-    results = await asyncio.gather(*(take() for _ in range(8)))
-    assert sorted(results) == [False] * 5 + [True] * 3
-    async with sessions() as session:
-        assert await store.llm_requests(ADA, day, session=session) == 3
-
-
 async def test_kept_answers_and_turning_keeping_off(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
     delivery_id = await _person_with_delivery(sessions)
     async with sessions() as session, session.begin():
-        assert not await store.keeps_answers(ADA, session=session)
-        assert await store.set_keep_answers(ADA, True, session=session)
-        assert not await store.set_keep_answers(404, True, session=session)
+        assert not await people.keeps_answers(ADA, session=session)
+        assert await people.set_keep_answers(ADA, True, session=session)
+        assert not await people.set_keep_answers(404, True, session=session)
         await store.record_check(
             ADA, ADA, delivery_id, "q1", session=session, now=NOW, checker="offline",
             covered=1, total=2, suggested_rating=3, answer="my words",
@@ -79,7 +46,7 @@ async def test_kept_answers_and_turning_keeping_off(
         ("q1", "my words", 3, None)
     ]
     async with sessions() as session, session.begin():
-        await store.set_keep_answers(ADA, False, session=session)
+        await people.set_keep_answers(ADA, False, session=session)
     async with sessions() as session:
         assert await store.kept_answers(ADA, session=session) == []
         row = await session.scalar(select(TypedAnswerRow))

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
 from bot.domain.srs import Rating
-from bot.study.model_grader import ModelVerdict, build_messages, parse_reply
+from bot.study.model_grader import (
+    SHARED_KEY,
+    ModelVerdict,
+    build_messages,
+    close_shared_grader,
+    parse_reply,
+    shared_grader,
+)
 from tests.support.bot_harness import test_settings
 
 
@@ -73,3 +81,20 @@ def test_configuration_needs_url_key_and_model() -> None:
     assert full.llm_enabled
     assert "sk-abc" in full.secrets
     assert "sk-abc" not in repr(full), "the key is a SecretStr"
+
+
+async def test_one_grader_per_running_bot_closed_at_shutdown() -> None:
+    settings = test_settings(
+        "http://127.0.0.1:9",
+        "sqlite+aiosqlite://",
+        llm_api_url="http://127.0.0.1:9/v1",
+        llm_api_key="sk-test",
+        llm_model="m",
+    )
+    extras: dict[str, Any] = {}
+    grader = shared_grader(extras, settings)
+    assert shared_grader(extras, settings) is grader
+    assert extras == {SHARED_KEY: grader}
+    await close_shared_grader(extras)
+    assert extras == {}
+    await close_shared_grader(extras)  # nothing made: nothing to close
