@@ -143,7 +143,7 @@ class ChatWindows:
         "_last_prune",
         "_private_limit",
         "_private_period",
-        "_windows",
+        "windows",
     )
 
     def __init__(
@@ -158,21 +158,23 @@ class ChatWindows:
         self._group_period = group_period
         self._private_limit = private_limit
         self._private_period = private_period
-        self._windows: dict[int | str, SlidingWindow] = {}
+        # The chats sent to lately (read only outside: the limiter reads it directly
+        # on its hot path rather than through ``free_at``).
+        self.windows: dict[int | str, SlidingWindow] = {}
         self._last_prune = 0.0
 
     def __len__(self) -> int:
         """How many chats are remembered (a broadcast touches many; ``prune`` forgets)."""
-        return len(self._windows)
+        return len(self.windows)
 
     def free_at(self, chat: int | str, now: float) -> float:
         """The earliest instant (>= now) at which ``chat`` may receive one more send."""
-        window = self._windows.get(chat)
+        window = self.windows.get(chat)
         return now if window is None else window.free_at(now)
 
     def take(self, chat: int | str) -> Slot:
         """Count one send to ``chat``."""
-        window = self._windows.get(chat)
+        window = self.windows.get(chat)
         if window is None:
             group = isinstance(chat, str) or chat < 0
             window = (
@@ -180,7 +182,7 @@ class ChatWindows:
                 if group
                 else SlidingWindow(self._private_limit, self._private_period)
             )
-            self._windows[chat] = window
+            self.windows[chat] = window
         return window.take()
 
     def prune(self, now: float) -> None:
@@ -189,6 +191,6 @@ class ChatWindows:
         if now - self._last_prune < PRUNE_EVERY_SECONDS:
             return
         self._last_prune = now
-        idle = [chat for chat, window in self._windows.items() if window.has_been_idle(now)]
+        idle = [chat for chat, window in self.windows.items() if window.has_been_idle(now)]
         for chat in idle:
-            del self._windows[chat]
+            del self.windows[chat]

@@ -27,7 +27,6 @@ import asyncio
 import contextlib
 import logging
 import math
-from collections import deque
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,23 +44,13 @@ from bot.telegram.flood_windows import (
     TokenBucket,
     overall_window,
 )
+from bot.telegram.leased_instants import LeasedInstants
 from bot.telegram.limits import (
     GROUP_MESSAGES_PER_MINUTE,
     PAID_MESSAGES_PER_SECOND,
     PRIVATE_BURST,
 )
-from bot.telegram.send_budget import (
-    BLOCK,
-    FALLBACK_SHARE,
-    OVERALL_KEY,
-    PAID_BLOCK,
-    PAID_KEY,
-    SHARE_OF_LIMIT,
-    SLOT_GRACE_SECONDS,
-    Denied,
-    Lease,
-    SharedBudget,
-)
+from bot.telegram.send_budget import OVERALL_KEY, PAID_KEY, SharedBudget
 from bot.telegram.send_queue import SendQueue, Traffic, Waiter
 
 # Traffic is part of this limiter's interface (``rate_limit_args``): callers import it from here.
@@ -70,9 +59,6 @@ __all__ = ["PriorityRateLimiter", "Traffic", "retry_after_seconds"]
 log = logging.getLogger(__name__)
 
 JSON = bool | dict[str, Any] | list[dict[str, Any]]
-
-# A denied broadcast lease asks again after at least this long.
-MIN_RETRY_SECONDS = 0.005
 
 
 @dataclass(eq=False)
@@ -122,6 +108,8 @@ class PriorityRateLimiter(BaseRateLimiter[Traffic]):
             private_limit=private_burst,
             private_period=private_period * JITTER_MARGIN,
         )
+        # Read directly on the hot path (_free_at runs for every candidate at every grant).
+        self._chat_windows = self._chats.windows
         self._queue: SendQueue[_Request] = SendQueue(on_wait_change)
         self._paused_until = 0.0
         self._timer: asyncio.TimerHandle | None = None
@@ -131,15 +119,17 @@ class PriorityRateLimiter(BaseRateLimiter[Traffic]):
         # The shared budget (several instances): instants leased from the database,
         # per pool (free, paid), and the task leasing more for each.
         self._shared = shared if self.enabled else None
-        self._interval = self._overall.period / per_window
-        self._paid_interval = self._paid.period / paid_rate
-        if shared is not None:
-            self._interval /= SHARE_OF_LIMIT
-            self._paid_interval /= SHARE_OF_LIMIT
-        self._leased: dict[bool, deque[float]] = {False: deque(), True: deque()}
-        self._leasing: dict[bool, asyncio.Task[None]] = {}
-        self._fallback_at = {False: 0.0, True: 0.0}
-        self._reply_arrived: asyncio.Event | None = None
+        self._leases = (
+            None
+            if self._shared is None
+            else LeasedInstants(
+                self._shared,
+                interval=self._overall.period / per_window,
+                paid_interval=self._paid.period / paid_rate,
+                queue=self._queue,
+                wake=self._grant,
+            )
+        )
 
     async def initialize(self) -> None:
         """Nothing to open: the windows live in memory (the shared budget connects on use)."""
@@ -149,11 +139,8 @@ class PriorityRateLimiter(BaseRateLimiter[Traffic]):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        tasks = list(self._leasing.values())
-        self._leasing.clear()
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._leases is not None:
+            await self._leases.close()
         for request in self._queue.drain():
             request.future.cancel()
         if self._shared is not None:
@@ -239,8 +226,8 @@ class PriorityRateLimiter(BaseRateLimiter[Traffic]):
         """Wait until this request may go; returns its places in its windows."""
         loop = asyncio.get_running_loop()
         waiter = self._queue.add(_Request(traffic, chat, paid, future=loop.create_future()))
-        if traffic is Traffic.INTERACTIVE and self._reply_arrived is not None:
-            self._reply_arrived.set()
+        if traffic is Traffic.INTERACTIVE and self._leases is not None:
+            self._leases.reply_arrived()
         self._grant(loop.time())
         try:
             await waiter.future
@@ -273,8 +260,8 @@ class PriorityRateLimiter(BaseRateLimiter[Traffic]):
             self._queue.remove(chosen)
             if chosen.future.done():  # its task was cancelled while it waited
                 continue
-            if chosen.chat is not None and self._shared is not None:
-                self._leased[chosen.paid].popleft()
+            if chosen.chat is not None and self._leases is not None:
+                self._leases.use(chosen.paid)
                 chosen.slots = (self._chats.take(chosen.chat),)
             elif chosen.chat is not None:
                 budget = self._paid if chosen.paid else self._overall
@@ -296,96 +283,33 @@ class PriorityRateLimiter(BaseRateLimiter[Traffic]):
         at = max(now, self._paused_until)
         if waiter.chat is None:
             return at
-        if self._shared is not None:
+        if self._leases is not None:
             if at > now:
                 return at  # paused: instants leased now would be stale when it ends
-            at = max(at, self._leased_at(waiter.paid, now))
+            at = max(at, self._leases.next_at(waiter.paid, now))
         else:
             budget = self._paid if waiter.paid else self._overall
             at = max(at, budget.free_at(now))
         if self._paced(waiter):
             at = max(at, self._pace.ready_at(now))
-        return max(at, self._chats.free_at(waiter.chat, now))
+        window = self._chat_windows.get(waiter.chat)
+        return at if window is None else max(at, window.free_at(now))
 
     def _paced(self, waiter: _Request) -> bool:
         """A free broadcast send, unless lifted ahead for a reply waiting behind it
         (with a shared budget the leased instants are the pace)."""
         return (
-            self._shared is None
+            self._leases is None
             and waiter.traffic is Traffic.BROADCAST
             and not waiter.paid
             and not waiter.lifted
         )
 
-    # -- the shared budget (several instances) -----------------------------------------------
-
-    def _leased_at(self, paid: bool, now: float) -> float:
-        """The next leased instant of the pool (infinite while none). A lease is started
-        when the pool is about to run dry, so the next block is booked before it does."""
-        instants = self._fresh(paid, now)
-        if len(instants) <= 1 and paid not in self._leasing:
-            self._leasing[paid] = asyncio.get_running_loop().create_task(
-                self._lease(paid), name="send-budget-lease"
-            )
-        return instants[0] if instants else math.inf
-
-    def _fresh(self, paid: bool, now: float) -> deque[float]:
-        instants = self._leased[paid]
-        while instants and instants[0] < now - SLOT_GRACE_SECONDS:
-            instants.popleft()  # not used in time: lost capacity, not a later burst
-        return instants
-
-    async def _lease(self, paid: bool) -> None:
-        """Lease instants while more requests wait than the pool holds."""
-        assert self._shared is not None
-        loop = asyncio.get_running_loop()
-        key, block = (PAID_KEY, PAID_BLOCK) if paid else (OVERALL_KEY, BLOCK)
-        interval = self._paid_interval if paid else self._interval
-        if self._reply_arrived is None:
-            self._reply_arrived = asyncio.Event()
-        try:
-            while True:
-                count, replies = self._queue.waiting_for(paid)
-                pool = self._fresh(paid, loop.time())
-                if count <= len(pool):
-                    return
-                # Replies the pool cannot serve lease for themselves only (always granted);
-                # otherwise a block for broadcast (granted while the schedule has room).
-                interactive = replies > len(pool)
-                count = min(block, (replies if interactive else count) - len(pool))
-                self._reply_arrived.clear()
-                # The instants are "seconds from the database's now()": counted from when
-                # the statement was sent, not from when its answer was read (which a busy
-                # event loop may do late, and which would shift the block into the next).
-                asked = loop.time()
-                result = await self._shared.lease(key, count, interval, interactive=interactive)
-                if isinstance(result, Lease):
-                    pool.extend(result.instants(asked))
-                elif isinstance(result, Denied):
-                    # The shared schedule is full of broadcast for now: ask again when it
-                    # has room, or at once when a reply arrives.
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(
-                            self._reply_arrived.wait(), max(MIN_RETRY_SECONDS, result.retry_in)
-                        )
-                else:
-                    # The database failed: a conservative share of the budget, locally.
-                    step = interval / FALLBACK_SHARE
-                    start = max(loop.time(), self._fallback_at[paid], pool[-1] if pool else 0.0)
-                    self._fallback_at[paid] = start + count * step
-                    pool.extend(start + i * step for i in range(count))
-                if len(pool) and self.waiting():
-                    self._grant(loop.time())
-        finally:
-            self._leasing.pop(paid, None)
-            if self.waiting():
-                self._grant(loop.time())
-
     def _pause(self, seconds: float) -> None:
         loop = asyncio.get_running_loop()
         self._paused_until = max(self._paused_until, loop.time() + seconds)
-        for instants in self._leased.values():
-            instants.clear()  # leased before the pause: the shared schedule moves past it
+        if self._leases is not None:
+            self._leases.forget()
 
 
 def _chat_key(chat_id: object) -> int | str | None:

@@ -20,7 +20,7 @@ def free(waiter: Waiter, now: float) -> float:
 
 def order(queue: SendQueue[Waiter]) -> list[Waiter]:
     """Let every waiter go, one by one, as next_to_go picks them."""
-    went = []
+    went: list[Waiter] = []
     while True:
         chosen, earliest = queue.next_to_go(0.0, free)
         if chosen is None:
