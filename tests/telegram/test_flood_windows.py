@@ -8,7 +8,10 @@ point and a boundary off by one place or one comparison shows.
 
 from __future__ import annotations
 
+import json
 import math
+import subprocess
+import sys
 
 from bot.telegram.flood_windows import (
     BROADCAST_BURST,
@@ -204,3 +207,18 @@ def test_a_bucket_is_ready_the_instant_the_token_becomes_whole() -> None:
     bucket.take(0.0)
     bucket.take(0.25)  # the token refilled at 0.25
     assert bucket.ready_at(0.375) == 0.5
+
+
+def test_the_windows_and_the_queue_policy_import_no_event_loop_telegram_or_database() -> None:
+    """Pure as bot/domain is: a fresh interpreter importing them loads none of these."""
+    code = (
+        "import json, sys, bot.telegram.flood_windows, bot.telegram.send_queue; "
+        "print(json.dumps(sorted(sys.modules)))"
+    )
+    loaded = json.loads(
+        subprocess.run(
+            [sys.executable, "-c", code], check=True, capture_output=True, text=True
+        ).stdout
+    )
+    heavy = ("asyncio", "telegram", "sqlalchemy", "bot.storage", "bot.telegram.ratelimit")
+    assert [m for m in loaded if m.startswith(heavy)] == []
