@@ -5,7 +5,9 @@ its label to ``ran``; the tests assert the sequence in which callbacks ran and
 what waits (``waiting()``), never elapsed time. The per-chat windows take a
 short period, so most tests are instant; the overall budget's window is always
 about one second (``per_window / overall_rate`` with ``per_window = round(rate)``),
-so the one test that needs a budget to refill waits for it once.
+so the one test that needs a budget to refill waits for it once. The windows'
+arithmetic at exact instants is tests/telegram/test_flood_windows.py, the queue
+policy alone tests/telegram/test_send_queue.py.
 """
 
 from __future__ import annotations
