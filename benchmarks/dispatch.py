@@ -4,10 +4,12 @@ The fake Bot API runs in a separate process with zero latency and no rate
 limit (SEND_RATE_LIMIT=0), so the figures are the bot's own cost: claiming,
 choosing, recording and sending. Runs on SQLite, and on PostgreSQL when
 TEST_DATABASE_URL is set. Prints deliveries per second, CPU milliseconds per
-delivery and peak RSS, and appends them to BENCHMARKS.md.
+delivery and peak RSS, and appends them to BENCHMARKS.md (``--no-record`` to skip).
+The fake is tests.support.fake_telegram_server (the test suite's fake, lean mode).
 
     make bench                      # 10,000 chats
     python -m benchmarks.dispatch 2000
+    python -m benchmarks.dispatch 200 sqlite --no-record
 """
 
 from __future__ import annotations
@@ -36,8 +38,8 @@ from bot.service.gc_tuning import tune_garbage_collector
 from bot.storage.database import create_engine, create_sessionmaker, migrate
 from bot.storage.models import ChatRow, PersonRow
 from bot.telegram.http import AiohttpRequest
-from tests.support.bot_harness import TOKEN
-from tests.support.databases import _admin
+from tests.support.bot_token import TOKEN
+from tests.support.databases import admin_statement
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -88,7 +90,7 @@ async def run_once(
     if seed:
         await _seed(url, chats, now)
     server = subprocess.Popen(  # noqa: ASYNC220 - started once, before the measurement
-        [sys.executable, "-m", "benchmarks.fake_server"],
+        [sys.executable, "-m", "tests.support.fake_telegram_server"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,
@@ -140,7 +142,7 @@ async def run_once(
 
 async def _postgres_database(server_url: str) -> tuple[str, str]:
     name = f"interview_bot_bench_{uuid.uuid4().hex[:8]}"
-    await _admin(server_url, f'CREATE DATABASE "{name}"')
+    await admin_statement(server_url, f'CREATE DATABASE "{name}"')
     return make_url(server_url).set(database=name).render_as_string(hide_password=False), name
 
 
@@ -157,8 +159,10 @@ def _machine() -> str:
 
 
 def main() -> None:
-    chats = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
-    backend = sys.argv[2] if len(sys.argv) > 2 else None
+    record = "--no-record" not in sys.argv[1:]
+    args = [a for a in sys.argv[1:] if a != "--no-record"]
+    chats = int(args[0]) if args else 10_000
+    backend = args[1] if len(args) > 1 else None
     results: list[tuple[str, dict[str, float]]] = []
     if backend in (None, "sqlite"):
         with tempfile.TemporaryDirectory() as directory:
@@ -170,7 +174,8 @@ def main() -> None:
         try:
             results.append(("PostgreSQL", asyncio.run(run_once(url, chats))))
         finally:
-            asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            drop = f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+            asyncio.run(admin_statement(server_url, drop))
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         f"\n### Dispatch, {chats} chats due at once — {stamp}\n",
@@ -184,8 +189,9 @@ def main() -> None:
         lines.append(f"| {name} | {' | '.join(row)} | {r['seconds']:.1f} |")
     text = "\n".join(lines) + "\n"
     print(text)
-    with (REPO / "BENCHMARKS.md").open("a", encoding="utf-8") as handle:
-        handle.write(text)
+    if record:
+        with (REPO / "BENCHMARKS.md").open("a", encoding="utf-8") as handle:
+            handle.write(text)
 
 
 if __name__ == "__main__":

@@ -398,7 +398,7 @@ async def _measure_reminders(url: str, chats: int, now: datetime) -> dict[str, f
     from bot.storage.database import create_engine, create_sessionmaker
     from bot.storage.models import ReminderRow
     from bot.telegram.http import AiohttpRequest
-    from tests.support.bot_harness import TOKEN
+    from tests.support.bot_token import TOKEN
 
     postgres = "postgresql" in url
     engine = create_engine(url, pool_size=20, max_overflow=50) if postgres else create_engine(url)
@@ -421,7 +421,7 @@ async def _measure_reminders(url: str, chats: int, now: datetime) -> dict[str, f
             )
         await connection.execute(text("ANALYZE"))
     server = subprocess.Popen(  # noqa: ASYNC220 - started once, before the measurement
-        [sys.executable, "-m", "benchmarks.fake_server"],
+        [sys.executable, "-m", "tests.support.fake_telegram_server"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

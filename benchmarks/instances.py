@@ -2,8 +2,9 @@
 
 Black box, like benchmarks.peak: N real ``python -m bot run`` processes in webhook
 mode (default SEND_RATE_LIMIT=30) on one throw-away PostgreSQL database, behind the
-lean fake Bot API (benchmarks.fake_bot_api) enforcing Telegram's flood limits and
-POSTing updates to the instances in turn, like a load balancer. For each N:
+test suite's fake Bot API in its lean mode (tests.support.fake_telegram_server),
+enforcing Telegram's flood limits and POSTing updates to the instances in turn, like a
+load balancer. For each N:
 
 1. **Broadcast**: ``--broadcast`` chats fall due at once. Measured: questions/s overall
    (first send → last accepted), against the 30/s budget; 429s; duplicates (questions

@@ -1,8 +1,9 @@
 """Peak benchmarks (issue 7): taps during a broadcast, bursts of updates, start-up.
 
 Black box: the real ``python -m bot run`` process, configured by environment
-variables, against ``benchmarks.fake_bot_api`` (a lean Bot API in its own
-process that enforces Telegram's flood limits when asked). This driver seeds
+variables, against ``tests.support.fake_telegram_server`` (the test suite's fake
+Bot API in its lean mode, in its own process, enforcing Telegram's flood limits
+when asked). This driver seeds
 the database directly (SQLAlchemy, the bot's table models; the schema comes
 from ``alembic upgrade head``), injects updates through the fake's control
 endpoint, and reads what the bot sent from the fake's request log. It imports
@@ -63,9 +64,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from benchmarks.history import admin, migrate, seed_history
 from bot.storage.models import CardRow, ChatRow, DeliveryRow, PersonRow, ReviewRow
 from bot.telegram import callbacks as cb
+from tests.support.bot_token import TOKEN
 
 REPO = Path(__file__).resolve().parents[1]
-TOKEN = "123456:BENCH-token-for-the-fake-api"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 ALL_DAYS = 127
 
@@ -261,7 +262,7 @@ class FakeApi:
     """The fake Bot API process and a client for its control endpoints."""
 
     def __init__(self, *, limits: bool) -> None:
-        command = [sys.executable, "-m", "benchmarks.fake_bot_api"]
+        command = [sys.executable, "-m", "tests.support.fake_telegram_server"]
         self.process = subprocess.Popen(
             [*command, "--limits"] if limits else command,
             stdin=subprocess.PIPE,

@@ -20,7 +20,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from tests.support.bot_harness import TOKEN, small_bank, write_bank
+from tests.support.bot_harness import small_bank, write_bank
 from tests.support.bot_process import (
     free_port,
     make_due,
@@ -30,6 +30,7 @@ from tests.support.bot_process import (
     wait_healthy,
     zone_near_noon,
 )
+from tests.support.bot_token import TOKEN
 from tests.support.databases import postgres_server_url, postgres_session_database
 from tests.support.fake_telegram import FakeTelegram
 

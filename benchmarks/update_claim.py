@@ -7,7 +7,7 @@ bot/storage/processed_updates.py. This measures those statements alone: N fresh
 update ids claimed and finished, then the same N again (all duplicates: the claim,
 then the read that finds them done), one at a time as concurrent webhook requests
 would not batch them, on SQLite and, when TEST_DATABASE_URL is set, PostgreSQL.
-Prints the rates and CPU ms, and appends them to BENCHMARKS.md.
+Prints the rates and CPU ms, and appends them to BENCHMARKS.md (``--no-record`` to skip).
 
     python -m benchmarks.update_claim          # 2,000 updates
     python -m benchmarks.update_claim 5000
@@ -30,7 +30,7 @@ from sqlalchemy.engine import make_url
 from bot.storage import processed_updates
 from bot.storage.database import create_engine, migrate
 from bot.storage.processed_updates import Claim
-from tests.support.databases import _admin
+from tests.support.databases import admin_statement
 
 REPO = Path(__file__).resolve().parents[1]
 ABANDONED_AFTER = timedelta(seconds=60)
@@ -69,16 +69,18 @@ async def _measure(url: str, count: int) -> tuple[float, float, float, float]:
 
 async def _postgres(server: str, count: int) -> tuple[float, float, float, float]:
     name = f"interview_bot_bench_{uuid.uuid4().hex[:8]}"
-    await _admin(server, f'CREATE DATABASE "{name}"')
+    await admin_statement(server, f'CREATE DATABASE "{name}"')
     try:
         url = make_url(server).set(database=name).render_as_string(hide_password=False)
         return await _measure(url, count)
     finally:
-        await _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin_statement(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def main() -> None:
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    record = "--no-record" not in sys.argv[1:]
+    args = [a for a in sys.argv[1:] if a != "--no-record"]
+    count = int(args[0]) if args else 2000
     rows: list[tuple[str, tuple[float, float, float, float]]] = []
     with tempfile.TemporaryDirectory() as directory:
         sqlite = f"sqlite+aiosqlite:///{Path(directory) / 'bench.sqlite3'}"
@@ -100,8 +102,9 @@ def main() -> None:
         "",
     ]
     print("\n".join(lines))
-    with (REPO / "BENCHMARKS.md").open("a", encoding="utf-8") as out:
-        out.write("\n" + "\n".join(lines))
+    if record:
+        with (REPO / "BENCHMARKS.md").open("a", encoding="utf-8") as out:
+            out.write("\n" + "\n".join(lines))
 
 
 if __name__ == "__main__":

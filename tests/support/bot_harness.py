@@ -14,8 +14,8 @@ from bot.service.config import Settings
 from bot.service.context import BotApplication, Services
 from bot.service.lifecycle import BotService
 from bot.telegram.updates import ALLOWED_UPDATES
+from tests.support.bot_token import TOKEN as TOKEN  # re-exported: the e2e tests import it here
 
-TOKEN = "123456:TEST-token-for-the-fake-api"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 

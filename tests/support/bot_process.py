@@ -20,7 +20,7 @@ from bot.domain.schedule import Schedule
 from bot.storage import chats as chat_store
 from bot.storage.database import create_engine, create_sessionmaker
 from bot.storage.models import ChatRow, DeliveryRow, PersonRow
-from tests.support.bot_harness import TOKEN
+from tests.support.bot_token import TOKEN
 from tests.support.fake_telegram import FakeTelegram
 
 

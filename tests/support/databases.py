@@ -58,7 +58,7 @@ def postgres_server_url() -> str | None:
     return os.environ.get(TEST_DATABASE_URL_ENV) or None
 
 
-async def _admin(server_url: str, statement: str) -> None:
+async def admin_statement(server_url: str, statement: str) -> None:
     engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as connection:
@@ -72,12 +72,12 @@ def postgres_session_database(server_url: str) -> Iterator[str]:
     name = f"interview_bot_test_{uuid.uuid4().hex[:12]}"
     url = make_url(server_url).set(database=name)
     rendered = url.render_as_string(hide_password=False)
-    asyncio.run(_admin(server_url, f'CREATE DATABASE "{name}"'))
+    asyncio.run(admin_statement(server_url, f'CREATE DATABASE "{name}"'))
     try:
         asyncio.run(_migrate_url(rendered))
         yield rendered
     finally:
-        asyncio.run(_admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        asyncio.run(admin_statement(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 async def truncate_all(url: str) -> None:

@@ -215,6 +215,8 @@ class RecordedRequest:
     description: str | None = None
     http_method: str = "POST"
     content_type: str = ""
+    # When the request arrived (time.monotonic(), shared by the machine's processes).
+    at: float = field(default=0.0, compare=False, repr=False)
 
 
 @dataclass
@@ -290,6 +292,9 @@ class World:
         self._sent: list[SentMessage] = []
         self._sent_by_key: dict[tuple[int, int], SentMessage] = {}
         self._updates: list[JSONDict] = []
+        # Per update id: when it was first handed to the bot (time.monotonic()) and, for a
+        # webhook, the endpoint that took it (None: getUpdates).
+        self.served: dict[int, tuple[float, str | None]] = {}
         self._update_ids = itertools.count(700_000_001)
         self._query_ids = itertools.count(4_200_000_000_000_001)
         self._all_kinds = _update_kinds()
@@ -457,6 +462,10 @@ class World:
             if generation != self._poll_generation:
                 raise ApiError(409, _CONFLICT)
             batch = self._deliverable(limit)
+            if batch:
+                now = time.monotonic()
+                for update in batch:
+                    self.served.setdefault(update["update_id"], (now, None))
             remaining = deadline - loop.time()
             if batch or self._closing or remaining <= 0:
                 return batch
@@ -484,6 +493,10 @@ class World:
     def deliverable(self, limit: int) -> list[JSONDict]:
         """The next ``limit`` updates of the kinds the bot asked for (the webhook's view)."""
         return self._deliverable(limit)
+
+    def pending(self) -> list[JSONDict]:
+        """Every queued, unconfirmed update (the list itself: do not change it)."""
+        return self._updates
 
     def confirm_update(self, update_id: int) -> None:
         """The webhook answered 2xx: this update is delivered."""
