@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 from contextvars import ContextVar
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardMarkup, Message, Update, User
+from telegram import Chat, InlineKeyboardMarkup, Message, Update, User
+from telegram.constants import ChatType
 from telegram.error import BadRequest
 
 from bot.domain.chats import ChatSettings, ordered_decks
@@ -17,6 +18,7 @@ from bot.rendering.tags import visible_text
 from bot.service.context import BotContext, Services
 from bot.storage import chats as chat_store
 from bot.storage import people
+from bot.study.answers import Person
 
 log = logging.getLogger(__name__)
 
@@ -192,3 +194,35 @@ async def tell(update: Update, text: str, *, alert: bool = False) -> None:
 
 def now_of(context: BotContext) -> datetime:
     return context.services.clock()
+
+
+@dataclass(frozen=True)
+class Turn:
+    """The prologue every handler repeated, written once: the chat the update came
+    from, who sent it, the services and the clock's reading for this update."""
+
+    chat: Chat
+    user: User | None
+    services: Services
+    now: datetime
+
+    @property
+    def group(self) -> bool:
+        return self.chat.type != ChatType.PRIVATE
+
+    @property
+    def person(self) -> Person | None:
+        """The sender as the use cases (bot/study) know a person."""
+        user = self.user
+        if user is None:
+            return None
+        return Person(user.id, first_name=user.first_name or "", username=user.username)
+
+
+def turn_of(update: Update, context: BotContext) -> Turn | None:
+    """The update's :class:`Turn`; None for an update without a chat (nothing to answer)."""
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    services = context.services
+    return Turn(chat, update.effective_user, services, services.clock())

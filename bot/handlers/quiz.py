@@ -19,7 +19,6 @@ from telegram import Update
 from bot.domain.content import Bank
 from bot.domain.progress import weak_quiz_picks
 from bot.domain.quiz import (
-    QuizGrade,
     QuizInputError,
     format_duration,
     parse_quiz_args,
@@ -28,7 +27,7 @@ from bot.domain.quiz import (
 )
 from bot.domain.selection import quiz_picks
 from bot.domain.srs import Rating
-from bot.domain.topics import Topic, common_tags, match_topic, topic_bank, topic_from_key
+from bot.domain.topics import Topic, common_tags, match_topic, topic_bank
 from bot.handlers.common import (
     default_settings,
     ensure_person,
@@ -46,8 +45,9 @@ from bot.storage import deliveries as delivery_store
 from bot.storage import learning
 from bot.storage import progress as progress_store
 from bot.storage import quizzes as quiz_store
-from bot.storage.models import DeliveryRow, PersonRow, QuizRow
-from bot.study.questions import prepare, record_outcome, send_prepared
+from bot.storage.models import DeliveryRow
+from bot.study import quiz as study_quiz
+from bot.study.questions import PreparedSend, record_outcome, send_prepared
 from bot.telegram import keyboards
 from bot.telegram.callbacks import QuizNext, QuizPick, QuizStop
 from bot.telegram.keyboards import GRADE_LABELS
@@ -97,7 +97,7 @@ async def quiz_command(update: Update, context: BotContext) -> None:
 
 
 async def quiz_pick_button(update: Update, context: BotContext, action: QuizPick) -> None:
-    topic = topic_from_key(context.services.bank, f"{action.kind}:{action.key}")
+    topic = study_quiz.find_topic(context.services.bank, action.kind, action.key)
     if topic is None:
         await toast(update, "That topic no longer exists.")
         return
@@ -183,68 +183,58 @@ start_quiz = _start
 
 async def send_current(context: BotContext, quiz_id: int) -> None:
     """Send the quiz's current question as a new delivery."""
+    item = await study_quiz.current_question(context.services, quiz_id=quiz_id, now=now_of(context))
+    if item is not None:
+        await _send_question(context, item)
+
+
+async def _send_question(context: BotContext, item: PreparedSend) -> None:
     services = context.services
-    now = now_of(context)
-    async with services.sessions() as session, session.begin():
-        quiz = await quiz_store.get_quiz(quiz_id, session=session)
-        if quiz is None or quiz.status != "active":
-            return
-        chat = await chat_store.get_chat(quiz.chat_id, session=session)
-        delivery = await delivery_store.create_delivery(
-            session=session,
-            chat_id=quiz.chat_id,
-            question_id=quiz.question_ids[quiz.position],
-            now=now,
-            daily_on=None,
-        )
-        assert delivery is not None  # extra deliveries never collide
-        delivery.kind = "quiz"
-        delivery.quiz_id = quiz.id
-        item = prepare(delivery, quiz=quiz, group=bool(chat and chat.is_group))
     outcome = await send_prepared(context.bot, services.bank, item)
     async with services.sessions() as session, session.begin():
         await record_outcome(item, outcome, session=session, now=services.clock())
     if not isinstance(outcome, Sent):
-        log.warning("quiz %s question not sent: %s", quiz_id, outcome)
+        log.warning("quiz %s question not sent: %s", item.quiz_id, outcome)
+
+
+async def send_step(context: BotContext, step: study_quiz.QuizStep | None) -> None:
+    """Send where a quiz went (bot.study.quiz.QuizStep): its next question, or its results."""
+    if step is None:
+        return
+    if step.question is not None:
+        await _send_question(context, step.question)
+    if step.results is not None:
+        await _send_results(context, step.results)
 
 
 async def advance_after(context: BotContext, delivery: DeliveryRow) -> None:
     """Move a quiz past ``delivery`` (graded or skipped), once, and send what comes next."""
-    if delivery.quiz_id is None:
-        return
-    services = context.services
-    now = now_of(context)
-    async with services.sessions() as session, session.begin():
-        quiz = await quiz_store.get_quiz(delivery.quiz_id, session=session)
-        current = await quiz_store.current_delivery(quiz, session=session) if quiz else None
-        if quiz is None or quiz.status != "active" or current is None or current.id != delivery.id:
-            return  # a stale press: the quiz already moved on
-        quiz.position += 1
-        quiz.updated_at = now
-        finished = quiz.position >= len(quiz.question_ids)
-        if finished:
-            quiz.status = "finished"
-            quiz.finished_at = now
-    if finished:
-        await send_results(context, delivery.quiz_id)
-    else:
-        await send_current(context, delivery.quiz_id)
+    step = await study_quiz.advance(context.services, delivery=delivery, now=now_of(context))
+    await send_step(context, step)
 
 
 async def quiz_next_button(update: Update, context: BotContext, action: QuizNext) -> None:
     """Group quizzes: the starter or an admin moves on to the next question."""
     user = update.effective_user
-    async with context.services.sessions() as session:
-        quiz = await quiz_store.get_quiz(action.quiz_id, session=session)
-        current = await quiz_store.current_delivery(quiz, session=session) if quiz else None
-    if quiz is None or quiz.status != "active" or current is None:
-        await toast(update, "This quiz is over.")
-        return
-    if user is None or (user.id != quiz.started_by and not await is_admin(update, context)):
-        await toast(update, "Only the quiz's starter or an admin can move on.", alert=True)
-        return
-    await toast(update, "Next question")
-    await advance_after(context, current)
+
+    async def admin() -> bool:
+        return await is_admin(update, context)
+
+    result = await study_quiz.next_question(
+        context.services,
+        quiz_id=action.quiz_id,
+        user_id=user.id if user is not None else None,
+        is_admin=admin,
+        now=now_of(context),
+    )
+    match result.outcome:
+        case study_quiz.Moved.OVER:
+            await toast(update, "This quiz is over.")
+        case study_quiz.Moved.NOT_ALLOWED:
+            await toast(update, "Only the quiz's starter or an admin can move on.", alert=True)
+        case study_quiz.Moved.MOVED:
+            await toast(update, "Next question")
+            await send_step(context, result.step)
 
 
 async def quiz_stop_button(update: Update, context: BotContext, action: QuizStop) -> None:
@@ -284,37 +274,32 @@ async def _stop(update: Update, context: BotContext, *, quiz_id: int | None) -> 
 
 async def send_results(context: BotContext, quiz_id: int) -> None:
     """A private summary, or a group scoreboard."""
+    found = await study_quiz.results(context.services, quiz_id=quiz_id)
+    if found is not None:
+        await _send_results(context, found)
+
+
+async def _send_results(context: BotContext, results: study_quiz.QuizResults) -> None:
     services = context.services
-    async with services.sessions() as session:
-        quiz = await quiz_store.get_quiz(quiz_id, session=session)
-        if quiz is None:
-            return
-        grades = await quiz_store.quiz_grades(quiz_id, session=session)
-        chat = await chat_store.get_chat(quiz.chat_id, session=session)
-        names = {
-            person.id: person.first_name
-            or (f"@{person.username}" if person.username else str(person.id))
-            for person in [await session.get(PersonRow, g.person_id) for g in grades]
-            if person is not None
-        }
-    ended = quiz.finished_at or services.clock()
-    title = "Quiz stopped" if quiz.status == "stopped" else "Quiz finished"
-    if chat is not None and chat.is_group:
-        text = _scoreboard_text(quiz, title, grades, names)
+    ended = results.ended_at or services.clock()
+    title = "Quiz stopped" if results.stopped else "Quiz finished"
+    if results.group:
+        text = _scoreboard_text(results, title)
     else:
-        text = _summary_text(quiz, title, grades, ended, services.bank)
-    await context.bot.send_message(quiz.chat_id, text)
+        text = _summary_text(results, title, ended, services.bank)
+    await context.bot.send_message(results.chat_id, text)
 
 
-def _summary_text(
-    quiz: QuizRow, title: str, grades: list[QuizGrade], ended: datetime, bank: Bank
-) -> str:
+def _summary_text(results: study_quiz.QuizResults, title: str, ended: datetime, bank: Bank) -> str:
     summary = summarize(
-        grades, question_ids=quiz.question_ids, started=quiz.started_at, ended=ended
+        results.grades,
+        question_ids=results.question_ids,
+        started=results.started_at,
+        ended=ended,
     )
     counts = " · ".join(f"{GRADE_LABELS[r]} {summary.by_rating[r]}" for r in Rating)
     lines = [
-        f"🏁 <b>{title}: {escape_html(quiz.topic)}</b>",
+        f"🏁 <b>{title}: {escape_html(results.topic)}</b>",
         f"Graded {summary.answered} of {summary.total} in {format_duration(summary.duration)}.",
         counts,
     ]
@@ -330,15 +315,14 @@ def _summary_text(
     return "\n".join(lines)
 
 
-def _scoreboard_text(
-    quiz: QuizRow, title: str, grades: list[QuizGrade], names: dict[int, str]
-) -> str:
-    lines = [f"🏁 <b>{title}: {escape_html(quiz.topic)}</b> ({len(quiz.question_ids)} questions)"]
-    board = scoreboard(grades)
+def _scoreboard_text(results: study_quiz.QuizResults, title: str) -> str:
+    topic = escape_html(results.topic)
+    lines = [f"🏁 <b>{title}: {topic}</b> ({len(results.question_ids)} questions)"]
+    board = scoreboard(results.grades)
     if not board:
         lines.append("Nobody graded this time.")
     for place, line in enumerate(board, start=1):
-        name = escape_html(names.get(line.person_id, str(line.person_id)))
+        name = escape_html(results.names.get(line.person_id, str(line.person_id)))
         lines.append(f"{place}. {name}: {line.points} points ({line.graded} graded)")
     lines.append("Points: Easy 3, Good 2, Hard 1, Again 0.")
     return "\n".join(lines)

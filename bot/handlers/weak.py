@@ -15,12 +15,13 @@ from bot.domain.progress import (
     topic_stats,
     weakest_topics,
 )
-from bot.domain.topics import topic_from_key
+from bot.domain.topics import Topic
 from bot.handlers import quiz
 from bot.handlers.common import now_of, reply, toast
 from bot.rendering import escape_html
 from bot.service.context import BotContext
 from bot.storage import progress as progress_store
+from bot.study.quiz import find_topic
 from bot.telegram import keyboards
 from bot.telegram.callbacks import WeakQuiz
 
@@ -63,7 +64,7 @@ async def weak_command(update: Update, context: BotContext) -> None:
     if weakest:
         lines.append(f"<b>Weakest topics</b> (last {RETENTION_DAYS} days, Good or Easy):")
         lines += [_topic_line(stats) for stats in weakest]
-    topics = [(s.kind[0], s.key, s.title) for s in weakest]
+    topics = [Topic(s.kind, s.key, s.title) for s in weakest]
     if leech_list:
         lines.append(f"<b>Leeches</b> (forgotten {LEECH_LAPSES}+ times):")
         for question_id, count in leech_list[:10]:
@@ -74,15 +75,24 @@ async def weak_command(update: Update, context: BotContext) -> None:
         # Leeches without a weak topic still get a quiz: on their decks.
         for question_id, _ in leech_list:
             deck = bank.deck_of(question_id)
-            if deck is not None and ("d", deck.id, deck.title) not in topics and len(topics) < 3:
-                topics.append(("d", deck.id, deck.title))
+            leech_topic = Topic("deck", deck.id, deck.title) if deck is not None else None
+            if leech_topic is not None and leech_topic not in topics and len(topics) < 3:
+                topics.append(leech_topic)
     lines.append("A quiz on a topic starts with its leeches and due cards.")
-    await reply(update, "\n".join(lines), reply_markup=keyboards.weak_keyboard(topics))
+    buttons = [_button(topic) for topic in topics]
+    await reply(update, "\n".join(lines), reply_markup=keyboards.weak_keyboard(buttons))
+
+
+def _button(topic: Topic) -> tuple[str, str, str]:
+    """A "Quiz me on X" button's (kind letter, key, title): the halves of the domain's
+    ``Topic.encoded``, which ``find_topic`` puts together again."""
+    kind, _, key = topic.encoded().partition(":")
+    return kind, key, topic.title
 
 
 async def weak_quiz_button(update: Update, context: BotContext, action: WeakQuiz) -> None:
     """ "Quiz me on X": a 5-question quiz on the topic, leeches and due cards first."""
-    topic = topic_from_key(context.services.bank, f"{action.kind}:{action.key}")
+    topic = find_topic(context.services.bank, action.kind, action.key)
     if topic is None:
         await toast(update, "That topic no longer exists.")
         return
