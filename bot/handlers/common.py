@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from contextvars import ContextVar
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -12,31 +12,18 @@ from telegram import Chat, InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ChatType
 from telegram.error import BadRequest
 
-from bot.domain.chats import ChatSettings, ordered_decks
-from bot.domain.schedule import Schedule
 from bot.rendering.tags import visible_text
 from bot.service.context import BotContext, Services
-from bot.storage import chats as chat_store
 from bot.storage import people
-from bot.study.answers import Person
+
+# Re-exported: the handlers read a chat's settings as the use cases do.
+from bot.study.chats import default_settings as default_settings
+from bot.study.chats import load_chat as load_chat
+from bot.study.people import Person
 
 log = logging.getLogger(__name__)
 
 NOT_SUBSCRIBED = "You are not subscribed yet. Send /start to begin."
-
-
-def default_settings(services: Services, chat_id: int, kind: str) -> ChatSettings:
-    config = services.settings
-    return ChatSettings(
-        chat_id=chat_id,
-        kind=kind,
-        schedule=Schedule(
-            local_time=config.default_delivery_time,
-            timezone=config.default_timezone,
-            days=frozenset(range(7)),
-        ),
-        decks=services.bank.deck_ids,
-    )
 
 
 async def ensure_person(
@@ -55,19 +42,6 @@ async def ensure_person(
         timezone=timezone or services.settings.default_timezone,
         now=now,
     )
-
-
-async def load_chat(
-    chat_id: int, *, session: AsyncSession, services: Services
-) -> ChatSettings | None:
-    """The chat's settings with decks that left the bank dropped (never none selected)."""
-    settings = await chat_store.get_chat(chat_id, session=session)
-    if settings is None:
-        return None
-    decks = ordered_decks(settings.decks, services.bank.deck_ids) or services.bank.deck_ids
-    if decks != settings.decks:
-        settings = replace(settings, decks=decks)
-    return settings
 
 
 async def reply(update: Update, text: str, **kwargs: object) -> Message | None:

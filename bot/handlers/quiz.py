@@ -10,14 +10,11 @@ quiz survives a restart; one idle for a day expires.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 
 from bot.domain.content import Bank
-from bot.domain.progress import weak_quiz_picks
 from bot.domain.quiz import (
     QuizInputError,
     format_duration,
@@ -25,26 +22,18 @@ from bot.domain.quiz import (
     scoreboard,
     summarize,
 )
-from bot.domain.selection import quiz_picks
 from bot.domain.srs import Rating
-from bot.domain.topics import Topic, common_tags, match_topic, topic_bank
+from bot.domain.topics import Topic, common_tags, match_topic
 from bot.handlers.common import (
-    default_settings,
-    ensure_person,
-    load_chat,
     now_of,
     reply,
     tell,
     toast,
+    turn_of,
 )
 from bot.handlers.groups import is_admin, is_group
 from bot.rendering import escape_html, texts
 from bot.service.context import BotContext
-from bot.storage import chats as chat_store
-from bot.storage import deliveries as delivery_store
-from bot.storage import learning
-from bot.storage import progress as progress_store
-from bot.storage import quizzes as quiz_store
 from bot.storage.models import DeliveryRow
 from bot.study import quiz as study_quiz
 from bot.study.questions import PreparedSend, record_outcome, send_prepared
@@ -105,77 +94,42 @@ async def quiz_pick_button(update: Update, context: BotContext, action: QuizPick
     await _start(update, context, topic, 5)
 
 
-async def _ensure_chat(
-    update: Update, context: BotContext, session: AsyncSession, now: datetime
-) -> None:
-    """A quiz needs the chat's row; a private chat that never /start-ed gets a paused one."""
-    chat, user = update.effective_chat, update.effective_user
-    assert chat is not None
-    services = context.services
-    settings = await load_chat(chat.id, session=session, services=services)
-    if settings is None:
-        settings = replace(
-            default_settings(services, chat.id, chat.type), paused=not is_group(update)
-        )
-        await chat_store.save_chat(
-            settings.rescheduled(now=now), session=session, now=now, title=chat.title
-        )
-    if user is not None:
-        await ensure_person(
-            user, session=session, services=services, now=now, timezone=settings.schedule.timezone
-        )
-
-
 async def _start(
     update: Update, context: BotContext, topic: Topic, count: int, *, weak_first: bool = False
 ) -> None:
-    """Create the quiz and send its first question; ``weak_first``: leeches and due cards first."""
-    chat, user = update.effective_chat, update.effective_user
-    if chat is None or user is None:
+    """Create the quiz (bot.study.quiz.start) and send its first question."""
+    turn = turn_of(update, context)
+    person = turn.person if turn is not None else None
+    if turn is None or person is None:
         return
-    services = context.services
-    now = now_of(context)
-    async with services.sessions() as session, session.begin():
-        await _ensure_chat(update, context, session, now)
-        running = await quiz_store.active_quiz(chat.id, session=session, now=now)
-        if running is not None:
+    result = await study_quiz.start(
+        turn.services,
+        chat_id=turn.chat.id,
+        chat_kind=turn.chat.type,
+        chat_title=turn.chat.title,
+        group=is_group(update),
+        starter=person,
+        topic=topic,
+        count=count,
+        weak_first=weak_first,
+        now=turn.now,
+    )
+    match result:
+        case study_quiz.StartResult(outcome=study_quiz.Started.RUNNING, running=(name, at, total)):
             await reply(
                 update,
-                f"A quiz on {escape_html(running.topic)} is running "
-                f"({running.position + 1}/{len(running.question_ids)}). /quiz stop ends it.",
+                f"A quiz on {escape_html(name)} is running ({at}/{total}). /quiz stop ends it.",
             )
-            return
-        bank = topic_bank(services.bank, topic)
-        if is_group(update):
-            # Only the topic's questions matter to the picks: read whether those were shown.
-            seen = await delivery_store.delivered_among(
-                chat.id, [question.id for question in bank], session=session
+        case study_quiz.StartResult(outcome=study_quiz.Started.STARTED, quiz_id=int(quiz_id)):
+            picked = result.picked
+            note = "" if picked == count else f" (only {picked} available)"
+            await reply(
+                update,
+                f"🎯 Quiz on <b>{escape_html(topic.title)}</b>: {picked} questions{note}. Go!",
             )
-            picks = quiz_picks(bank, decks=bank.deck_ids, cards={}, now=now, count=count, seen=seen)
-        elif weak_first:
-            cards = await learning.due_cards_of(user.id, session=session)
-            lapses = await progress_store.card_lapses(user.id, session=session)
-            picks = weak_quiz_picks(bank, cards=cards, lapses=lapses, now=now, count=count)
-        else:
-            cards = await learning.due_cards_of(user.id, session=session)
-            picks = quiz_picks(bank, decks=bank.deck_ids, cards=cards, now=now, count=count)
-        if not picks:
+            await send_current(context, quiz_id)
+        case _:
             await reply(update, f"{escape_html(topic.title)} has no questions yet.")
-            return
-        quiz = await quiz_store.create_quiz(
-            session=session,
-            chat_id=chat.id,
-            started_by=user.id,
-            topic=topic.title,
-            question_ids=picks,
-            now=now,
-        )
-        quiz_id = quiz.id
-    note = "" if len(picks) == count else f" (only {len(picks)} available)"
-    await reply(
-        update, f"🎯 Quiz on <b>{escape_html(topic.title)}</b>: {len(picks)} questions{note}. Go!"
-    )
-    await send_current(context, quiz_id)
 
 
 start_quiz = _start
@@ -242,34 +196,33 @@ async def quiz_stop_button(update: Update, context: BotContext, action: QuizStop
 
 
 async def _stop(update: Update, context: BotContext, *, quiz_id: int | None) -> None:
-    chat, user = update.effective_chat, update.effective_user
-    if chat is None or user is None:
+    turn = turn_of(update, context)
+    if turn is None or turn.user is None:
         return
-    services = context.services
-    now = now_of(context)
-    async with services.sessions() as session, session.begin():
-        quiz = (
-            await quiz_store.get_quiz(quiz_id, session=session)
-            if quiz_id is not None
-            else await quiz_store.active_quiz(chat.id, session=session, now=now)
-        )
-        if quiz is None or quiz.status != "active" or quiz.chat_id != chat.id:
+
+    async def admin() -> bool:
+        return await is_admin(update, context)
+
+    result = await study_quiz.stop(
+        turn.services,
+        chat_id=turn.chat.id,
+        quiz_id=quiz_id,
+        user_id=turn.user.id,
+        group=is_group(update),
+        is_admin=admin,
+        now=turn.now,
+    )
+    match result.outcome:
+        case study_quiz.Stopped.NOT_RUNNING:
             over = "This quiz is over." if update.callback_query else f"No quiz is running. {USAGE}"
             await tell(update, over)
-            return
-        allowed = user.id == quiz.started_by or (
-            is_group(update) and await is_admin(update, context)
-        )
-        if not allowed:
+        case study_quiz.Stopped.NOT_ALLOWED:
             await tell(update, "Only the quiz's starter or an admin can stop it.", alert=True)
-            return
-        quiz.status = "stopped"
-        quiz.finished_at = now
-        quiz.updated_at = now
-        stopped_id = quiz.id
-    if update.callback_query:
-        await toast(update, "Quiz stopped.")
-    await send_results(context, stopped_id)
+        case study_quiz.Stopped.STOPPED:
+            if update.callback_query:
+                await toast(update, "Quiz stopped.")
+            if result.results is not None:
+                await _send_results(context, result.results)
 
 
 async def send_results(context: BotContext, quiz_id: int) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 from telegram import InlineKeyboardMarkup, Message, ReplyParameters, Update
-from telegram.constants import ChatType
 from telegram.error import Forbidden, TelegramError
 
 from bot.domain.schedule import local_date_of
@@ -26,14 +25,11 @@ from bot.handlers.groups import is_admin
 from bot.rendering import render_answer, texts
 from bot.service.context import BotContext
 from bot.storage import deliveries as delivery_store
-from bot.storage import quizzes as quiz_store
-from bot.storage.models import DeliveryRow
 from bot.study import answers
 from bot.study.questions import (
     PreparedSend,
     card_text,
     create_daily,
-    label_for,
     pick_for_chat,
     prepare,
     record_outcome,
@@ -233,17 +229,6 @@ async def _send_answer(
     return last
 
 
-async def _mark_question(
-    context: BotContext, message: Message, delivery: DeliveryRow, footer: str
-) -> None:
-    """Edit the question message: the same card with a footer, and no buttons."""
-    quiz = None
-    if delivery.quiz_id is not None:
-        async with context.services.sessions() as session:
-            quiz = await quiz_store.get_quiz(delivery.quiz_id, session=session)
-    await _mark_card(context, message, delivery.question_id, label_for(delivery, quiz), footer)
-
-
 async def _mark_card(
     context: BotContext, message: Message, question_id: str, label: str, footer: str
 ) -> None:
@@ -259,38 +244,42 @@ async def _mark_card(
 
 
 async def skip_button(update: Update, context: BotContext, action: Skip) -> None:
-    """Skip: set the question aside without grading it."""
-    chat = update.effective_chat
+    """Skip: set the question aside without grading it (bot.study.answers.skip)."""
+    turn = turn_of(update, context)
     query = update.callback_query
-    if chat is None or query is None:
+    if turn is None or query is None:
         return
-    async with context.services.sessions() as session:
-        delivery = await delivery_store.get_delivery(action.delivery_id, session=session)
-    if delivery is None or delivery.chat_id != chat.id:
-        await toast(update, GONE, alert=True)
-        return
-    if delivery_store.answer_shown(delivery, now_of(context)):
-        await toast(update, "The answer is already shown; grade it below.")
-        return
-    if chat.type != ChatType.PRIVATE:
-        # Skipping hides the question from everyone: the quiz's starter or an admin only.
-        starter = await _quiz_starter(context, delivery)
-        user = update.effective_user
-        if user is None or (user.id != starter and not await is_admin(update, context)):
+
+    async def admin() -> bool:
+        return await is_admin(update, context)
+
+    result = await answers.skip(
+        turn.services,
+        delivery_id=action.delivery_id,
+        chat_id=turn.chat.id,
+        group=turn.group,
+        user_id=turn.user.id if turn.user is not None else None,
+        is_admin=admin,
+        now=turn.now,
+    )
+    match result.outcome:
+        case answers.Skipped.GONE:
+            await toast(update, GONE, alert=True)
+        case answers.Skipped.ANSWER_SHOWN:
+            await toast(update, "The answer is already shown; grade it below.")
+        case answers.Skipped.NOT_ALLOWED:
             await toast(update, "Only the quiz's starter or an admin can skip.", alert=True)
-            return
-    await toast(update, "Skipped.")
-    if isinstance(query.message, Message):
-        await _mark_question(context, query.message, delivery, texts.SKIPPED_FOOTER)
-    await quiz_flow.advance_after(context, delivery)
-
-
-async def _quiz_starter(context: BotContext, delivery: DeliveryRow) -> int | None:
-    if delivery.quiz_id is None:
-        return None
-    async with context.services.sessions() as session:
-        quiz = await quiz_store.get_quiz(delivery.quiz_id, session=session)
-    return quiz.started_by if quiz is not None else None
+        case answers.Skipped.SKIPPED:
+            await toast(update, "Skipped.")
+            if isinstance(query.message, Message) and result.question_id and result.card_label:
+                await _mark_card(
+                    context,
+                    query.message,
+                    result.question_id,
+                    result.card_label,
+                    texts.SKIPPED_FOOTER,
+                )
+            await quiz_flow.send_step(context, result.quiz_step)
 
 
 async def grade_button(update: Update, context: BotContext, action: Grade) -> None:

@@ -28,19 +28,11 @@ from bot.storage import deliveries as delivery_store
 from bot.storage import learning, people
 from bot.storage import quizzes as quiz_store
 from bot.storage.models import DeliveryRow, ReviewRow
+from bot.study.people import Person
 from bot.study.questions import label_for
 from bot.study.quiz import QuizStep, advance
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Person:
-    """Who pressed: the Telegram user's id and names (a grader may be new to the bot)."""
-
-    id: int
-    first_name: str = ""
-    username: str | None = None
 
 
 # --- reveal -------------------------------------------------------------------------
@@ -268,3 +260,59 @@ async def _track_member(services: Services, person: Person, chat_id: int, now: d
             now=now,
         )
     return row.timezone
+
+
+# --- skip -----------------------------------------------------------------------------
+
+
+class Skipped(Enum):
+    SKIPPED = "skipped"
+    GONE = "gone"  # no such delivery in this chat
+    ANSWER_SHOWN = "answer shown"  # grade it instead
+    NOT_ALLOWED = "not allowed"  # in a group: the quiz's starter or an admin only
+
+
+@dataclass(frozen=True)
+class SkipResult:
+    outcome: Skipped
+    question_id: str | None = None  # SKIPPED: the question card to mark skipped
+    card_label: str | None = None  # SKIPPED: the card's label
+    quiz_step: QuizStep | None = None  # SKIPPED in a quiz: where the quiz went
+
+
+async def skip(
+    services: Services,
+    *,
+    delivery_id: int,
+    chat_id: int,
+    group: bool,
+    user_id: int | None,
+    is_admin: Callable[[], Awaitable[bool]],
+    now: datetime,
+) -> SkipResult:
+    """Set a question aside without grading it; a quiz moves on.
+
+    Skipping hides the question from everyone, so in a group only the quiz's
+    starter or an admin may (``is_admin`` asks Telegram, only when needed).
+    """
+    async with services.sessions() as session:
+        delivery = await delivery_store.get_delivery(delivery_id, session=session)
+        quiz = (
+            await quiz_store.get_quiz(delivery.quiz_id, session=session)
+            if delivery is not None and delivery.quiz_id is not None
+            else None
+        )
+    if delivery is None or delivery.chat_id != chat_id:
+        return SkipResult(Skipped.GONE)
+    if delivery_store.answer_shown(delivery, now):
+        return SkipResult(Skipped.ANSWER_SHOWN)
+    if group:
+        starter = quiz.started_by if quiz is not None else None
+        if user_id is None or (user_id != starter and not await is_admin()):
+            return SkipResult(Skipped.NOT_ALLOWED)
+    return SkipResult(
+        Skipped.SKIPPED,
+        question_id=delivery.question_id,
+        card_label=label_for(delivery, quiz),
+        quiz_step=await advance(services, delivery=delivery, now=now),
+    )

@@ -22,7 +22,8 @@ from bot.storage import learning, people
 from bot.storage import quizzes as quiz_store
 from bot.study import answers
 from bot.study import quiz as study_quiz
-from bot.study.answers import AnswerToPost, Graded, Person, Revealed
+from bot.study.answers import AnswerToPost, Graded, Revealed
+from bot.study.people import Person
 from bot.study.questions import PreparedSend
 from tests.support.bot_harness import small_bank, test_settings
 from tests.support.databases import TestDatabase
@@ -290,3 +291,145 @@ async def test_only_the_starter_or_an_admin_moves_a_group_quiz_on(services: Serv
     assert moved.step is not None
     assert moved.step.question is not None
     assert moved.step.question.label == "Quiz · NLP · 2/2"
+
+
+async def never_admin() -> bool:
+    raise AssertionError("not asked: the presser's rights are known without Telegram")
+
+
+async def test_skipping_a_quiz_question_moves_the_quiz_on(services: Services) -> None:
+    await _chat(services, ANNA.id)
+    quiz_id = await _quiz(services, ANNA.id, ["attention", "bpe"])
+    first = await study_quiz.current_question(services, quiz_id=quiz_id, now=NOW)
+    assert first is not None
+    skipped = await answers.skip(
+        services,
+        delivery_id=first.delivery_id,
+        chat_id=ANNA.id,
+        group=False,
+        user_id=ANNA.id,
+        is_admin=never_admin,
+        now=NOW,
+    )
+    assert skipped.outcome == answers.Skipped.SKIPPED
+    assert (skipped.question_id, skipped.card_label) == ("attention", "Quiz · NLP · 1/2")
+    assert skipped.quiz_step is not None
+    assert skipped.quiz_step.question is not None
+    second = skipped.quiz_step.question
+    assert (second.question_id, second.label) == ("bpe", "Quiz · NLP · 2/2")
+
+    await _reveal(services, second.delivery_id, ANNA.id, Poster(12))
+    shown = await answers.skip(
+        services,
+        delivery_id=second.delivery_id,
+        chat_id=ANNA.id,
+        group=False,
+        user_id=ANNA.id,
+        is_admin=never_admin,
+        now=NOW,
+    )
+    assert shown == answers.SkipResult(answers.Skipped.ANSWER_SHOWN)
+
+
+async def test_in_a_group_only_the_starter_or_an_admin_skips(services: Services) -> None:
+    await _chat(services, GROUP, kind="group")
+    quiz_id = await _quiz(services, GROUP, ["attention"])
+    first = await study_quiz.current_question(services, quiz_id=quiz_id, now=NOW)
+    assert first is not None
+
+    async def not_admin() -> bool:
+        return False
+
+    refused = await answers.skip(
+        services,
+        delivery_id=first.delivery_id,
+        chat_id=GROUP,
+        group=True,
+        user_id=777,
+        is_admin=not_admin,
+        now=NOW,
+    )
+    assert refused == answers.SkipResult(answers.Skipped.NOT_ALLOWED)
+    by_starter = await answers.skip(
+        services,
+        delivery_id=first.delivery_id,
+        chat_id=GROUP,
+        group=True,
+        user_id=ANNA.id,
+        is_admin=never_admin,
+        now=NOW,
+    )
+    assert by_starter.outcome == answers.Skipped.SKIPPED
+    assert by_starter.quiz_step is not None
+    assert by_starter.quiz_step.results is not None
+    assert (by_starter.quiz_step.results.group, by_starter.quiz_step.results.grades) == (True, ())
+
+
+async def test_starting_and_stopping_a_quiz(services: Services) -> None:
+    topic = study_quiz.find_topic(services.bank, "d", "nlp")
+    assert topic is not None
+
+    async def start() -> study_quiz.StartResult:
+        assert topic is not None
+        return await study_quiz.start(
+            services,
+            chat_id=ANNA.id,
+            chat_kind="private",
+            chat_title=None,
+            group=False,
+            starter=ANNA,
+            topic=topic,
+            count=5,
+            weak_first=False,
+            now=NOW,
+        )
+
+    started = await start()
+    assert (started.outcome, started.picked) == (study_quiz.Started.STARTED, 2)
+    assert started.quiz_id is not None
+    async with services.sessions() as session:
+        chat = await chat_store.get_chat(ANNA.id, session=session)
+        person = await people.get_person(ANNA.id, session=session)
+    # A private chat that never /start-ed gets a paused row; the starter is tracked.
+    assert chat is not None
+    assert (chat.paused, chat.schedule.timezone) == (True, "UTC")
+    assert person is not None
+    assert person.first_name == "Anna"
+
+    assert await start() == study_quiz.StartResult(
+        study_quiz.Started.RUNNING, running=("NLP", 1, 2)
+    )
+
+    async def never() -> bool:
+        raise AssertionError("not asked in a private chat")
+
+    refused = await study_quiz.stop(
+        services, chat_id=ANNA.id, quiz_id=None, user_id=777, group=False, is_admin=never, now=NOW
+    )
+    assert refused == study_quiz.StopResult(study_quiz.Stopped.NOT_ALLOWED)
+    stopped = await study_quiz.stop(
+        services,
+        chat_id=ANNA.id,
+        quiz_id=None,
+        user_id=ANNA.id,
+        group=False,
+        is_admin=never,
+        now=NOW + timedelta(minutes=2),
+    )
+    assert stopped.outcome == study_quiz.Stopped.STOPPED
+    assert stopped.results is not None
+    assert (stopped.results.stopped, stopped.results.ended_at, stopped.results.grades) == (
+        True,
+        NOW + timedelta(minutes=2),
+        (),
+    )
+    again = await study_quiz.stop(
+        services,
+        chat_id=ANNA.id,
+        quiz_id=started.quiz_id,
+        user_id=ANNA.id,
+        group=False,
+        is_admin=never,
+        now=NOW,
+    )
+    assert again == study_quiz.StopResult(study_quiz.Stopped.NOT_RUNNING)
