@@ -7,14 +7,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Chat, InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ChatType
 from telegram.error import BadRequest
 
 from bot.rendering.tags import visible_text
 from bot.service.context import BotContext, Services
-from bot.storage import people
 
 # Re-exported: the handlers read a chat's settings as the use cases do.
 from bot.study.chats import default_settings as default_settings
@@ -24,24 +22,6 @@ from bot.study.people import Person
 log = logging.getLogger(__name__)
 
 NOT_SUBSCRIBED = "You are not subscribed yet. Send /start to begin."
-
-
-async def ensure_person(
-    user: User,
-    *,
-    session: AsyncSession,
-    services: Services,
-    now: datetime,
-    timezone: str | None = None,
-) -> None:
-    await people.upsert_person(
-        user.id,
-        session=session,
-        first_name=user.first_name or "",
-        username=user.username,
-        timezone=timezone or services.settings.default_timezone,
-        now=now,
-    )
 
 
 async def reply(update: Update, text: str, **kwargs: object) -> Message | None:

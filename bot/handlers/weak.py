@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from telegram import Update
 
 from bot.domain.progress import (
@@ -11,17 +9,14 @@ from bot.domain.progress import (
     RETENTION_DAYS,
     WEAK_BELOW,
     TopicStats,
-    leeches,
-    topic_stats,
-    weakest_topics,
 )
 from bot.domain.topics import Topic
 from bot.handlers import quiz
 from bot.handlers.common import now_of, reply, toast
 from bot.rendering import escape_html
 from bot.service.context import BotContext
-from bot.storage import progress as progress_store
 from bot.study.quiz import find_topic
+from bot.study.weak import weak_report
 from bot.telegram import keyboards
 from bot.telegram.callbacks import WeakQuiz
 
@@ -47,39 +42,24 @@ async def weak_command(update: Update, context: BotContext) -> None:
     user = update.effective_user
     if user is None:
         return
-    services = context.services
-    bank = services.bank
-    now = now_of(context)
-    async with services.sessions() as session:
-        reviews = await progress_store.graded_reviews(
-            user.id, session=session, since=now - timedelta(days=RETENTION_DAYS)
-        )
-        lapses = await progress_store.card_lapses(user.id, session=session)
-    weakest = weakest_topics(topic_stats(reviews, bank, now=now))
-    leech_list = leeches(lapses, bank)
-    if not weakest and not leech_list:
+    bank = context.services.bank
+    report = await weak_report(context.services, person_id=user.id, now=now_of(context))
+    if report.empty:
         await reply(update, NOTHING_WEAK)
         return
     lines: list[str] = []
-    if weakest:
+    if report.weakest:
         lines.append(f"<b>Weakest topics</b> (last {RETENTION_DAYS} days, Good or Easy):")
-        lines += [_topic_line(stats) for stats in weakest]
-    topics = [Topic(s.kind, s.key, s.title) for s in weakest]
-    if leech_list:
+        lines += [_topic_line(stats) for stats in report.weakest]
+    if report.leeches:
         lines.append(f"<b>Leeches</b> (forgotten {LEECH_LAPSES}+ times):")
-        for question_id, count in leech_list[:10]:
+        for question_id, count in report.leeches[:10]:
             question = bank.question(question_id)
             text = question.question if question else question_id
             short = text if len(text) <= 90 else text[:89] + "…"
             lines.append(f"• {escape_html(short)} ({count}×)")
-        # Leeches without a weak topic still get a quiz: on their decks.
-        for question_id, _ in leech_list:
-            deck = bank.deck_of(question_id)
-            leech_topic = Topic("deck", deck.id, deck.title) if deck is not None else None
-            if leech_topic is not None and leech_topic not in topics and len(topics) < 3:
-                topics.append(leech_topic)
     lines.append("A quiz on a topic starts with its leeches and due cards.")
-    buttons = [_button(topic) for topic in topics]
+    buttons = [_button(topic) for topic in report.quiz_topics]
     await reply(update, "\n".join(lines), reply_markup=keyboards.weak_keyboard(buttons))
 
 
