@@ -36,7 +36,7 @@ from bot.rendering import escape_html, texts
 from bot.service.context import BotContext
 from bot.storage.models import DeliveryRow
 from bot.study import quiz as study_quiz
-from bot.study.questions import PreparedSend, record_outcome, send_prepared
+from bot.study.questions import PreparedSend, send_and_record
 from bot.telegram import keyboards
 from bot.telegram.callbacks import QuizNext, QuizPick, QuizStop
 from bot.telegram.keyboards import GRADE_LABELS
@@ -143,10 +143,7 @@ async def send_current(context: BotContext, quiz_id: int) -> None:
 
 
 async def _send_question(context: BotContext, item: PreparedSend) -> None:
-    services = context.services
-    outcome = await send_prepared(context.bot, services.bank, item)
-    async with services.sessions() as session, session.begin():
-        await record_outcome(item, outcome, session=session, now=services.clock())
+    outcome = await send_and_record(context.bot, context.services, item)
     if not isinstance(outcome, Sent):
         log.warning("quiz %s question not sent: %s", item.quiz_id, outcome)
 

@@ -7,15 +7,12 @@ import logging
 from telegram import InlineKeyboardMarkup, Message, ReplyParameters, Update
 from telegram.error import Forbidden, TelegramError
 
-from bot.domain.schedule import local_date_of
 from bot.domain.srs import Rating
 from bot.handlers import quiz as quiz_flow
 from bot.handlers.common import (
     NOT_SUBSCRIBED,
     edit_markup_or_ignore,
     edit_or_ignore,
-    load_chat,
-    now_of,
     reply,
     tell,
     toast,
@@ -24,17 +21,8 @@ from bot.handlers.common import (
 from bot.handlers.groups import is_admin
 from bot.rendering import render_answer, texts
 from bot.service.context import BotContext
-from bot.storage import deliveries as delivery_store
 from bot.study import answers
-from bot.study.questions import (
-    PreparedSend,
-    card_text,
-    create_daily,
-    pick_for_chat,
-    prepare,
-    record_outcome,
-    send_prepared,
-)
+from bot.study.questions import Asked, PreparedSend, ask, card_text, send_and_record
 from bot.telegram import keyboards
 from bot.telegram.callbacks import Grade, Reveal, Skip
 from bot.telegram.sending import Sent, call_with_retries, send_message_id
@@ -50,10 +38,7 @@ SEND_FAILED = "Telegram did not accept the message just now. Please try again in
 
 
 async def _send_and_record(context: BotContext, item: PreparedSend) -> bool:
-    services = context.services
-    outcome = await send_prepared(context.bot, services.bank, item)
-    async with services.sessions() as session, session.begin():
-        await record_outcome(item, outcome, session=session, now=services.clock())
+    outcome = await send_and_record(context.bot, context.services, item)
     return isinstance(outcome, Sent)
 
 
@@ -68,66 +53,26 @@ async def next_command(update: Update, context: BotContext) -> None:
 
 
 async def _send_question(update: Update, context: BotContext, *, daily: bool) -> None:
-    """Record a delivery (today's, or an extra one) for the chat and send it."""
-    chat = update.effective_chat
-    if chat is None:
+    """Record a delivery (today's, or an extra one) for the chat (bot.study.questions.ask)
+    and send it."""
+    turn = turn_of(update, context)
+    if turn is None:
         return
-    services = context.services
-    now = now_of(context)
-    async with services.sessions() as session, session.begin():
-        settings = await load_chat(chat.id, session=session, services=services)
-        if settings is None:
+    result = await ask(turn.services, chat_id=turn.chat.id, daily=daily, now=turn.now)
+    match result.outcome:
+        case Asked.NOT_SUBSCRIBED:
             await reply(update, NOT_SUBSCRIBED)
-            return
-        today = local_date_of(now, settings.schedule.timezone)
-        delivery = (
-            await delivery_store.daily_delivery(chat.id, today, session=session) if daily else None
-        )
-        if delivery is None:
-            latest = (
-                None
-                if daily
-                else await delivery_store.latest_sent_delivery(chat.id, session=session)
-            )
-            question_id = await pick_for_chat(
-                services.bank,
-                settings,
-                session=session,
-                now=now,
-                exclude=frozenset({latest.question_id}) if latest else frozenset(),
-            )
-            if question_id is None:
-                await reply(update, NO_QUESTION)
-                return
-            if daily:
-                delivery = await create_daily(
-                    settings, session=session, question_id=question_id, local_date=today, now=now
-                ) or await delivery_store.daily_delivery(chat.id, today, session=session)
-                # (None from create_daily: the dispatcher created today's row meanwhile.)
-            else:
-                delivery = await delivery_store.create_delivery(
-                    session=session,
-                    chat_id=chat.id,
-                    question_id=question_id,
-                    now=now,
-                    daily_on=None,
-                )
-        item = prepare(delivery) if delivery is not None else None
-    if item is None or not await _send_and_record(context, item):
-        await reply(update, SEND_FAILED)
+        case Asked.NO_QUESTION:
+            await reply(update, NO_QUESTION)
+        case Asked.READY:
+            item = result.question
+            if item is None or not await _send_and_record(context, item):
+                await reply(update, SEND_FAILED)
 
 
 async def answer_command(update: Update, context: BotContext) -> None:
     """/answer: reveal the answer to the last question sent here."""
-    chat = update.effective_chat
-    if chat is None:
-        return
-    async with context.services.sessions() as session:
-        latest = await delivery_store.latest_sent_delivery(chat.id, session=session)
-    if latest is None:
-        await reply(update, "There is no question to answer yet. /question sends today's.")
-        return
-    await _reveal(update, context, latest.id, from_button=False)
+    await _reveal(update, context, None, from_button=False)
 
 
 async def reveal_button(update: Update, context: BotContext, action: Reveal) -> None:
@@ -136,7 +81,7 @@ async def reveal_button(update: Update, context: BotContext, action: Reveal) -> 
 
 
 async def _reveal(
-    update: Update, context: BotContext, delivery_id: int, *, from_button: bool
+    update: Update, context: BotContext, delivery_id: int | None, *, from_button: bool
 ) -> None:
     turn = turn_of(update, context)
     if turn is None:
@@ -163,6 +108,8 @@ async def _reveal(
         reply_to=pressed.message_id if pressed is not None else None,
     )
     match result.outcome:
+        case answers.Revealed.NOTHING:
+            await reply(update, "There is no question to answer yet. /question sends today's.")
         case answers.Revealed.GONE:
             await tell(update, GONE, alert=True)
         case answers.Revealed.BEING_SENT:

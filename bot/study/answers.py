@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 class Revealed(Enum):
     POSTED = "posted"  # the answer went out now
     GONE = "gone"  # no such delivery in this chat, or its question left the bank
+    NOTHING = "nothing"  # /answer: no question was sent to this chat yet
     BEING_SENT = "being sent"  # revealed a moment ago, the answer not stored yet
     ALREADY_SHOWN = "already shown"  # the answer is in the chat (answer_message_id)
     NOT_SENT = "not sent"  # Telegram did not take it: the reveal is undone
@@ -72,7 +73,7 @@ class RevealResult:
 async def reveal(
     services: Services,
     *,
-    delivery_id: int,
+    delivery_id: int | None,
     chat_id: int,
     group: bool,
     now: datetime,
@@ -83,9 +84,16 @@ async def reveal(
     let ``post`` send it, store the answer's message id (or undo the mark when it
     was not sent, so that the person can try again).
 
+    ``delivery_id`` None (/answer): the last question sent to the chat.
     ``reply_to``: the pressed question message; the recorder may not have stored
     the question's message id yet when someone taps within milliseconds.
     """
+    if delivery_id is None:
+        async with services.sessions() as session:
+            latest = await delivery_store.latest_sent_delivery(chat_id, session=session)
+        if latest is None:
+            return RevealResult(Revealed.NOTHING)
+        delivery_id = latest.id
     async with services.autocommit() as session, session.begin():
         began = await delivery_store.begin_reveal(
             delivery_id, chat_id, card_of=chat_id, session=session, now=now

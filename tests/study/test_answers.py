@@ -24,7 +24,7 @@ from bot.study import answers
 from bot.study import quiz as study_quiz
 from bot.study.answers import AnswerToPost, Graded, Revealed
 from bot.study.people import Person
-from bot.study.questions import PreparedSend
+from bot.study.questions import Asked, AskResult, PreparedSend, ask
 from tests.support.bot_harness import small_bank, test_settings
 from tests.support.databases import TestDatabase
 
@@ -75,7 +75,7 @@ class Poster:
 
 
 async def _reveal(
-    services: Services, delivery_id: int, chat_id: int, post: Poster
+    services: Services, delivery_id: int | None, chat_id: int, post: Poster
 ) -> answers.RevealResult:
     return await answers.reveal(
         services, delivery_id=delivery_id, chat_id=chat_id, group=chat_id < 0, now=NOW, post=post
@@ -433,3 +433,31 @@ async def test_starting_and_stopping_a_quiz(services: Services) -> None:
         now=NOW,
     )
     assert again == study_quiz.StopResult(study_quiz.Stopped.NOT_RUNNING)
+
+
+async def test_question_and_next_record_deliveries(services: Services) -> None:
+    assert await ask(services, chat_id=ANNA.id, daily=True, now=NOW) == AskResult(
+        Asked.NOT_SUBSCRIBED
+    )
+    assert await _reveal(services, None, ANNA.id, Poster(1)) == answers.RevealResult(
+        Revealed.NOTHING
+    )
+    await _chat(services, ANNA.id)
+    daily = await ask(services, chat_id=ANNA.id, daily=True, now=NOW)
+    assert daily.outcome == Asked.READY
+    assert daily.question is not None
+    assert (daily.question.question_id, daily.question.label) == (
+        "bias-variance",
+        "Question of the day · Mon 02 Mar",
+    )
+    again = await ask(services, chat_id=ANNA.id, daily=True, now=NOW)
+    assert again == daily  # the same delivery: /question twice is today's question twice
+    async with services.sessions() as session, session.begin():
+        await delivery_store.mark_sent(daily.question.delivery_id, 900, session=session, now=NOW)
+    extra = await ask(services, chat_id=ANNA.id, daily=False, now=NOW)
+    assert extra.question is not None
+    assert (extra.question.question_id, extra.question.label) == ("attention", "Extra question")
+    # /answer reveals the last question sent: the daily one (the extra is not sent yet).
+    post = Poster(5)
+    assert (await _reveal(services, None, ANNA.id, post)).outcome == Revealed.POSTED
+    assert [answer.delivery_id for answer in post.posted] == [daily.question.delivery_id]
