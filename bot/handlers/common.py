@@ -4,68 +4,24 @@ from __future__ import annotations
 
 import logging
 from contextvars import ContextVar
-from dataclasses import replace
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import InlineKeyboardMarkup, Message, Update, User
+from telegram import Chat, InlineKeyboardMarkup, Message, Update, User
+from telegram.constants import ChatType
 from telegram.error import BadRequest
 
-from bot.domain.chats import ChatSettings, ordered_decks
-from bot.domain.schedule import Schedule
 from bot.rendering.tags import visible_text
 from bot.service.context import BotContext, Services
-from bot.storage import chats as chat_store
-from bot.storage import people
+
+# Re-exported: the handlers read a chat's settings as the use cases do.
+from bot.study.chats import default_settings as default_settings
+from bot.study.chats import load_chat as load_chat
+from bot.study.people import Person
 
 log = logging.getLogger(__name__)
 
 NOT_SUBSCRIBED = "You are not subscribed yet. Send /start to begin."
-
-
-def default_settings(services: Services, chat_id: int, kind: str) -> ChatSettings:
-    config = services.settings
-    return ChatSettings(
-        chat_id=chat_id,
-        kind=kind,
-        schedule=Schedule(
-            local_time=config.default_delivery_time,
-            timezone=config.default_timezone,
-            days=frozenset(range(7)),
-        ),
-        decks=services.bank.deck_ids,
-    )
-
-
-async def ensure_person(
-    user: User,
-    *,
-    session: AsyncSession,
-    services: Services,
-    now: datetime,
-    timezone: str | None = None,
-) -> None:
-    await people.upsert_person(
-        user.id,
-        session=session,
-        first_name=user.first_name or "",
-        username=user.username,
-        timezone=timezone or services.settings.default_timezone,
-        now=now,
-    )
-
-
-async def load_chat(
-    chat_id: int, *, session: AsyncSession, services: Services
-) -> ChatSettings | None:
-    """The chat's settings with decks that left the bank dropped (never none selected)."""
-    settings = await chat_store.get_chat(chat_id, session=session)
-    if settings is None:
-        return None
-    decks = ordered_decks(settings.decks, services.bank.deck_ids) or services.bank.deck_ids
-    if decks != settings.decks:
-        settings = replace(settings, decks=decks)
-    return settings
 
 
 async def reply(update: Update, text: str, **kwargs: object) -> Message | None:
@@ -192,3 +148,35 @@ async def tell(update: Update, text: str, *, alert: bool = False) -> None:
 
 def now_of(context: BotContext) -> datetime:
     return context.services.clock()
+
+
+@dataclass(frozen=True)
+class Turn:
+    """The prologue every handler repeated, written once: the chat the update came
+    from, who sent it, the services and the clock's reading for this update."""
+
+    chat: Chat
+    user: User | None
+    services: Services
+    now: datetime
+
+    @property
+    def group(self) -> bool:
+        return self.chat.type != ChatType.PRIVATE
+
+    @property
+    def person(self) -> Person | None:
+        """The sender as the use cases (bot/study) know a person."""
+        user = self.user
+        if user is None:
+            return None
+        return Person(user.id, first_name=user.first_name or "", username=user.username)
+
+
+def turn_of(update: Update, context: BotContext) -> Turn | None:
+    """The update's :class:`Turn`; None for an update without a chat (nothing to answer)."""
+    chat = update.effective_chat
+    if chat is None:
+        return None
+    services = context.services
+    return Turn(chat, update.effective_user, services, services.clock())

@@ -2,50 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from telegram import MaybeInaccessibleMessage, Message, Update
 
-from bot.handlers.common import (
-    default_settings,
-    edit_or_ignore,
-    ensure_person,
-    load_chat,
-    now_of,
-    reply,
-    toast,
-)
+from bot.handlers.common import edit_or_ignore, reply, toast, turn_of
 from bot.rendering import texts
 from bot.service.context import BotContext
-from bot.storage import chats as chat_store
-from bot.storage import people
-from bot.storage import reminder_candidates as reminder_store
+from bot.study import subscription
 from bot.telegram import keyboards
 from bot.telegram.callbacks import Forget
 
 
 async def start_command(update: Update, context: BotContext) -> None:
     """/start: subscribe this private chat (or wake it up) and explain the bot."""
-    chat, user = update.effective_chat, update.effective_user
-    if chat is None or user is None:
+    turn = turn_of(update, context)
+    person = turn.person if turn is not None else None
+    if turn is None or person is None:
         return
-    services = context.services
-    now = now_of(context)
-    async with services.sessions() as session, session.begin():
-        settings = await load_chat(chat.id, session=session, services=services)
-        if settings is None:
-            settings = default_settings(services, chat.id, chat.type)
-        settings = replace(settings, active=True, paused=False).rescheduled(now=now)
-        await ensure_person(
-            user, session=session, services=services, now=now, timezone=settings.schedule.timezone
-        )
-        await chat_store.save_chat(settings, session=session, now=now)
-        await reminder_store.ensure_reminder(
-            chat.id, settings.schedule.timezone, session=session, now=now
-        )
+    settings = await subscription.subscribe(
+        turn.services, chat_id=turn.chat.id, chat_kind=turn.chat.type, person=person, now=turn.now
+    )
     await reply(
         update,
-        texts.welcome(user.first_name or "there", settings, now, len(services.bank)),
+        texts.welcome(person.first_name or "there", settings, turn.now, len(turn.services.bank)),
         reply_markup=keyboards.first_question_keyboard(),
     )
 
@@ -73,8 +51,7 @@ async def forget_button(update: Update, context: BotContext, action: Forget) -> 
         await toast(update, "Nothing was deleted.")
         await _settle(query.message, "Nothing was deleted.")
         return
-    async with context.services.sessions() as session, session.begin():
-        await people.forget_person(user.id, session=session)
+    await subscription.forget(context.services, person_id=user.id)
     await toast(update, "Deleted.")
     await _settle(
         query.message, "Done: everything stored about you is deleted. Send /start to begin again."

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import time
 
@@ -19,14 +18,21 @@ from bot.domain.schedule import (
 )
 from bot.domain.topics import topic_ref
 from bot.handlers import reminder_settings as reminders
-from bot.handlers.common import NOT_SUBSCRIBED, edit_or_ignore, load_chat, now_of, reply, toast
+from bot.handlers.common import (
+    NOT_SUBSCRIBED,
+    edit_or_ignore,
+    now_of,
+    reply,
+    toast,
+    turn_of,
+)
 from bot.handlers.groups import admin_only
 from bot.rendering import escape_html, texts
 from bot.service.context import BotContext
-from bot.storage import chats as chat_store
 from bot.storage import people
-from bot.storage import reminder_candidates as reminder_store
+from bot.study import settings as study_settings
 from bot.study.locations import timezone_at
+from bot.study.settings import Change
 from bot.telegram import keyboards
 from bot.telegram.callbacks import OpenSettings, SetDays, SetPaused, SetTime, ToggleDay, ToggleDeck
 
@@ -74,39 +80,22 @@ DAY_PRESETS = {
     "weekends": frozenset({5, 6}),
 }
 
-Change = Callable[[ChatSettings], ChatSettings]
-
 
 async def _change(update: Update, context: BotContext, change: Change) -> ChatSettings | None:
-    """Load the chat's settings, apply ``change``, reschedule and save."""
-    chat = update.effective_chat
-    if chat is None:
+    """The chat's settings changed by ``change`` (bot.study.settings); None: not subscribed."""
+    turn = turn_of(update, context)
+    if turn is None:
         return None
-    services = context.services
-    now = now_of(context)
-    async with services.sessions() as session, session.begin():
-        settings = await load_chat(chat.id, session=session, services=services)
-        if settings is None:
-            return None
-        updated = change(settings).rescheduled(now=now)
-        await chat_store.save_chat(updated, session=session, now=now)
-        if (
-            chat.type == ChatType.PRIVATE
-            and updated.schedule.timezone != settings.schedule.timezone
-        ):
-            await people.set_person_timezone(chat.id, updated.schedule.timezone, session=session)
-            await reminder_store.follow_timezone(
-                chat.id, updated.schedule.timezone, session=session, now=now
-            )
-    return updated
+    return await study_settings.change_settings(
+        turn.services, chat_id=turn.chat.id, private=not turn.group, change=change, now=turn.now
+    )
 
 
 async def _show(update: Update, context: BotContext) -> ChatSettings | None:
     chat = update.effective_chat
     if chat is None:
         return None
-    async with context.services.sessions() as session:
-        return await load_chat(chat.id, session=session, services=context.services)
+    return await study_settings.chat_settings(context.services, chat_id=chat.id)
 
 
 def _with_schedule(settings: ChatSettings, **changes: object) -> ChatSettings:

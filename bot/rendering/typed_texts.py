@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.domain.export import GRADE_NAMES
 from bot.domain.srs import Rating
 from bot.rendering import escape_html
 
@@ -21,7 +22,6 @@ ALREADY_REVEALED = (
 GROUP_POINTER = "✍️ Typed answers are checked in a private chat with me."
 GROUP_BUTTON = "Open the private chat"
 NO_POINTS = "I could not split this model answer into key points; compare it yourself below."
-GRADE_NAMES = {Rating.AGAIN: "Again", Rating.HARD: "Hard", Rating.GOOD: "Good", Rating.EASY: "Easy"}
 
 
 @dataclass(frozen=True)

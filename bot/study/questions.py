@@ -6,6 +6,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from enum import Enum
 from functools import lru_cache
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,15 +14,17 @@ from telegram import Bot
 
 from bot.domain.chats import ChatSettings
 from bot.domain.content import Bank
-from bot.domain.schedule import end_of_local_day
+from bot.domain.schedule import end_of_local_day, local_date_of
 from bot.domain.selection import choose_question, group_rotation_pick, overdue_from_soonest
 from bot.domain.srs import CardDue, CardState
 from bot.rendering import texts
+from bot.service.context import Services
 from bot.storage import chats as chat_store
 from bot.storage import deliveries as delivery_store
 from bot.storage import learning
 from bot.storage.learning import SoonestCards
 from bot.storage.models import DeliveryRow, QuizRow
+from bot.study.chats import load_chat
 from bot.telegram import keyboards
 from bot.telegram.ratelimit import Traffic
 from bot.telegram.sending import (
@@ -299,3 +302,68 @@ async def create_daily(
     updated = replace(settings, last_delivered_on=last).rescheduled(now=now)
     await chat_store.save_chat(updated, session=session, now=now)
     return delivery
+
+
+class Asked(Enum):
+    READY = "ready"  # a delivery is recorded: send it
+    NOT_SUBSCRIBED = "not subscribed"
+    NO_QUESTION = "no question"  # nothing left in the chat's decks
+
+
+@dataclass(frozen=True)
+class AskResult:
+    outcome: Asked
+    question: PreparedSend | None = None  # READY: the delivery to send
+
+
+async def ask(services: Services, *, chat_id: int, daily: bool, now: datetime) -> AskResult:
+    """/question (``daily``: today's question, or the same one again if it already
+    went out) and /next (an extra question, not the one just shown): the delivery
+    recorded, to be sent."""
+    async with services.sessions() as session, session.begin():
+        settings = await load_chat(chat_id, session=session, services=services)
+        if settings is None:
+            return AskResult(Asked.NOT_SUBSCRIBED)
+        today = local_date_of(now, settings.schedule.timezone)
+        delivery = (
+            await delivery_store.daily_delivery(chat_id, today, session=session) if daily else None
+        )
+        if delivery is None:
+            latest = (
+                None
+                if daily
+                else await delivery_store.latest_sent_delivery(chat_id, session=session)
+            )
+            question_id = await pick_for_chat(
+                services.bank,
+                settings,
+                session=session,
+                now=now,
+                exclude=frozenset({latest.question_id}) if latest else frozenset(),
+            )
+            if question_id is None:
+                return AskResult(Asked.NO_QUESTION)
+            if daily:
+                delivery = await create_daily(
+                    settings, session=session, question_id=question_id, local_date=today, now=now
+                ) or await delivery_store.daily_delivery(chat_id, today, session=session)
+                # (None from create_daily: the dispatcher created today's row meanwhile.)
+            else:
+                delivery = await delivery_store.create_delivery(
+                    session=session,
+                    chat_id=chat_id,
+                    question_id=question_id,
+                    now=now,
+                    daily_on=None,
+                )
+        return AskResult(Asked.READY, prepare(delivery) if delivery is not None else None)
+
+
+async def send_and_record(
+    bot: Bot, services: Services, item: PreparedSend, *, traffic: Traffic = Traffic.INTERACTIVE
+) -> Outcome:
+    """Send a recorded delivery and store what happened to the send."""
+    outcome = await send_prepared(bot, services.bank, item, traffic=traffic)
+    async with services.sessions() as session, session.begin():
+        await record_outcome(item, outcome, session=session, now=services.clock())
+    return outcome

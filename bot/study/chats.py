@@ -1,0 +1,39 @@
+"""A chat's settings as the use cases read them, and a new chat's defaults."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.chats import ChatSettings, ordered_decks
+from bot.domain.schedule import Schedule
+from bot.service.context import Services
+from bot.storage import chats as chat_store
+
+
+def default_settings(services: Services, chat_id: int, kind: str) -> ChatSettings:
+    config = services.settings
+    return ChatSettings(
+        chat_id=chat_id,
+        kind=kind,
+        schedule=Schedule(
+            local_time=config.default_delivery_time,
+            timezone=config.default_timezone,
+            days=frozenset(range(7)),
+        ),
+        decks=services.bank.deck_ids,
+    )
+
+
+async def load_chat(
+    chat_id: int, *, session: AsyncSession, services: Services
+) -> ChatSettings | None:
+    """The chat's settings with decks that left the bank dropped (never none selected)."""
+    settings = await chat_store.get_chat(chat_id, session=session)
+    if settings is None:
+        return None
+    decks = ordered_decks(settings.decks, services.bank.deck_ids) or services.bank.deck_ids
+    if decks != settings.decks:
+        settings = replace(settings, decks=decks)
+    return settings

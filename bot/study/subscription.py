@@ -1,0 +1,45 @@
+"""Use cases of a person's membership: subscribe (/start), forget (/forget)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from bot.domain.chats import ChatSettings
+from bot.service.context import Services
+from bot.storage import chats as chat_store
+from bot.storage import people
+from bot.storage import reminder_candidates as reminder_store
+from bot.study.chats import default_settings, load_chat
+from bot.study.people import Person
+
+
+async def subscribe(
+    services: Services, *, chat_id: int, chat_kind: str, person: Person, now: datetime
+) -> ChatSettings:
+    """Subscribe a private chat, or wake it up (active, not paused, next due set), track
+    its person in the chat's zone and give them a streak reminder; the chat's settings."""
+    async with services.sessions() as session, session.begin():
+        settings = await load_chat(chat_id, session=session, services=services)
+        if settings is None:
+            settings = default_settings(services, chat_id, chat_kind)
+        settings = replace(settings, active=True, paused=False).rescheduled(now=now)
+        await people.upsert_person(
+            person.id,
+            session=session,
+            first_name=person.first_name,
+            username=person.username,
+            timezone=settings.schedule.timezone,
+            now=now,
+        )
+        await chat_store.save_chat(settings, session=session, now=now)
+        await reminder_store.ensure_reminder(
+            chat_id, settings.schedule.timezone, session=session, now=now
+        )
+    return settings
+
+
+async def forget(services: Services, *, person_id: int) -> None:
+    """Delete everything stored about a person (their chat, cards, reviews, streaks)."""
+    async with services.sessions() as session, session.begin():
+        await people.forget_person(person_id, session=session)
