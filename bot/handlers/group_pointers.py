@@ -14,6 +14,8 @@ from collections import OrderedDict
 from collections.abc import MutableMapping
 from typing import Any
 
+from bot.service.extras import kept
+
 MEMORY = 10_000
 _KEY = "typed_group_pointers"
 
@@ -42,8 +44,4 @@ class PointerMemory:
 
 def pointer_memory(extras: MutableMapping[str, Any]) -> PointerMemory:
     """The running bot's memory (in ``bot_data.extras``), made on first use."""
-    memory = extras.get(_KEY)
-    if not isinstance(memory, PointerMemory):
-        memory = PointerMemory()
-        extras[_KEY] = memory
-    return memory
+    return kept(extras, _KEY, PointerMemory, PointerMemory)

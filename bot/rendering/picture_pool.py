@@ -25,6 +25,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from bot.service.extras import kept
+
 log = logging.getLogger(__name__)
 
 CACHE_SIZE = 2048
@@ -117,17 +119,9 @@ class Drawing:
 
 def picture_cache(extras: MutableMapping[str, Any]) -> PictureCache:
     """The running bot's cache (in ``bot_data.extras``), made on first use."""
-    cache = extras.get(_CACHE_KEY)
-    if not isinstance(cache, PictureCache):
-        cache = PictureCache()
-        extras[_CACHE_KEY] = cache
-    return cache
+    return kept(extras, _CACHE_KEY, PictureCache, PictureCache)
 
 
 def drawing_of(extras: MutableMapping[str, Any]) -> Drawing:
     """The running bot's drawing state (in ``bot_data.extras``), made on first use."""
-    drawing = extras.get(_DRAWING_KEY)
-    if not isinstance(drawing, Drawing):
-        drawing = Drawing()
-        extras[_DRAWING_KEY] = drawing
-    return drawing
+    return kept(extras, _DRAWING_KEY, Drawing, Drawing)

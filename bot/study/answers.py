@@ -25,10 +25,10 @@ from bot.domain.srs import CardState, Rating, review
 from bot.service.context import Services
 from bot.storage import chats as chat_store
 from bot.storage import deliveries as delivery_store
-from bot.storage import learning, people
+from bot.storage import learning
 from bot.storage import quizzes as quiz_store
 from bot.storage.models import DeliveryRow, ReviewRow
-from bot.study.people import Person
+from bot.study.people import Person, remember
 from bot.study.questions import label_for
 from bot.study.quiz import QuizStep, advance
 
@@ -259,14 +259,7 @@ async def _track_member(services: Services, person: Person, chat_id: int, now: d
     async with services.sessions() as session, session.begin():
         chat_settings = await chat_store.get_chat(chat_id, session=session)
         zone = chat_settings.schedule.timezone if chat_settings else "UTC"
-        row = await people.upsert_person(
-            person.id,
-            session=session,
-            first_name=person.first_name,
-            username=person.username,
-            timezone=zone,
-            now=now,
-        )
+        row = await remember(person, session=session, timezone=zone, now=now)
     return row.timezone
 
 

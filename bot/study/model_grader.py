@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.domain.srs import Rating
+from bot.service.extras import kept
 
 if TYPE_CHECKING:
     from openai import AsyncOpenAI
@@ -176,11 +177,7 @@ SHARED_KEY = "model_grader"
 def shared_grader(extras: MutableMapping[str, Any], settings: Settings) -> ModelGrader:
     """The running bot's model grader, created on first use and kept in ``extras``
     (``bot_data.extras``): one client and its connection pool for every typed answer."""
-    grader = extras.get(SHARED_KEY)
-    if not isinstance(grader, ModelGrader):
-        grader = ModelGrader(settings)
-        extras[SHARED_KEY] = grader
-    return grader
+    return kept(extras, SHARED_KEY, ModelGrader, lambda: ModelGrader(settings))
 
 
 async def close_shared_grader(extras: MutableMapping[str, Any]) -> None:

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.storage import people
+from bot.storage.models import PersonRow
 
 
 @dataclass(frozen=True)
@@ -12,3 +18,17 @@ class Person:
     id: int
     first_name: str = ""
     username: str | None = None
+
+
+async def remember(
+    person: Person, *, session: AsyncSession, timezone: str, now: datetime
+) -> PersonRow:
+    """Create or refresh the person's row (names, and the zone for someone new)."""
+    return await people.upsert_person(
+        person.id,
+        session=session,
+        first_name=person.first_name,
+        username=person.username,
+        timezone=timezone,
+        now=now,
+    )

@@ -22,12 +22,12 @@ from bot.domain.topics import Topic, topic_bank, topic_from_key
 from bot.service.context import Services
 from bot.storage import chats as chat_store
 from bot.storage import deliveries as delivery_store
-from bot.storage import learning, people
+from bot.storage import learning
 from bot.storage import progress as progress_store
 from bot.storage import quizzes as quiz_store
 from bot.storage.models import DeliveryRow, PersonRow, QuizRow
 from bot.study.chats import default_settings, load_chat
-from bot.study.people import Person
+from bot.study.people import Person, remember
 from bot.study.questions import PreparedSend, prepare
 
 
@@ -213,14 +213,7 @@ async def start(
             await chat_store.save_chat(
                 settings.rescheduled(now=now), session=session, now=now, title=chat_title
             )
-        await people.upsert_person(
-            starter.id,
-            session=session,
-            first_name=starter.first_name,
-            username=starter.username,
-            timezone=settings.schedule.timezone,
-            now=now,
-        )
+        await remember(starter, session=session, timezone=settings.schedule.timezone, now=now)
         running = await quiz_store.active_quiz(chat_id, session=session, now=now)
         if running is not None:
             place = (running.topic, running.position + 1, len(running.question_ids))

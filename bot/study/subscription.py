@@ -11,7 +11,7 @@ from bot.storage import chats as chat_store
 from bot.storage import people
 from bot.storage import reminder_candidates as reminder_store
 from bot.study.chats import default_settings, load_chat
-from bot.study.people import Person
+from bot.study.people import Person, remember
 
 
 async def subscribe(
@@ -24,14 +24,7 @@ async def subscribe(
         if settings is None:
             settings = default_settings(services, chat_id, chat_kind)
         settings = replace(settings, active=True, paused=False).rescheduled(now=now)
-        await people.upsert_person(
-            person.id,
-            session=session,
-            first_name=person.first_name,
-            username=person.username,
-            timezone=settings.schedule.timezone,
-            now=now,
-        )
+        await remember(person, session=session, timezone=settings.schedule.timezone, now=now)
         await chat_store.save_chat(settings, session=session, now=now)
         await reminder_store.ensure_reminder(
             chat_id, settings.schedule.timezone, session=session, now=now
