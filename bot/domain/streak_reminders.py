@@ -9,12 +9,11 @@ and repeats behave the same), and stored for the dispatcher to claim.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from bot.domain.schedule import Schedule, ScheduleInputError, next_due, parse_local_time
-from bot.domain.streaks import StudyRun, compute_streak_of_runs
+from bot.domain.streaks import StudyHistory, compute_streak_of_history
 
 DEFAULT_REMINDER = time(20, 0)
 MIN_STREAK = 2
@@ -44,17 +43,18 @@ class Nudge:
     freeze_for_yesterday: bool
 
 
-def streak_nudge(runs: Sequence[StudyRun], *, today: date) -> Nudge | None:
+def streak_nudge(history: StudyHistory, *, today: date) -> Nudge | None:
     """The nudge for a person as of their local ``today``; None when none is due.
 
-    Read from the runs of consecutive study days (oldest first), so the cost follows
-    the person's breaks, not their days of history. None when they already graded
+    Read from the streak checkpoint and the runs of study days after it, so the cost
+    does not grow with the person's history. None when they already graded
     today or when the current streak is under :data:`MIN_STREAK` days.
     """
-    streak = compute_streak_of_runs(runs, today=today)
+    streak = compute_streak_of_history(history, today=today)
     if streak.studied_today or streak.current < MIN_STREAK:
         return None
-    gap = (today - runs[-1].last_day).days
+    assert history.last_day is not None  # a current streak has a last study day
+    gap = (today - history.last_day).days
     covering = gap == 2 and streak.freezes_held > 0
     return Nudge(
         streak=streak.current,

@@ -33,7 +33,7 @@ Rules, in the order :func:`compute_streak` applies them:
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from bot.domain.clock import require_utc
@@ -188,37 +188,144 @@ def compute_streak_of_runs(runs: Sequence[StudyRun], *, today: date) -> Streak:
     freeze is earned at each multiple of 7 it reaches; between runs the gap decides. So a
     year of daily study is one run, and the cost follows the breaks, not the days.
     """
-    if not runs:
-        return Streak(0, 0, 0, 0, studied_today=False, days=0)
-    run = longest = held = used = days = 0
-    previous: StudyRun | None = None
-    for current in runs:
-        if previous is not None:
-            gap = (current.first_day - previous.last_day).days
-            if gap == 1 or _moved_east(previous, current):
-                pass
-            elif gap == 2 and held:
-                held -= 1
-                used += 1
-            else:
-                run = 0
-        length = (current.last_day - current.first_day).days + 1
-        earned = (run + length) // FREEZE_EVERY - run // FREEZE_EVERY
-        held = min(MAX_FREEZES, held + earned)
-        run += length
-        longest = max(longest, run)
-        days += length
-        previous = current
+    return compute_streak_of_history(StudyHistory(None, tuple(runs)), today=today)
 
-    last = runs[-1].last_day
+
+@dataclass(frozen=True)
+class StreakFold:
+    """The streak rules' running state after every study day up to ``through``.
+
+    The rules are a left fold over the runs, oldest first, so the state after some
+    prefix of a person's history is all that later days need: a stored fold lets the
+    streak be read from the few days since ``through`` instead of the whole history.
+    ``last`` is the newest run folded (None when no study day is that old); its
+    ``last`` mark is kept because the travel rule reads it across a one-date gap.
+    """
+
+    through: date
+    run: int
+    longest: int
+    held: int
+    used: int
+    days: int
+    last: StudyRun | None
+
+
+@dataclass(frozen=True)
+class StudyHistory:
+    """A person's study days as the streak rules read them: an optional stored fold of
+    everything up to its ``through`` date, then the runs after it, oldest first."""
+
+    fold: StreakFold | None
+    runs: tuple[StudyRun, ...]
+
+    @property
+    def last_day(self) -> date | None:
+        """The newest study day, or None if the person never studied."""
+        if self.runs:
+            return self.runs[-1].last_day
+        return self.fold.last.last_day if self.fold and self.fold.last else None
+
+
+# A grade's local date is never before the UTC date minus one (no zone is more than a day
+# behind UTC), and travel west can move "today" back one more date: no new grade can
+# extend, join or split a run that ended three dates before today's UTC date.
+CLOSED_AFTER_DAYS = 3
+# A checkpoint moves on once it lags this far behind the closed date: one write a week
+# per person who keeps studying, and a streak reads at most about ten days of dates.
+CHECKPOINT_LAG_DAYS = 7
+
+
+def checkpoint_due(history: StudyHistory, *, now: datetime) -> StreakFold | None:
+    """The checkpoint to store for this history at ``now`` (UTC), or None while the
+    stored one is recent enough (or there is nothing to fold)."""
+    closed = require_utc(now, "now").date() - timedelta(days=CLOSED_AFTER_DAYS)
+    fold = history.fold
+    if fold is not None and (closed - fold.through).days < CHECKPOINT_LAG_DAYS:
+        return None
+    if history.last_day is None:
+        return None
+    return fold_history(history, through=closed)
+
+
+_NO_FOLD = StreakFold(date.min, 0, 0, 0, 0, 0, None)
+
+
+def _fold(state: StreakFold, current: StudyRun, through: date) -> StreakFold:
+    """One more run (wholly after ``state.last``) folded into the state."""
+    run, held, used = state.run, state.held, state.used
+    previous = state.last
+    if previous is not None:
+        gap = (current.first_day - previous.last_day).days
+        if gap == 1 or _moved_east(previous, current):
+            pass
+        elif gap == 2 and held:
+            held -= 1
+            used += 1
+        else:
+            run = 0
+    length = (current.last_day - current.first_day).days + 1
+    earned = (run + length) // FREEZE_EVERY - run // FREEZE_EVERY
+    held = min(MAX_FREEZES, held + earned)
+    run += length
+    return StreakFold(
+        through, run, max(state.longest, run), held, used, state.days + length, current
+    )
+
+
+def fold_history(history: StudyHistory, *, through: date) -> StreakFold:
+    """The fold of every study day up to ``through`` (which must not be before the
+    history's own fold): what to store so that the days up to ``through`` need not be
+    read again. A run that crosses ``through`` is cut there; cutting a run between two
+    consecutive days changes nothing the rules compute (the second piece continues the
+    first), so resuming from the fold gives the same streak as reading everything.
+    The cut piece ends on a day that is followed by the next, so the travel rule never
+    needs its last mark.
+    """
+    state = history.fold or _NO_FOLD
+    if through < state.through:
+        raise ValueError(f"cannot fold through {through}, before {state.through}")
+    for current in history.runs:
+        if current.first_day > through:
+            break
+        if current.last_day > through:
+            current = StudyRun(current.first_day, through, current.first, None)
+        state = _fold(state, current, through)
+    return replace(state, through=through)
+
+
+def runs_after(history: StudyHistory, fold: StreakFold) -> tuple[StudyRun, ...]:
+    """The part of ``history``'s runs after ``fold.through`` (a cut run's second piece
+    starts the day after)."""
+    later: list[StudyRun] = []
+    for current in history.runs:
+        if current.last_day <= fold.through:
+            continue
+        if current.first_day <= fold.through:
+            current = StudyRun(
+                fold.through + timedelta(days=1), current.last_day, None, current.last
+            )
+        later.append(current)
+    return tuple(later)
+
+
+def compute_streak_of_history(history: StudyHistory, *, today: date) -> Streak:
+    """The streak summary from a stored fold and the runs after it (see the module
+    docstring for the rules)."""
+    state = history.fold or _NO_FOLD
+    for current in history.runs:
+        state = _fold(state, current, state.through)
+    if state.last is None:
+        return Streak(0, 0, 0, 0, studied_today=False, days=0)
+    last = state.last.last_day
     today = max(today, last)
     open_gap = (today - last).days
-    alive = open_gap <= 1 or (open_gap == 2 and held > 0)
+    alive = open_gap <= 1 or (open_gap == 2 and state.held > 0)
     return Streak(
-        current=run if alive else 0,
-        longest=longest,
-        freezes_held=held,
-        freezes_used=used,
+        current=state.run if alive else 0,
+        longest=state.longest,
+        freezes_held=state.held,
+        freezes_used=state.used,
         studied_today=open_gap == 0,
-        days=days,
+        days=state.days,
     )

@@ -17,13 +17,14 @@ from telegram.error import TelegramError
 from bot.domain.chats import ChatSettings
 from bot.domain.leaderboard import MemberStats, rank
 from bot.domain.schedule import local_date_of
-from bot.domain.streaks import compute_streak_of_runs
+from bot.domain.streaks import compute_streak_of_history
 from bot.handlers import stats_picture as progress
 from bot.handlers.common import default_settings, load_chat, now_of, reply, tell
 from bot.rendering import escape_html, texts
 from bot.service.context import BotContext
 from bot.storage import chats as chat_store
 from bot.storage import groups as group_store
+from bot.study.streaks import keep_checkpoints
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +170,9 @@ async def top_command(update: Update, context: BotContext) -> None:
     now = now_of(context)
     async with context.services.sessions() as session:
         activity = await _recent_activity(chat.id, session=session, now=now)
-        runs = await group_store.runs_for_people([row[0] for row in activity], session=session)
+        histories = await group_store.histories_for_people(
+            [row[0] for row in activity], session=session
+        )
         settings = await load_chat(chat.id, session=session, services=context.services)
     zone = settings.schedule.timezone if settings else "UTC"
     today = local_date_of(now, zone)
@@ -177,7 +180,7 @@ async def top_command(update: Update, context: BotContext) -> None:
         MemberStats(
             person,
             name,
-            compute_streak_of_runs(runs.get(person, []), today=today).current,
+            compute_streak_of_history(histories[person], today=today).current,
             week,
             total,
         )
@@ -198,6 +201,7 @@ async def top_command(update: Update, context: BotContext) -> None:
             f" · 🔥 {member.streak}{me}"
         )
     await reply(update, "\n".join(lines))
+    await keep_checkpoints(context.services, histories, now=now)
 
 
 async def group_stats(update: Update, context: BotContext) -> None:

@@ -7,12 +7,13 @@ from datetime import timedelta
 from telegram import Update
 
 from bot.domain.schedule import local_date_of
-from bot.domain.streaks import compute_streak_of_runs
+from bot.domain.streaks import compute_streak_of_history
 from bot.handlers import stats_picture as progress
 from bot.handlers.common import NOT_SUBSCRIBED, now_of, reply
 from bot.rendering import texts
 from bot.service.context import BotContext
 from bot.storage import learning
+from bot.study.streaks import keep_checkpoints
 
 WEEK = timedelta(days=7)
 
@@ -38,7 +39,7 @@ async def stats_command(update: Update, context: BotContext) -> None:
         return
     settings = snapshot.settings
     today = local_date_of(now, snapshot.timezone)
-    streak = compute_streak_of_runs(snapshot.runs, today=today)
+    streak = compute_streak_of_history(snapshot.history, today=today)
     bank = services.bank
     selected = [deck for deck in bank.decks if deck.id in settings.decks]
     # Counted per deck from what the person has seen (at most the bank), in C: a year
@@ -68,3 +69,4 @@ async def stats_command(update: Update, context: BotContext) -> None:
         state=snapshot.state,
         caption=texts.stats_text(view),
     )
+    await keep_checkpoints(services, {user.id: snapshot.history}, now=now)

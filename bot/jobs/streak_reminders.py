@@ -31,6 +31,7 @@ from bot.service.context import Services
 from bot.storage import chats as chat_store
 from bot.storage import groups as group_store
 from bot.storage import reminder_candidates as reminder_store
+from bot.study.streaks import keep_checkpoints
 from bot.telegram import keyboards
 from bot.telegram.ratelimit import Traffic
 from bot.telegram.sending import Blocked, Outcome, Sent, Transient, deliver, send_message_id
@@ -83,7 +84,7 @@ async def remind_due(bot: Bot, services: Services, *, now: datetime | None = Non
             claimed = await reminder_store.claim_due(session=session, now=moment, limit=BATCH_SIZE)
             if not claimed:
                 break
-            runs = await group_store.runs_for_people(
+            histories = await group_store.histories_for_people(
                 [chat.id for _, chat in claimed], session=session
             )
             outgoing: list[ReminderSend] = []
@@ -97,10 +98,11 @@ async def remind_due(bot: Bot, services: Services, *, now: datetime | None = Non
                 reminder_store.move_past(row, due_day, chat.timezone, now=moment)
                 if due_day != today or not chat.active or chat.paused:
                     continue
-                nudge = streak_nudge(runs.get(chat.id, []), today=today)
+                nudge = streak_nudge(histories[chat.id], today=today)
                 if nudge is not None:
                     row.last_on = due_day
                     outgoing.append(ReminderSend(chat.id, nudge, due_day, previous, chat.timezone))
+        await keep_checkpoints(services, histories, now=moment)
         sent += await _send_all(bot, services, outgoing, clock)
     if sent:
         log.info("reminders: %d sent", sent)

@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.leaderboard import group_streak
 from bot.domain.schedule import local_date_of
-from bot.domain.streaks import StudyRun
+from bot.domain.streaks import StudyHistory
 from bot.storage.deliveries import ids_parameter, is_postgresql, question_ids_table
-from bot.storage.learning import study_runs_for_people
+from bot.storage.learning import study_histories
 from bot.storage.models import PersonRow, ReviewRow, ShownQuestionRow
 
 
@@ -99,12 +99,12 @@ async def recent_member_activity(
     ]
 
 
-async def runs_for_people(
+async def histories_for_people(
     person_ids: list[int], *, session: AsyncSession
-) -> dict[int, list[StudyRun]]:
-    """Each person's runs of consecutive study days (one row per run, not per day), for
-    their streaks on /top and in the reminders."""
-    return await study_runs_for_people(person_ids, session=session)
+) -> dict[int, StudyHistory]:
+    """Each person's streak checkpoint and runs of study days after it, for their streaks
+    on /top and in the reminders."""
+    return await study_histories(person_ids, session=session)
 
 
 def _hour_of(postgres: bool) -> Any:

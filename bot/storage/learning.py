@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from typing import Any, cast
@@ -31,9 +31,17 @@ from sqlalchemy.sql.selectable import Select
 from bot.domain.chats import ChatSettings
 from bot.domain.schedule import end_of_local_day
 from bot.domain.srs import CardDue, CardState, Rating
-from bot.domain.streaks import StudyMark, StudyRun
+from bot.domain.streaks import StreakFold, StudyHistory, StudyMark, StudyRun
 from bot.storage.chats import to_settings
-from bot.storage.models import CardRow, ChatRow, DeliveryRow, PersonRow, ReviewRow, ShownQuestionRow
+from bot.storage.models import (
+    CardRow,
+    ChatRow,
+    DeliveryRow,
+    PersonRow,
+    ReviewRow,
+    ShownQuestionRow,
+    StreakCheckpointRow,
+)
 
 
 async def due_cards_of(person_id: int, *, session: AsyncSession) -> dict[str, CardDue]:
@@ -324,20 +332,32 @@ def _marks_of(rows: Any) -> dict[int, list[StudyMark]]:
 def _islands(day_minus_rank: str) -> Any:
     """Runs of consecutive study dates (person, first, last), oldest first per person: a
     date minus its rank among the person's dates is the same all along a run (gaps and
-    islands). One row per run, whatever the number of days or grades."""
+    islands). One row per run, whatever the number of days or grades.
+
+    Only the dates after a person's checkpoint are read (``kept``: the join drives an
+    index range scan of (person_id, local_date) from each checkpoint); a person without
+    one (``fresh``) has all their dates read, once, before their checkpoint is written.
+    """
     return (
         text(
             f"""
             SELECT person_id, min(d) AS first_day, max(d) AS last_day FROM (
                 SELECT person_id, d, {day_minus_rank} AS island FROM (
-                    SELECT DISTINCT person_id, local_date AS d FROM reviews
-                    WHERE person_id IN :people
+                    SELECT DISTINCT person_id, d FROM (
+                        SELECT r.person_id, r.local_date AS d
+                        FROM streak_checkpoints AS c JOIN reviews AS r
+                            ON r.person_id = c.person_id AND r.local_date > c.through_date
+                        WHERE c.person_id IN :kept
+                        UNION ALL
+                        SELECT person_id, local_date AS d FROM reviews
+                        WHERE person_id IN :fresh
+                    ) AS read_dates
                 ) AS dates
             ) AS ranked
             GROUP BY person_id, island ORDER BY person_id, first_day
             """
         )
-        .bindparams(bindparam("people", expanding=True))
+        .bindparams(bindparam("kept", expanding=True), bindparam("fresh", expanding=True))
         .columns(person_id=BigInteger(), first_day=Date(), last_day=Date())
     )
 
@@ -350,59 +370,155 @@ _EDGE_DAYS = _day_marks(
 )
 
 
+def _fold_of(row: StreakCheckpointRow) -> StreakFold:
+    last = None
+    if row.last_first_day is not None and row.last_day is not None:
+        mark = None
+        if row.last_mark_at is not None and row.last_mark_offset is not None:
+            mark = StudyMark.stored(row.last_mark_at, row.last_day, row.last_mark_offset)
+        last = StudyRun(row.last_first_day, row.last_day, None, mark)
+    return StreakFold(row.through_date, row.run, row.longest, row.held, row.used, row.days, last)
+
+
+def _checkpoint_values(person_id: int, fold: StreakFold) -> dict[str, Any]:
+    last, mark = fold.last, fold.last.last if fold.last else None
+    return {
+        "person_id": person_id,
+        "through_date": fold.through,
+        "run": fold.run,
+        "longest": fold.longest,
+        "held": fold.held,
+        "used": fold.used,
+        "days": fold.days,
+        "last_first_day": last.first_day if last else None,
+        "last_day": last.last_day if last else None,
+        "last_mark_at": mark.at if mark else None,
+        "last_mark_offset": mark.utc_offset_minutes if mark else None,
+    }
+
+
 async def study_runs(person_id: int, *, session: AsyncSession) -> list[StudyRun]:
-    """The person's runs of consecutive study days: :func:`study_runs_for_people` of one."""
-    return (await study_runs_for_people([person_id], session=session))[person_id]
+    """Every run of the person's study days, oldest first (/export's data.json, tests):
+    no checkpoint is read or written."""
+    result = await study_histories([person_id], session=session, use_checkpoints=False)
+    return list(result[person_id].runs)
 
 
-async def study_runs_for_people(
-    person_ids: Sequence[int], *, session: AsyncSession
-) -> dict[int, list[StudyRun]]:
-    """Each person's runs of consecutive study days, oldest first (empty: never graded).
+async def study_histories(
+    person_ids: Sequence[int],
+    *,
+    session: AsyncSession,
+    use_checkpoints: bool = True,
+) -> dict[int, StudyHistory]:
+    """Each person's study history as the streak rules read it: their checkpoint and the
+    runs of consecutive study days after it (never graded: no fold and no runs).
 
-    One row per run, not per day or grade, for all of them in one query; then the edge
-    marks the travel rule needs where two of a person's runs are one date apart, for all
-    of them in a second small query, only when there are such gaps. What
-    :func:`bot.domain.streaks.compute_streak_of_runs` reads (/stats, /top, the reminders).
+    Three small queries for all of them: the checkpoints (primary key), one row per run
+    after each checkpoint, and the edge marks the travel rule needs where two runs are
+    one date apart (only when there are such gaps). What
+    :func:`bot.domain.streaks.compute_streak_of_history` reads (/stats, /top, reminders).
+
+    Reading writes nothing: :func:`bot.domain.streaks.checkpoint_due` says when a
+    checkpoint should move on, and :func:`save_checkpoints` moves it.
     """
-    result: dict[int, list[StudyRun]] = {person_id: [] for person_id in person_ids}
+    result: dict[int, StudyHistory] = {p: StudyHistory(None, ()) for p in person_ids}
     if not person_ids:
         return result
+    folds: dict[int, StreakFold] = {}
+    if use_checkpoints:
+        rows = await session.scalars(
+            select(StreakCheckpointRow).where(StreakCheckpointRow.person_id.in_(person_ids))
+        )
+        folds = {row.person_id: _fold_of(row) for row in rows}
     postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
     islands = _ISLANDS_POSTGRESQL if postgres else _ISLANDS_SQLITE
+    params = {"kept": list(folds), "fresh": [p for p in person_ids if p not in folds]}
     spans: dict[int, list[tuple[date, date]]] = {}
-    for person, first, last in await session.execute(islands, {"people": list(person_ids)}):
+    for person, first, last in await session.execute(islands, params):
         spans.setdefault(person, []).append((first, last))
     edges = sorted(
         {
             (person, day)
             for person, runs in spans.items()
-            for (_, before), (after, _) in pairwise(runs)
+            for (_, before), (after, _) in pairwise(_with_fold_edge(runs, folds.get(person)))
             if (after - before).days == 2
             for day in (before, after)
         }
     )
+    first_of, last_of = await _edge_marks(edges, session=session)
+    for person in person_ids:
+        runs = tuple(
+            StudyRun(first, last, first_of.get((person, first)), last_of.get((person, last)))
+            for first, last in spans.get(person, [])
+        )
+        result[person] = StudyHistory(folds.get(person), runs)
+    return result
+
+
+def _with_fold_edge(
+    runs: list[tuple[date, date]], fold: StreakFold | None
+) -> list[tuple[date, date]]:
+    """The runs, preceded by the checkpoint's last run: the pair the travel rule may read
+    across the checkpoint (its last mark is stored; the first mark after it is read)."""
+    if fold is None or fold.last is None:
+        return runs
+    return [(fold.last.first_day, fold.last.last_day), *runs]
+
+
+async def _edge_marks(
+    edges: Sequence[tuple[int, date]], *, session: AsyncSession
+) -> tuple[dict[tuple[int, date], StudyMark], dict[tuple[int, date], StudyMark]]:
+    """The first and last marks of each (person, study day) in ``edges``."""
     first_of: dict[tuple[int, date], StudyMark] = {}
     last_of: dict[tuple[int, date], StudyMark] = {}
-    if edges:
-        found = await session.execute(_EDGE_DAYS, {"edges": edges})
-        for person, marks in _marks_of(found).items():
-            for mark in marks:
-                key = (mark.at, mark.utc_offset_minutes)
-                day = (person, mark.local_date)
-                if day not in first_of or key < (
-                    first_of[day].at,
-                    first_of[day].utc_offset_minutes,
-                ):
-                    first_of[day] = mark
-                if day not in last_of or key > (last_of[day].at, last_of[day].utc_offset_minutes):
-                    last_of[day] = mark
-    for person, runs in spans.items():
-        result[person] = [
-            StudyRun(first, last, first_of.get((person, first)), last_of.get((person, last)))
-            for first, last in runs
-        ]
-    return result
+    if not edges:
+        return first_of, last_of
+    found = await session.execute(_EDGE_DAYS, {"edges": list(edges)})
+    for person, marks in _marks_of(found).items():
+        for mark in marks:
+            key = (mark.at, mark.utc_offset_minutes)
+            day = (person, mark.local_date)
+            if day not in first_of or key < (first_of[day].at, first_of[day].utc_offset_minutes):
+                first_of[day] = mark
+            if day not in last_of or key > (last_of[day].at, last_of[day].utc_offset_minutes):
+                last_of[day] = mark
+    return first_of, last_of
+
+
+async def save_checkpoints(folds: dict[int, StreakFold], *, session: AsyncSession) -> None:
+    """Store these checkpoints (from :func:`bot.domain.streaks.checkpoint_due`), with the
+    last mark of each one's newest run, which the travel rule may read later.
+
+    Two instances doing so at once write the same row (it is derived from the reviews
+    alone); the upsert keeps the later date. A person deleted meanwhile (/forget) makes
+    the insert fail on its foreign key: the caller's transaction then writes nothing.
+    """
+    if not folds:
+        return
+    needed = sorted(
+        (person, fold.last.last_day)
+        for person, fold in folds.items()
+        if fold.last is not None and fold.last.last is None
+    )
+    _, last_of = await _edge_marks(needed, session=session)
+    values = []
+    for person, fold in folds.items():
+        if fold.last is not None and fold.last.last is None:
+            last = replace(fold.last, last=last_of.get((person, fold.last.last_day)))
+            fold = replace(fold, last=last)
+        values.append(_checkpoint_values(person, fold))
+    postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
+    insert = postgresql.insert if postgres else sqlite.insert
+    statement = insert(StreakCheckpointRow)
+    excluded = statement.excluded
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[StreakCheckpointRow.person_id],
+            set_={column: excluded[column] for column in values[0] if column != "person_id"},
+            where=excluded.through_date > StreakCheckpointRow.through_date,
+        ),
+        values,
+    )
 
 
 @dataclass(frozen=True)
@@ -416,8 +532,8 @@ class StudySnapshot:
 
     timezone: str
     settings: ChatSettings
-    runs: list[StudyRun]
-    """The runs of consecutive study days (what the streak rules read)."""
+    history: StudyHistory
+    """The streak checkpoint and the runs of study days after it (what the rules read)."""
     total: int
     this_week: int
     good_or_easy: int
@@ -498,11 +614,15 @@ _SNAPSHOT_SQLITE = _snapshot(
 
 
 async def study_snapshot(
-    person_id: int, *, session: AsyncSession, now: datetime, week_start: datetime
+    person_id: int,
+    *,
+    session: AsyncSession,
+    now: datetime,
+    week_start: datetime,
 ) -> StudySnapshot | None:
     """The person's chat, zone, review counts, shown questions and cards due soon (one
-    query), and runs of study days (one row per run); None if either the person or the
-    chat is unknown."""
+    query), and their study history since their streak checkpoint; None if either the
+    person or the chat is unknown."""
     params = {"person": person_id, "week": week_start, "soon": now + DUE_SOON}
     postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
     statement = _SNAPSHOT_POSTGRESQL if postgres else _SNAPSHOT_SQLITE
@@ -517,11 +637,11 @@ async def study_snapshot(
     due = [
         question for question, at in zip(due_ids or [], dues or [], strict=True) if at <= horizon
     ]
-    runs = await study_runs(person_id, session=session)
+    histories = await study_histories([person_id], session=session)
     return StudySnapshot(
         timezone,
         to_settings(chat),
-        runs,
+        histories[person_id],
         int(total or 0),
         int(week or 0),
         int(good or 0),

@@ -189,6 +189,35 @@ class ReviewRow(Base):
     utc_offset_minutes: Mapped[int] = mapped_column(SmallInteger)
 
 
+class StreakCheckpointRow(Base):
+    """The streak rules' state after every study day up to ``through_date``
+    (:class:`bot.domain.streaks.StreakFold`), one row per person.
+
+    Streaks (/stats, /top, the reminders) then read only the reviews after it, so their
+    cost stays flat however long someone has studied. Moved forward when it lags a week
+    behind the last date no new grade can reach (bot/storage/learning.py); derived from
+    the reviews alone, so a row can be dropped at any time and is rebuilt on the next read.
+    """
+
+    __tablename__ = "streak_checkpoints"
+
+    person_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+    through_date: Mapped[date] = mapped_column(Date)
+    run: Mapped[int] = mapped_column(Integer)
+    longest: Mapped[int] = mapped_column(Integer)
+    held: Mapped[int] = mapped_column(SmallInteger)
+    used: Mapped[int] = mapped_column(Integer)
+    days: Mapped[int] = mapped_column(Integer)
+    # The newest run folded (NULL: no study day that old) and its last grade, which the
+    # travel rule reads across a one-date gap.
+    last_first_day: Mapped[date | None] = mapped_column(Date)
+    last_day: Mapped[date | None] = mapped_column(Date)
+    last_mark_at: Mapped[datetime | None]
+    last_mark_offset: Mapped[int | None] = mapped_column(SmallInteger)
+
+
 class QuizRow(Base):
     """A topic quiz: its questions in order, where it stands, who started it.
 

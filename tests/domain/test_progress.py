@@ -29,7 +29,7 @@ from bot.domain.progress import (
 from bot.domain.schedule import ScheduleInputError
 from bot.domain.srs import Rating, review
 from bot.domain.streak_reminders import next_reminder, parse_remind_args, streak_nudge
-from bot.domain.streaks import StudyMark, StudyRun, compute_streak, runs_of
+from bot.domain.streaks import StudyHistory, StudyMark, compute_streak, runs_of
 
 
 def utc(
@@ -247,8 +247,8 @@ def _marks(*days: int, zone: str = "UTC") -> list[StudyMark]:
     return [StudyMark.at_zone(utc(2026, 3, day, 9), zone) for day in days]
 
 
-def _runs(*days: int) -> list[StudyRun]:
-    return runs_of(_marks(*days))
+def _runs(*days: int) -> StudyHistory:
+    return StudyHistory(None, tuple(runs_of(_marks(*days))))
 
 
 def test_nudge_only_for_a_streak_of_two_not_studied_today() -> None:
@@ -262,7 +262,7 @@ def test_nudge_only_for_a_streak_of_two_not_studied_today() -> None:
 def test_nudge_mentions_the_freeze_that_would_be_spent() -> None:
     week = _marks(*range(1, 8))  # 7 days in a row: one freeze earned
     assert compute_streak(week, today=date(2026, 3, 8)).freezes_held == 1
-    tonight = streak_nudge(runs_of(week), today=date(2026, 3, 8))
+    tonight = streak_nudge(StudyHistory(None, tuple(runs_of(week))), today=date(2026, 3, 8))
     assert tonight is not None
     assert (tonight.streak, tonight.freeze_tonight, tonight.freeze_for_yesterday) == (
         7,
@@ -270,7 +270,7 @@ def test_nudge_mentions_the_freeze_that_would_be_spent() -> None:
         False,
     )
     covering = streak_nudge(
-        runs_of(week), today=date(2026, 3, 9)
+        StudyHistory(None, tuple(runs_of(week))), today=date(2026, 3, 9)
     )  # 8 March missed, a freeze covers it
     assert covering is not None
     assert (covering.freeze_tonight, covering.freeze_for_yesterday) == (False, True)

@@ -310,3 +310,106 @@ def test_streak_of_runs_equals_streak_of_marks(seed: int) -> None:
             )
         )
     assert compute_streak_of_runs(runs, today=today) == expected
+
+
+# --- a stored fold: the streak from the days since a checkpoint -------------------------
+
+
+def _random_marks(seed: int) -> tuple[list[StudyMark], date]:
+    from random import Random
+
+    rng = Random(seed)
+    start = datetime(2026, 1, 1, 12, tzinfo=UTC)
+    marks: list[StudyMark] = []
+    offset = 0
+    day = 0
+    for _ in range(rng.randint(0, 60)):
+        day += rng.choice([1, 1, 1, 1, 2, 2, 3, 5])
+        if rng.random() < 0.15:
+            offset = rng.choice([-480, -300, 0, 60, 180, 540])
+        for _ in range(rng.randint(1, 2)):
+            at = start + timedelta(days=day, hours=rng.randint(-10, 10))
+            marks.append(StudyMark.at_zone(at, f"Etc/GMT{-offset // 60:+d}" if offset else "UTC"))
+    return marks, (start + timedelta(days=day + rng.randint(0, 3))).date()
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_a_fold_then_the_days_after_it_give_the_whole_streak(seed: int) -> None:
+    """Folding the history through any date (twice, as a checkpoint that moves on does),
+    then reading only the runs after it, gives exactly the streak of every mark."""
+    from random import Random
+
+    from bot.domain.streaks import (
+        StudyHistory,
+        compute_streak_of_history,
+        fold_history,
+        runs_after,
+        runs_of,
+    )
+
+    marks, today = _random_marks(seed)
+    expected = compute_streak(marks, today=today)
+    whole = StudyHistory(None, tuple(runs_of(marks)))
+    rng = Random(seed)
+    first = jan(1) + timedelta(days=rng.randint(-3, 80))
+    second = first + timedelta(days=rng.randint(0, 40))
+    fold = fold_history(whole, through=first)
+    history = StudyHistory(fold, runs_after(whole, fold))
+    assert compute_streak_of_history(history, today=today) == expected
+    again = fold_history(history, through=second)
+    assert compute_streak_of_history(
+        StudyHistory(again, runs_after(whole, again)), today=today
+    ) == (expected)
+    assert history.last_day == whole.last_day
+
+
+def test_a_fold_keeps_the_state_of_the_days_it_covers() -> None:
+    """Exact values: 10 daily days from Jan 1, a missed day, then Jan 12–13. Folded
+    through Jan 5, the run is cut there: 5 days, no freeze yet; through Jan 11 the whole
+    first run is in (10 days, one freeze earned at 7)."""
+    from bot.domain.streaks import (
+        StudyHistory,
+        compute_streak_of_history,
+        fold_history,
+        runs_after,
+        runs_of,
+    )
+
+    whole = StudyHistory(None, tuple(runs_of(dates(*range(1, 11), 12, 13))))
+    early = fold_history(whole, through=jan(5))
+    assert (early.through, early.run, early.longest, early.held, early.used, early.days) == (
+        jan(5),
+        5,
+        5,
+        0,
+        0,
+        5,
+    )
+    assert early.last is not None
+    assert (early.last.first_day, early.last.last_day) == (
+        jan(1),
+        jan(5),
+    )
+    assert [(r.first_day, r.last_day) for r in runs_after(whole, early)] == [
+        (jan(6), jan(10)),
+        (jan(12), jan(13)),
+    ]
+    late = fold_history(whole, through=jan(11))
+    assert (late.run, late.longest, late.held, late.used, late.days) == (10, 10, 1, 0, 10)
+    streak = compute_streak_of_history(StudyHistory(late, runs_after(whole, late)), today=jan(13))
+    assert streak == Streak(
+        12, 12, 0, 1, studied_today=True, days=12
+    )  # the freeze was spent on Jan 11
+    with pytest.raises(ValueError, match="before"):
+        fold_history(StudyHistory(late, ()), through=jan(5))
+
+
+def test_an_empty_fold_is_no_streak() -> None:
+    from bot.domain.streaks import StudyHistory, compute_streak_of_history, fold_history
+
+    fold = fold_history(StudyHistory(None, ()), through=jan(5))
+    assert fold.last is None
+    assert fold.days == 0
+    history = StudyHistory(fold, ())
+    assert history.last_day is None
+    assert compute_streak_of_history(history, today=jan(9)) == Streak(0, 0, 0, 0, False, 0)

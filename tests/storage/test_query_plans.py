@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from benchmarks.history import seed_history
 from bot.domain.srs import Rating, review
+from bot.domain.streaks import checkpoint_due
 from bot.jobs import dispatch
 from bot.storage import chats as chat_store
 from bot.storage import deliveries as delivery_store
@@ -187,8 +188,14 @@ async def _reminder_reads(session: AsyncSession) -> None:
     await session.execute(
         delete(ReviewRow).where(ReviewRow.person_id.in_(PICKED), ReviewRow.local_date == gap)
     )
-    runs = await group_store.runs_for_people(PICKED, session=session)
-    assert all(len(runs[p]) == 2 and runs[p][0].last is not None for p in PICKED)
+    histories = await group_store.histories_for_people(PICKED, session=session)
+    assert all(len(h.runs) == 2 and h.runs[0].last is not None for h in histories.values())
+    # With checkpoints (rolled back with the rest): the join from each checkpoint reads
+    # only the dates after it.
+    folds = {p: checkpoint_due(h, now=NOW) for p, h in histories.items()}
+    await learning.save_checkpoints({p: f for p, f in folds.items() if f}, session=session)
+    kept = await group_store.histories_for_people(PICKED, session=session)
+    assert all(h.fold is not None and len(h.runs) <= 1 for h in kept.values())
 
 
 async def _export_reads(session: AsyncSession) -> None:

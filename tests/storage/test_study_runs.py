@@ -5,19 +5,27 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.streak_reminders import Nudge, streak_nudge
 from bot.domain.streaks import (
+    CHECKPOINT_LAG_DAYS,
+    CLOSED_AFTER_DAYS,
     Streak,
+    StudyHistory,
     StudyMark,
     StudyRun,
+    checkpoint_due,
     compute_streak,
+    compute_streak_of_history,
     compute_streak_of_runs,
     runs_of,
 )
 from bot.storage import groups, learning
-from bot.storage.models import ReviewRow
+from bot.storage.models import PersonRow, ReviewRow, StreakCheckpointRow
 from tests.support.storage_rows import add_person_with_private_chat
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
@@ -112,29 +120,87 @@ EXPECTED = {
 }
 
 
-async def test_runs_for_people_give_the_streaks_and_nudges_marks_gave(
+async def test_histories_give_the_streaks_and_nudges_marks_gave(
     sessions: async_sessionmaker[AsyncSession],
 ) -> None:
+    """Read without checkpoints, then with the checkpoints written at NOW (and again a
+    week later, moved on), every person's streak and nudge are what their marks give;
+    with a checkpoint, a year of daily study is read as the last few days only."""
     async with sessions() as session, session.begin():
         for person, marks in HISTORIES.items():
             await add_person_with_private_chat(session, person, now=NOW)
             session.add_all(_review(n, mark, person) for n, mark in enumerate(marks))
-    async with sessions() as session:
-        runs = await groups.runs_for_people(list(HISTORIES), session=session)
-        alone = {p: await learning.study_runs(p, session=session) for p in HISTORIES}
-    assert runs == alone
-    assert len(runs[7]) == 1  # a year of days, one row
-    found = {
-        person: (
-            compute_streak_of_runs(runs[person], today=TODAY),
-            streak_nudge(runs[person], today=TODAY),
-        )
-        for person in HISTORIES
+    expected = {
+        person: (compute_streak(marks, today=TODAY), streak_nudge(_whole(marks), today=TODAY))
+        for person, marks in HISTORIES.items()
     }
-    assert found == EXPECTED
-    # What the marks (one row per study day, as these paths read before) gave.
-    for person, marks in HISTORIES.items():
-        assert found[person] == (
-            compute_streak(marks, today=TODAY),
-            streak_nudge(runs_of(marks), today=TODAY),
+    assert expected == EXPECTED
+    async with sessions() as session:
+        fresh = await groups.histories_for_people(list(HISTORIES), session=session)
+        alone = {p: await learning.study_runs(p, session=session) for p in HISTORIES}
+    assert {p: list(h.runs) for p, h in fresh.items()} == alone
+    assert all(h.fold is None for h in fresh.values())
+    assert len(fresh[7].runs) == 1  # a year of days, one row
+    assert _streaks(fresh) == expected
+
+    through = {}
+    for moment in (NOW, NOW + timedelta(days=CHECKPOINT_LAG_DAYS)):
+        due = {p: checkpoint_due(h, now=moment) for p, h in fresh.items()}
+        folds = {p: fold for p, fold in due.items() if fold is not None}
+        assert set(folds) == set(HISTORIES) - {9}  # 9 never studied: nothing to fold
+        async with sessions() as session, session.begin():
+            await learning.save_checkpoints(folds, session=session)
+        async with sessions() as session:
+            fresh = await groups.histories_for_people(list(HISTORIES), session=session)
+        assert _streaks(fresh) == expected
+        kept = fresh[7]
+        assert kept.fold is not None
+        through[moment] = (
+            kept.fold.through,
+            kept.fold.days,
+            [(r.first_day, r.last_day) for r in kept.runs],
         )
+        # Nothing due again until the checkpoint lags a week behind.
+        assert checkpoint_due(kept, now=moment + timedelta(days=CHECKPOINT_LAG_DAYS - 1)) is None
+    closed = TODAY - timedelta(days=CLOSED_AFTER_DAYS)
+    assert through == {
+        # A year of daily study up to yesterday: all but the last two days in the fold.
+        NOW: (closed, 363, [(closed + timedelta(days=1), TODAY - timedelta(days=1))]),
+        # A week on, with nothing studied since: everything in the fold, nothing read.
+        NOW + timedelta(days=CHECKPOINT_LAG_DAYS): (closed + timedelta(days=7), 365, []),
+    }
+
+
+def _whole(marks: list[StudyMark]) -> StudyHistory:
+    return StudyHistory(None, tuple(runs_of(marks)))
+
+
+def _streaks(histories: dict[int, StudyHistory]) -> dict[int, tuple[Streak, Nudge | None]]:
+    return {
+        person: (
+            compute_streak_of_history(history, today=TODAY),
+            streak_nudge(history, today=TODAY),
+        )
+        for person, history in histories.items()
+    }
+
+
+async def test_a_checkpoint_is_not_written_for_someone_deleted_meanwhile(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """/forget between the read and the write: the foreign key refuses the orphan, so a
+    person who comes back later does not inherit a streak of days that are gone."""
+    async with sessions() as session, session.begin():
+        await add_person_with_private_chat(session, 1, now=NOW)
+        session.add_all(_review(n, mark, 1) for n, mark in enumerate(HISTORIES[7]))
+    async with sessions() as session:
+        history = (await groups.histories_for_people([1], session=session))[1]
+    fold = checkpoint_due(history, now=NOW)
+    assert fold is not None
+    async with sessions() as session, session.begin():
+        await session.execute(delete(PersonRow).where(PersonRow.id == 1))
+    with pytest.raises(IntegrityError):
+        async with sessions() as session, session.begin():
+            await learning.save_checkpoints({1: fold}, session=session)
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(StreakCheckpointRow)) == 0

@@ -14,6 +14,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.content import Bank, Deck, Question, Source
+from bot.domain.streaks import StudyHistory
 from bot.storage import learning
 from bot.storage.deliveries import record_shown
 from bot.storage.models import CardRow, DeliveryRow, PersonRow
@@ -103,7 +104,12 @@ async def test_nothing_due_or_shown_is_two_empty_lists(
             1, session=session, now=NOW, week_start=NOW - timedelta(days=7)
         )
     assert snapshot is not None
-    assert (snapshot.due, snapshot.seen, snapshot.runs, snapshot.total) == ([], [], [], 0)
+    assert (snapshot.due, snapshot.seen, snapshot.history, snapshot.total) == (
+        [],
+        [],
+        StudyHistory(None, ()),
+        0,
+    )
 
 
 def test_deck_counts_count_ids_per_deck_and_skip_ids_no_longer_in_the_bank() -> None:
