@@ -409,11 +409,13 @@ async def study_histories(
     *,
     session: AsyncSession,
     use_checkpoints: bool = True,
+    folds: dict[int, StreakFold] | None = None,
 ) -> dict[int, StudyHistory]:
     """Each person's study history as the streak rules read it: their checkpoint and the
     runs of consecutive study days after it (never graded: no fold and no runs).
 
-    Three small queries for all of them: the checkpoints (primary key), one row per run
+    Three small queries for all of them: the checkpoints (primary key; skipped when the
+    caller read them already and passes ``folds``, as /stats does), one row per run
     after each checkpoint, and the edge marks the travel rule needs where two runs are
     one date apart (only when there are such gaps). What
     :func:`bot.domain.streaks.compute_streak_of_history` reads (/stats, /top, reminders).
@@ -424,12 +426,13 @@ async def study_histories(
     result: dict[int, StudyHistory] = {p: StudyHistory(None, ()) for p in person_ids}
     if not person_ids:
         return result
-    folds: dict[int, StreakFold] = {}
-    if use_checkpoints:
-        rows = await session.scalars(
-            select(StreakCheckpointRow).where(StreakCheckpointRow.person_id.in_(person_ids))
-        )
-        folds = {row.person_id: _fold_of(row) for row in rows}
+    if folds is None:
+        folds = {}
+        if use_checkpoints:
+            rows = await session.scalars(
+                select(StreakCheckpointRow).where(StreakCheckpointRow.person_id.in_(person_ids))
+            )
+            folds = {row.person_id: _fold_of(row) for row in rows}
     postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
     islands = _ISLANDS_POSTGRESQL if postgres else _ISLANDS_SQLITE
     params = {"kept": list(folds), "fresh": [p for p in person_ids if p not in folds]}
@@ -575,7 +578,8 @@ person's day (a horizon that needs their time zone) are among those due this soo
 
 def _snapshot(ids: Any, instants: Any) -> Select[Any]:
     """The chat, zone and counts, with the question ids shown and the cards due soon
-    (ids and due instants, in the same order), each list aggregated into one value.
+    (ids and due instants, in the same order), each list aggregated into one value, and
+    the person's streak checkpoint (if any).
 
     One round trip for what needs no time zone; the due cards are narrowed to the
     person's day in Python. One value per list instead of a row per id: fetching and
@@ -594,7 +598,9 @@ def _snapshot(ids: Any, instants: Any) -> Select[Any]:
     return (
         select(ChatRow, PersonRow.timezone, _COUNTS.c.total, _COUNTS.c.good, _COUNTS.c.week)
         .add_columns(_COUNTS.c.newest, due_soon.c.ids, due_soon.c.dues, shown.c.shown)
+        .add_columns(StreakCheckpointRow)
         .join(PersonRow, PersonRow.id == ChatRow.id)
+        .outerjoin(StreakCheckpointRow, StreakCheckpointRow.person_id == ChatRow.id)
         .join(_COUNTS, true())
         .join(due_soon, true())
         .join(shown, true())
@@ -621,15 +627,15 @@ async def study_snapshot(
     week_start: datetime,
 ) -> StudySnapshot | None:
     """The person's chat, zone, review counts, shown questions and cards due soon (one
-    query), and their study history since their streak checkpoint; None if either the
-    person or the chat is unknown."""
+    query, with their streak checkpoint), and their study days after it (one row per
+    run); None if either the person or the chat is unknown."""
     params = {"person": person_id, "week": week_start, "soon": now + DUE_SOON}
     postgres = session.bind is not None and session.bind.dialect.name == "postgresql"
     statement = _SNAPSHOT_POSTGRESQL if postgres else _SNAPSHOT_SQLITE
     found = (await session.execute(statement, params)).first()
     if found is None:
         return None
-    chat, timezone, total, good, week, newest, due_ids, dues, seen = found
+    chat, timezone, total, good, week, newest, due_ids, dues, seen, checkpoint = found
     if not postgres:  # JSON arrays; instants as SQLite stores them (UTC, no offset)
         due_ids, seen = json.loads(due_ids), json.loads(seen)
         dues = [datetime.fromisoformat(due).replace(tzinfo=UTC) for due in json.loads(dues)]
@@ -637,7 +643,8 @@ async def study_snapshot(
     due = [
         question for question, at in zip(due_ids or [], dues or [], strict=True) if at <= horizon
     ]
-    histories = await study_histories([person_id], session=session)
+    folds = {person_id: _fold_of(checkpoint)} if checkpoint is not None else {}
+    histories = await study_histories([person_id], session=session, folds=folds)
     return StudySnapshot(
         timezone,
         to_settings(chat),

@@ -8,16 +8,23 @@ for a person with no cards or deliveries.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import event, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.domain.content import Bank, Deck, Question, Source
-from bot.domain.streaks import StudyHistory
+from bot.domain.streaks import (
+    StudyHistory,
+    StudyMark,
+    checkpoint_due,
+    compute_streak,
+    compute_streak_of_history,
+)
 from bot.storage import learning
 from bot.storage.deliveries import record_shown
-from bot.storage.models import CardRow, DeliveryRow, PersonRow
+from bot.storage.models import CardRow, DeliveryRow, PersonRow, ReviewRow
 from tests.support.storage_rows import add_person_with_private_chat
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
@@ -122,3 +129,65 @@ def test_deck_counts_count_ids_per_deck_and_skip_ids_no_longer_in_the_bank() -> 
     bank = Bank((deck("ml", "a", "b", "c"), deck("nlp", "d", "e")))
     assert bank.deck_counts(["a", "c", "d", "gone", "b"]) == {"ml": 3, "nlp": 1}
     assert bank.deck_counts([]) == {}
+
+
+async def test_the_snapshot_reads_the_streak_checkpoint_in_its_first_query(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The checkpoint comes in the counts' row (no round trip of its own), and the study
+    days read are those after it."""
+    marks = [StudyMark.at_zone(NOW - timedelta(days=d), "UTC") for d in range(1, 30)]
+    async with sessions() as session, session.begin():
+        await add_person_with_private_chat(session, 1, now=NOW)
+        session.add_all(
+            ReviewRow(
+                person_id=1,
+                question_id=f"q{n}",
+                delivery_id=None,
+                chat_id=1,
+                rating=3,
+                source="extra",
+                reviewed_at=m.at,
+                local_date=m.local_date,
+                utc_offset_minutes=0,
+            )
+            for n, m in enumerate(marks)
+        )
+    async with sessions() as session:
+        history = (await learning.study_histories([1], session=session))[1]
+        fold = checkpoint_due(history, now=NOW)
+        assert fold is not None
+    async with sessions() as session, session.begin():
+        await learning.save_checkpoints({1: fold}, session=session)
+    statements: list[str] = []
+    async with sessions() as session:
+        bind = session.bind
+        assert bind is not None
+        engine = bind.sync_engine
+
+        def seen(*args: object) -> None:
+            statements.append(str(args[2]))
+
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            snapshot = await learning.study_snapshot(
+                1, session=session, now=NOW, week_start=NOW - timedelta(days=7)
+            )
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+    assert snapshot is not None
+    assert len(statements) == 2  # the counts' row (with the checkpoint), then the runs
+    read = snapshot.history.fold
+    assert read is not None
+    assert read.last is not None
+    assert fold.last is not None
+    # As folded, with the last day's last mark filled in when it was stored.
+    last_mark = next(m for m in marks if m.local_date == fold.last.last_day)
+    assert read == replace(fold, last=replace(fold.last, last=last_mark))
+    assert [(r.first_day, r.last_day) for r in snapshot.history.runs] == [
+        (fold.through + timedelta(days=1), (NOW - timedelta(days=1)).date())
+    ]
+    today = NOW.date()
+    assert compute_streak_of_history(snapshot.history, today=today) == compute_streak(
+        marks, today=today
+    )

@@ -47,7 +47,7 @@ def _reviews(person: int, marks: list[StudyMark]) -> list[ReviewRow]:
 
 async def _checkpoints(services: Services) -> int:
     async with services.sessions() as session:
-        return int(await session.scalar(select(func.count()).select_from(StreakCheckpointRow)))
+        return await session.scalar(select(func.count()).select_from(StreakCheckpointRow)) or 0
 
 
 async def test_a_reader_writes_a_checkpoint_once_a_week_and_the_streak_stays(
