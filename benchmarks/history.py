@@ -5,7 +5,8 @@ Seeding (``seed_history``) writes, through the project's table models, N private
 (and the chat's shown questions, as the bot records them with each delivery),
 graded the same day (one review each), and the cards those reviews left (one per question,
 so at most the bank's size; due instants spread over the next two months, a few of them
-overdue, as FSRS leaves a long-time learner). PostgreSQL is filled with ``COPY`` (millions
+overdue, as FSRS leaves a long-time learner), and each person's streak checkpoint (as the bot's
+readers keep it). PostgreSQL is filled with ``COPY`` (millions
 of rows in seconds), SQLite with batched INSERTs.
 
 The benchmark seeds in one process and measures in another, so the measured process's peak
@@ -43,8 +44,10 @@ from typing import Any, cast
 import yaml
 from sqlalchemy import Table, insert, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
+from bot.domain.streaks import checkpoint_due
+from bot.storage import learning
 from bot.storage.models import CardRow, ChatRow, DeliveryRow, PersonRow, ReviewRow, ShownQuestionRow
 
 REPO = Path(__file__).resolve().parents[1]
@@ -246,6 +249,7 @@ async def seed_history(
                             await connection.execute(
                                 insert(model), rows[model][start : start + 5000]
                             )
+        await _write_streak_checkpoints(engine, ids, now=now)
         async with engine.begin() as connection:
             if postgres:
                 await connection.execute(
@@ -259,6 +263,22 @@ async def seed_history(
                 await connection.execute(text("ANALYZE"))
     finally:
         await engine.dispose()
+
+
+async def _write_streak_checkpoints(
+    engine: AsyncEngine, ids: Sequence[int], *, now: datetime
+) -> None:
+    """Each person's streak checkpoint, as a bot that ran all along would hold it (its
+    readers move a checkpoint on once it lags a week: the reminders do daily), written
+    by the bot's own functions."""
+    sessions = async_sessionmaker(engine, expire_on_commit=False)
+    for chunk in _chunks(ids, CHUNK_CHATS):
+        async with sessions() as session, session.begin():
+            histories = await learning.study_histories(chunk, session=session)
+            due = {p: checkpoint_due(h, now=now) for p, h in histories.items()}
+            await learning.save_checkpoints(
+                {p: fold for p, fold in due.items() if fold is not None}, session=session
+            )
 
 
 # --- the dispatch benchmark ------------------------------------------------------------

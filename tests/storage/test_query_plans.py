@@ -32,7 +32,7 @@ from bot.storage import learning
 from bot.storage import progress as progress_store
 from bot.storage import reminder_candidates as reminder_store
 from bot.storage.database import create_engine, create_sessionmaker
-from bot.storage.models import ReviewRow
+from bot.storage.models import ReviewRow, StreakCheckpointRow
 from bot.study.questions import pick_for_chat
 from tests.support.databases import postgres_server_url, postgres_session_database
 
@@ -182,16 +182,21 @@ async def _group_reads(session: AsyncSession) -> None:
 
 async def _reminder_reads(session: AsyncSession) -> None:
     await reminder_store.claim_due(session=session, now=NOW, limit=10)
-    # One missed day each (rolled back): two runs one date apart, so the edge marks the
-    # travel rule reads are queried too.
+    # The seeded checkpoints: the join from each reads only the dates after it.
+    kept = await group_store.histories_for_people(PICKED, session=session)
+    assert all(h.fold is not None and len(h.runs) <= 1 for h in kept.values())
+    # Without them (people's first read), and one missed day each (all rolled back): two
+    # runs one date apart, so the edge marks the travel rule reads are queried too.
+    await session.execute(
+        delete(StreakCheckpointRow).where(StreakCheckpointRow.person_id.in_(PICKED))
+    )
     gap = NOW.date() - timedelta(days=30)
     await session.execute(
         delete(ReviewRow).where(ReviewRow.person_id.in_(PICKED), ReviewRow.local_date == gap)
     )
     histories = await group_store.histories_for_people(PICKED, session=session)
     assert all(len(h.runs) == 2 and h.runs[0].last is not None for h in histories.values())
-    # With checkpoints (rolled back with the rest): the join from each checkpoint reads
-    # only the dates after it.
+    # Written again (as the readers do when one lags), and read once more.
     folds = {p: checkpoint_due(h, now=NOW) for p, h in histories.items()}
     await learning.save_checkpoints({p: f for p, f in folds.items() if f}, session=session)
     kept = await group_store.histories_for_people(PICKED, session=session)
