@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 # --- the answer's message ---------------------------------------------------------------
 
 ANSWER_HEADER = "<b>Model answer</b>"
+RICH_ANSWER_HEADER = "Model answer"  # plain text: bold, or the group form's "…: tap to open"
 
 
 def answer_content(question: Question, *, group: bool) -> Content:
@@ -50,7 +51,7 @@ def answer_content(question: Question, *, group: bool) -> Content:
     return Content(
         what=f"question {question.id}",
         html=lambda: render_answer(question.answer, header=ANSWER_HEADER, spoiler=group),
-        rich=lambda: render_rich_answer(question.answer, header=ANSWER_HEADER, hidden=group),
+        rich=lambda: render_rich_answer(question.answer, header=RICH_ANSWER_HEADER, hidden=group),
     )
 
 

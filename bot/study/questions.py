@@ -19,6 +19,7 @@ from bot.domain.selection import choose_question, group_rotation_pick, overdue_f
 from bot.domain.srs import CardDue, CardState
 from bot.rendering import texts
 from bot.rendering.rich import render_rich_question
+from bot.rendering.tags import visible_text
 from bot.service.context import Services
 from bot.storage import chats as chat_store
 from bot.storage import deliveries as delivery_store
@@ -226,17 +227,23 @@ def rich_card_text(bank: Bank, question_id: str, label: str, footer: str = "") -
     deck = bank.deck_of(question_id)
     if question is None or deck is None:
         return None
-    header = texts.question_header(deck, question, label=label)
-    return render_rich_question(question.question, header=header, footer=footer)
+    # The rich form takes plain-text lines (it sets the header in bold itself).
+    header = visible_text(texts.question_header(deck, question, label=label))
+    return render_rich_question(question.question, header=header, footer=visible_text(footer))
 
 
 def question_content(bank: Bank, question_id: str, label: str, footer: str = "") -> Content:
     """A question card both ways, for bot.telegram.rich_messages (rich only with a formula
     or code in it)."""
+
+    def rich() -> tuple[str, ...] | None:
+        card = rich_card_text(bank, question_id, label, footer)
+        return None if card is None else (card,)
+
     return Content(
         what=f"question {question_id}",
         html=lambda: (card_text(bank, question_id, label, footer) or "",),
-        rich=lambda: rich_card_text(bank, question_id, label, footer),
+        rich=rich,
     )
 
 

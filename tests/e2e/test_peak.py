@@ -281,9 +281,7 @@ async def test_a_reply_overtakes_the_queued_broadcast(
         index = answer_index()
         assert index is not None
         overtaking = [
-            a.chat_id
-            for a in tg.arrivals[snapshot:index]
-            if a.is_send and a.chat_id in due
+            a.chat_id for a in tg.arrivals[snapshot:index] if a.is_send and a.chat_id in due
         ]
         # Only sends granted before the reply started waiting may arrive before it.
         assert len(overtaking) <= in_flight, (
