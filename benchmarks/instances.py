@@ -164,7 +164,7 @@ def questions_to(log: Sequence[Sequence[Any]], targets: set[int]) -> list[Sequen
     ]
 
 
-MESSAGES = ("sendmessage", "editmessagetext", "editmessagereplymarkup")
+MESSAGES = (*SENT, "editmessagetext", "editmessagereplymarkup")
 
 
 def busiest_second(log: Sequence[Sequence[Any]]) -> int:

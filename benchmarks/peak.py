@@ -453,8 +453,8 @@ def button_update(
 
 
 # Record fields: [t, method, chat_id, status, tag, ref]
-SENT = ("sendmessage",)
-SHOWN = ("sendmessage", "editmessagetext")  # an answer may be posted or edited in
+SENT = ("sendmessage", "sendrichmessage")  # a question with a formula or code goes rich
+SHOWN = (*SENT, "editmessagetext")  # an answer may be posted or edited in
 CALLBACK = ("answercallbackquery",)
 BY_CHAT, BY_REF = 2, 5
 
@@ -655,11 +655,11 @@ async def run_taps(options: Options, workdir: Path) -> list[Table]:
             targets_b = set(set_b)
 
             def broadcast_started(log: list[list[Any]]) -> bool:
-                return any(r[1] == "sendmessage" and r[2] in targets_b for r in log[mark:])
+                return any(r[1] in SENT and r[2] in targets_b for r in log[mark:])
 
             await api.wait_for(broadcast_started, within=120, what="the broadcast to start")
             first_b = min(
-                r[0] for r in api.log[mark:] if r[1] == "sendmessage" and r[2] in targets_b
+                r[0] for r in api.log[mark:] if r[1] in SENT and r[2] in targets_b
             )
             await asyncio.sleep(max(0.0, first_b + options.broadcast_delay - time.monotonic()))
             taps_b = await tap(api, deliveries, busy_chats, options.tap_rate, "b")
@@ -686,7 +686,7 @@ async def run_taps(options: Options, workdir: Path) -> list[Table]:
             targets_c = set(set_c)
             await api.wait_for(all_delivered(targets_c, mark), within=600, what="broadcast (c)")
             cpu = bot.cpu() - cpu0
-            sends = [r for r in api.log[mark:] if r[1] == "sendmessage" and r[2] in targets_c]
+            sends = [r for r in api.log[mark:] if r[1] in SENT and r[2] in targets_c]
             accepted = sorted(r[0] for r in sends if r[3] == 200)
             first_try = min(r[0] for r in sends)
             span = accepted[-1] - first_try

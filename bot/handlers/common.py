@@ -96,20 +96,25 @@ def _unchanged(message: Message, text: str, markup: InlineKeyboardMarkup | None)
 
 
 async def edit_or_ignore(
-    message: Message, text: str, *, reply_markup: InlineKeyboardMarkup | None = None
+    message: Message,
+    text: str,
+    *,
+    reply_markup: InlineKeyboardMarkup | None = None,
+    rich_html: str | None = None,
 ) -> None:
     """Edit a message's HTML text (no markup: no buttons); "not modified" is no error,
-    and an edit that would change nothing is not sent.
+    and an edit that would change nothing is not sent. ``rich_html``: the message is a
+    rich one (bot/telegram/rich_messages.py), edited with ``rich_message`` instead.
 
     Through ``do_api_request``: the reply would repeat the whole message with its
     entities, and building a ``Message`` from it is most of an edit's cost.
     """
-    params: dict[str, object] = {
-        "chat_id": message.chat_id,
-        "message_id": message.message_id,
-        "text": text,
-        "parse_mode": "HTML",
-    }
+    params: dict[str, object] = {"chat_id": message.chat_id, "message_id": message.message_id}
+    if rich_html is not None:
+        params["rich_message"] = {"html": rich_html}
+    else:
+        params["text"] = text
+        params["parse_mode"] = "HTML"
     if reply_markup is not None:
         params["reply_markup"] = reply_markup
     if _unchanged(message, text, reply_markup):

@@ -111,7 +111,7 @@ async def group_question(update: Update, context: BotContext) -> None:
                 )
                 item = prepare(delivery, group=True, group_streak=streak)
     if item is not None:
-        outcome = await send_prepared(context.bot, services.bank, item)
+        outcome = await send_prepared(context.bot, services.bank, item, rich=services.rich)
         async with services.sessions() as session, session.begin():
             await record_outcome(item, outcome, session=session, now=services.clock())
         if not isinstance(outcome, Sent):

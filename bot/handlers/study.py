@@ -19,13 +19,21 @@ from bot.handlers.common import (
     turn_of,
 )
 from bot.handlers.groups import is_admin
-from bot.rendering import render_answer, texts
+from bot.rendering import texts
 from bot.service.context import BotContext
 from bot.study import answers
-from bot.study.questions import Asked, PreparedSend, ask, card_text, send_and_record
+from bot.study.questions import (
+    Asked,
+    PreparedSend,
+    ask,
+    card_text,
+    rich_card_text,
+    send_and_record,
+)
 from bot.telegram import keyboards
 from bot.telegram.callbacks import Grade, Reveal, Skip
-from bot.telegram.sending import Sent, call_with_retries, send_message_id
+from bot.telegram.rich_messages import Content, is_rich, send_content
+from bot.telegram.sending import Sent
 
 log = logging.getLogger(__name__)
 
@@ -90,12 +98,12 @@ async def _reveal(
     group = turn.group
 
     async def post(answer: answers.AnswerToPost) -> int | None:
-        parts = render_answer(answer.question.answer, header="<b>Model answer</b>", spoiler=group)
+        content = answers.answer_content(answer.question, group=group)
         markup = keyboards.grade_keyboard(
             answer.delivery_id, next_quiz=answer.next_quiz, intervals=answer.intervals
         )
         return await _send_answer(
-            context, turn.chat.id, answer.delivery_id, parts, markup, answer.reply_to
+            context, turn.chat.id, answer.delivery_id, content, markup, answer.reply_to
         )
 
     result = await answers.reveal(
@@ -138,32 +146,21 @@ async def _send_answer(
     context: BotContext,
     chat_id: int,
     delivery_id: int,
-    parts: list[str],
+    content: Content,
     grades: InlineKeyboardMarkup,
     reply_to_id: int | None,
 ) -> int | None:
-    """Post the answer's parts; the message id of the last one (with the grade buttons).
-
-    Sent through ``do_api_request``, which skips building a ``Message`` from each
-    reply: an answer's reply repeats its whole text with every entity, and only
-    the message id is needed (the dispatcher does the same, bot/study/questions.py).
-    """
-    last: int | None = None
+    """Post the answer (one rich message, or HTML parts: bot/telegram/rich_messages.py);
+    the message id of the last one (with the grade buttons), None if it was not sent."""
     try:
-        for index, part in enumerate(parts):
-            params: dict[str, object] = {"chat_id": chat_id, "text": part, "parse_mode": "HTML"}
-            if index == 0 and reply_to_id:
-                params["reply_parameters"] = {
-                    "message_id": reply_to_id,
-                    "allow_sending_without_reply": True,
-                }
-            if index == len(parts) - 1:
-                params["reply_markup"] = grades
-
-            async def call(params: dict[str, object] = params) -> int:
-                return await send_message_id(context.bot, params)
-
-            last = await call_with_retries(call)
+        return await send_content(
+            context.bot,
+            context.services.rich,
+            content,
+            chat_id=chat_id,
+            reply_to=reply_to_id,
+            markup=grades,
+        )
     except Forbidden as error:  # blocked, or removed from the group: one line
         log.info("answer of delivery %s not sent: %s", delivery_id, error)
         return None
@@ -173,7 +170,6 @@ async def _send_answer(
     except Exception:
         log.exception("could not send the answer of delivery %s", delivery_id)
         return None
-    return last
 
 
 async def _mark_card(
@@ -184,10 +180,13 @@ async def _mark_card(
     The card is rendered again from the bank rather than from the message's
     entities, so the edit looks exactly like the original.
     """
-    text = card_text(context.services.bank, question_id, label, footer)
+    bank = context.services.bank
+    text = card_text(bank, question_id, label, footer)
     if text is None:
         return
-    await edit_or_ignore(message, text, reply_markup=None)
+    # A rich question (a formula or code) is edited as one: editMessageText's rich_message.
+    rich_html = rich_card_text(bank, question_id, label, footer) if is_rich(message) else None
+    await edit_or_ignore(message, text, reply_markup=None, rich_html=rich_html)
 
 
 async def skip_button(update: Update, context: BotContext, action: Skip) -> None:

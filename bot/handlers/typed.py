@@ -36,7 +36,7 @@ from bot.domain.answer_check import bank_index
 from bot.handlers import settings as settings_handlers
 from bot.handlers.common import reply, toast
 from bot.handlers.group_pointers import pointer_memory
-from bot.rendering import render_answer, texts
+from bot.rendering import texts
 from bot.rendering import typed_texts as say
 from bot.service.context import BotContext
 from bot.storage import deliveries as delivery_store
@@ -44,12 +44,14 @@ from bot.storage import people
 from bot.storage import typed_answers as store
 from bot.storage.models import DeliveryRow
 from bot.study import typed_check
+from bot.study.answers import answer_content
 from bot.study.model_grader import shared_grader
-from bot.study.questions import label_for
+from bot.study.questions import label_for, rich_card_text
 from bot.study.typed_check import TypedCheck
 from bot.telegram import callbacks as cb
 from bot.telegram import keyboards
 from bot.telegram.callbacks import KeepTyped, TypeAnswer
+from bot.telegram.rich_messages import Content, edit_text, send_content
 from bot.telegram.sending import call_with_retries
 
 log = logging.getLogger(__name__)
@@ -193,22 +195,31 @@ async def _check_and_reveal(
     assert question is not None
     assert deck is not None
     feedback = say.feedback_text(_feedback_view(check))
-    parts = render_answer(question.answer, header="<b>Model answer</b>")
+    answer = answer_content(question, group=False)
     grades = keyboards.grade_keyboard(delivery.id, suggested=judgement.suggested)
     sent = await _send_feedback_and_answer(
-        context, delivery, message.message_id, feedback, parts, grades
+        context, delivery, message.message_id, feedback, answer, grades
     )
-    await typed_check.record_sent(services, check, sent.message_id if sent is not None else None)
+    await typed_check.record_sent(services, check, sent)
     if sent is None:  # the reveal is undone, so the person can try again
         await reply(update, NOT_SENT)
         return
     if delivery.message_id is not None:
-        card = texts.question_card(
-            deck, question, label=label_for(delivery, check.quiz), footer=texts.REVEALED_FOOTER
+        label = label_for(delivery, check.quiz)
+        card = texts.question_card(deck, question, label=label, footer=texts.REVEALED_FOOTER)
+        # The question went as a rich message if it has a formula or code and they are on.
+        rich_html = (
+            rich_card_text(services.bank, question.id, label, texts.REVEALED_FOOTER)
+            if services.rich.on
+            else None
         )
         try:
-            await context.bot.edit_message_text(
-                card, chat_id=delivery.chat_id, message_id=delivery.message_id, reply_markup=None
+            await edit_text(
+                context.bot,
+                chat_id=delivery.chat_id,
+                message_id=delivery.message_id,
+                html=card,
+                rich_html=rich_html,
             )
         except BadRequest as error:  # deleted, too old, or already edited: nothing to fix
             log.info("question %s not edited after a typed answer: %s", delivery.id, error)
@@ -231,35 +242,27 @@ async def _send_feedback_and_answer(
     delivery: DeliveryRow,
     typed_message_id: int,
     feedback: str,
-    parts: list[str],
+    answer: Content,
     grades: InlineKeyboardMarkup,
-) -> Message | None:
-    """The feedback (a reply to the typed answer), then the model answer with the grades."""
+) -> int | None:
+    """The feedback (an HTML reply to the typed answer), then the model answer with the
+    grades (rich or HTML: bot/telegram/rich_messages.py); the answer's message id."""
     chat_id = delivery.chat_id
-    last: Message | None = None
     try:
-        messages: list[tuple[str, int | None, InlineKeyboardMarkup | None]]
-        messages = [(feedback, typed_message_id, None)]
-        messages += [
-            (part, None, grades if i == len(parts) - 1 else None) for i, part in enumerate(parts)
-        ]
-        for text, reply_to, markup in messages:
 
-            async def call(
-                text: str = text, reply_to: int | None = reply_to, markup: object = markup
-            ) -> Message:
-                return await context.bot.send_message(
-                    chat_id,
-                    text,
-                    reply_parameters=(
-                        ReplyParameters(reply_to, allow_sending_without_reply=True)
-                        if reply_to
-                        else None
-                    ),
-                    reply_markup=markup,  # type: ignore[arg-type]
-                )
+        async def call() -> Message:
+            return await context.bot.send_message(
+                chat_id,
+                feedback,
+                reply_parameters=ReplyParameters(
+                    typed_message_id, allow_sending_without_reply=True
+                ),
+            )
 
-            last = await call_with_retries(call)
+        await call_with_retries(call)
+        return await send_content(
+            context.bot, context.services.rich, answer, chat_id=chat_id, markup=grades
+        )
     except Forbidden as error:  # blocked meanwhile: one line
         log.info("feedback of delivery %s not sent: %s", delivery.id, error)
         return None
@@ -269,7 +272,6 @@ async def _send_feedback_and_answer(
     except Exception:
         log.exception("could not send the feedback of delivery %s", delivery.id)
         return None
-    return last
 
 
 # --- groups and settings ------------------------------------------------------------------

@@ -539,7 +539,7 @@ async def _send_all(
                 report.lease_lost += 1
                 return
             outcome = await send_prepared(
-                bot, services.bank, item, traffic=Traffic.BROADCAST, paid=paid
+                bot, services.bank, item, traffic=Traffic.BROADCAST, paid=paid, rich=services.rich
             )
         recorder.add(item, outcome)
         metrics.delivery_finished(outcome, due_at=item.due_at, now=services.clock())

@@ -7,9 +7,9 @@ Markdown block becomes one self-contained HTML string: lists become lines
 with bullets, headings bold lines, tables monospace text. Keeping blocks
 separate lets the splitter cut long answers between blocks.
 
-Math is swapped for placeholders *before* parsing: otherwise ``_`` and ``*``
-inside formulas would turn into emphasis and the backslash escape rule would
-eat ``\\(``. Raw HTML in the source is shown as text (``html`` is off).
+Parsing, and swapping math for placeholders before it, is shared with the
+rich-message renderer (:mod:`bot.rendering.markdown_source`); here each
+formula becomes Unicode text (:mod:`bot.rendering.tex`).
 """
 
 from __future__ import annotations
@@ -17,11 +17,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import cache
 
-from markdown_it import MarkdownIt
 from markdown_it.tree import SyntaxTreeNode
 
+from bot.rendering.markdown_source import (
+    PLACEHOLDER,
+    Math,
+    code_language,
+    parse_markdown,
+    restore_raw,
+    safe_href,
+)
 from bot.rendering.tags import visible_text
 from bot.rendering.tex import tex_to_text
 from bot.rendering.text import escape_attr, escape_html
@@ -30,76 +36,20 @@ __all__ = ["markdown_to_blocks"]
 
 _BULLETS = ("•", "◦", "▪")
 _RULE = "———"
-_ALLOWED_SCHEMES = ("http", "https", "tg", "mailto")
-_LANGUAGE = re.compile(r"[A-Za-z0-9_+#.-]+")
-_PLACEHOLDER = re.compile("\ue000([0-9]+)\ue001")
 _DISPLAY_MARK = "\ue002"
 _AROUND_DISPLAY = re.compile(rf"[ \t\n]*{_DISPLAY_MARK}[ \t\n]*")
-_FENCE_LINE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
-_MATH = re.compile(
-    r"(?P<code>(?<!`)(?P<ticks>`+)(?!`).+?(?<!`)(?P=ticks)(?!`))"
-    r"|\$\$(?P<dd>.+?)\$\$"
-    r"|(?<!\\)\\\[(?P<db>.+?)\\\]"
-    r"|(?<!\\)\\\((?P<ip>.+?)\\\)"
-    r"|(?<![\\$\w])\$(?P<id>[^\s$](?:[^$\n]*?[^\s\\$])?)\$(?![\w$])",
-    re.DOTALL,
-)
-
-
-@dataclass(frozen=True)
-class _Math:
-    raw: str  # the source text, delimiters included (shown as-is inside code)
-    tex: str
-    display: bool
 
 
 @dataclass(frozen=True)
 class _Ctx:
-    maths: tuple[_Math, ...]
+    maths: tuple[Math, ...]
     in_quote: bool = False  # Telegram allows neither nested quotes nor <pre> in a quote
     in_link: bool = False  # links may not contain <code>
     plain: bool = False  # no tags, no escaping (table cells)
 
 
-@cache
-def _parser() -> MarkdownIt:
-    return MarkdownIt("commonmark", {"html": False}).enable(["strikethrough", "table"])
-
-
-def _protect_math(source: str) -> tuple[str, tuple[_Math, ...]]:
-    """Replace math spans outside code with placeholders the parser leaves alone."""
-    maths: list[_Math] = []
-
-    def swap(match: re.Match[str]) -> str:
-        if match.group("code") is not None:
-            return match.group(0)
-        display = match.group("dd") is not None or match.group("db") is not None
-        tex = next(g for g in match.group("dd", "db", "ip", "id") if g is not None)
-        maths.append(_Math(match.group(0), tex, display))
-        return f"\ue000{len(maths) - 1}\ue001"
-
-    out: list[str] = []
-    prose: list[str] = []
-    fence: str | None = None
-    for line in source.splitlines(keepends=True):
-        opener = _FENCE_LINE.match(line)
-        if fence is None and opener:
-            out.append(_MATH.sub(swap, "".join(prose)))
-            prose = []
-            fence = opener.group(1)
-            out.append(line)
-        elif fence is not None:
-            out.append(line)
-            if opener and opener.group(1)[0] == fence[0] and len(opener.group(1)) >= len(fence):
-                fence = None
-        else:
-            prose.append(line)
-    out.append(_MATH.sub(swap, "".join(prose)))
-    return "".join(out), tuple(maths)
-
-
 def _restore_raw(text: str, ctx: _Ctx) -> str:
-    return _PLACEHOLDER.sub(lambda m: ctx.maths[int(m.group(1))].raw, text)
+    return restore_raw(text, ctx.maths)
 
 
 def _text(content: str, ctx: _Ctx) -> str:
@@ -111,16 +61,11 @@ def _text(content: str, ctx: _Ctx) -> str:
         rendered = rendered if ctx.plain else escape_html(rendered)
         return f"{_DISPLAY_MARK}{rendered}{_DISPLAY_MARK}" if item.display else rendered
 
-    return _PLACEHOLDER.sub(math, content if ctx.plain else escape_html(content))
+    return PLACEHOLDER.sub(math, content if ctx.plain else escape_html(content))
 
 
 def _wrap(tag: str, inner: str, ctx: _Ctx) -> str:
     return inner if ctx.plain or not inner else f"<{tag}>{inner}</{tag}>"
-
-
-def _safe_href(href: str) -> str | None:
-    scheme = href.split(":", 1)[0].lower() if ":" in href else ""
-    return href if scheme in _ALLOWED_SCHEMES else None
 
 
 def _inline(node: SyntaxTreeNode, ctx: _Ctx) -> str:
@@ -154,7 +99,7 @@ def _inline_node(node: SyntaxTreeNode, ctx: _Ctx) -> str:
 def _link(node: SyntaxTreeNode, ctx: _Ctx) -> str:
     attr = "src" if node.type == "image" else "href"
     target = _restore_raw(str(node.attrs.get(attr, "")), ctx)
-    href = _safe_href(target)
+    href = safe_href(target)
     inner = _inline(node, replace(ctx, in_link=True))
     if not visible_text(inner).strip():
         inner = escape_html(target) if not ctx.plain else target
@@ -207,9 +152,9 @@ def _code(content: str, info: str, ctx: _Ctx) -> str | None:
         return None
     if ctx.in_quote:
         return f"<code>{body}</code>"
-    words = info.split()
-    if words and _LANGUAGE.fullmatch(words[0]):
-        return f'<pre><code class="language-{words[0]}">{body}</code></pre>'
+    language = code_language(info)
+    if language:
+        return f'<pre><code class="language-{language}">{body}</code></pre>'
     return f"<pre>{body}</pre>"
 
 
@@ -274,10 +219,9 @@ def _fallback_blocks(source: str) -> list[str]:
 
 def markdown_to_blocks(source: str) -> list[str]:
     """Render ``source`` as top-level Telegram-HTML blocks (empty blocks dropped)."""
-    protected, maths = _protect_math(source)
-    ctx = _Ctx(maths)
     try:
-        tree = SyntaxTreeNode(_parser().parse(protected))
+        tree, maths = parse_markdown(source)
+        ctx = _Ctx(maths)
         rendered = [_block(child, ctx) for child in tree.children]
     except Exception:  # markdown-it should not fail, but an answer must still render
         return _fallback_blocks(source)

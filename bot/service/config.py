@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     llm_model: str | None = None
     llm_daily_limit: Annotated[int, Field(ge=0)] = 20
     llm_timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 15.0
+    # Model answers and formula/code questions as rich messages (Bot API 10.1), with
+    # today's HTML as the fallback (bot/telegram/rich_messages.py).
+    rich_messages: Literal["auto", "on", "off"] = "auto"
 
     @field_validator("bot_token")
     @classmethod
@@ -138,6 +141,15 @@ class Settings(BaseSettings):
     def _host_port(cls, value: str | None) -> str | None:
         if value is not None:
             parse_listen(value)
+        return value
+
+    @field_validator("rich_messages", mode="before")
+    @classmethod
+    def _rich_mode(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip().lower() or "auto"
+            if value not in {"auto", "on", "off"}:
+                raise ValueError("RICH_MESSAGES must be auto, on or off")
         return value
 
     @field_validator("log_format")

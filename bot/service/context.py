@@ -14,6 +14,7 @@ from bot.domain.content import Bank
 from bot.service.config import Settings
 from bot.storage.database import create_autocommit_sessionmaker
 from bot.telegram.ratelimit import Traffic
+from bot.telegram.rich_messages import RichMessages, RichMode
 
 
 @dataclass
@@ -31,9 +32,13 @@ class Services:
     """Sessions whose statements each commit on their own on PostgreSQL (no BEGIN,
     no ROLLBACK: bot.storage.database.create_autocommit_sessionmaker), for reads
     and single-statement writes; on SQLite the same as ``sessions``."""
+    rich: RichMessages = field(init=False)
+    """Whether answers and formula questions go as rich messages (RICH_MESSAGES, and a
+    404 from an older server that switched this process to HTML)."""
 
     def __post_init__(self) -> None:
         self.autocommit = create_autocommit_sessionmaker(self.engine)
+        self.rich = RichMessages(RichMode(self.settings.rich_messages))
 
 
 @dataclass

@@ -87,6 +87,13 @@ UPDATES_RELEASED = Counter(
     "Webhook updates cut short at the shutdown limit and given back to Telegram (503).",
     registry=REGISTRY,
 )
+RICH_FALLBACKS = Counter(
+    "interview_bot_rich_fallbacks_total",
+    "Messages sent as HTML although meant as rich messages, by reason: method_not_found "
+    "(a Bot API server before 10.1) or rejected (Telegram refused that message's content).",
+    ["reason"],
+    registry=REGISTRY,
+)
 
 
 # -- the dispatcher ----------------------------------------------------------------------
@@ -111,6 +118,11 @@ def telegram_answered(status: int) -> None:
 def ambiguous_send() -> None:
     """A send failed without an answer that says whether it arrived (bot/telegram/sending.py)."""
     AMBIGUOUS_SENDS.inc()
+
+
+def rich_fallback(reason: str) -> None:
+    """A message meant as rich went as HTML (bot/telegram/rich_messages.py)."""
+    RICH_FALLBACKS.labels(reason=reason).inc()
 
 
 # -- the rate limiter --------------------------------------------------------------------

@@ -22,6 +22,8 @@ from sqlalchemy.exc import IntegrityError
 from bot.domain.content import Question
 from bot.domain.intervals import button_intervals
 from bot.domain.srs import CardState, Rating, review
+from bot.rendering import render_answer
+from bot.rendering.rich import render_rich_answer
 from bot.service.context import Services
 from bot.storage import chats as chat_store
 from bot.storage import deliveries as delivery_store
@@ -31,8 +33,26 @@ from bot.storage.models import DeliveryRow, ReviewRow
 from bot.study.people import Person, remember
 from bot.study.questions import label_for
 from bot.study.quiz import QuizStep, advance
+from bot.telegram.rich_messages import Content
 
 log = logging.getLogger(__name__)
+
+
+# --- the answer's message ---------------------------------------------------------------
+
+ANSWER_HEADER = "<b>Model answer</b>"
+RICH_ANSWER_HEADER = "Model answer"  # plain text: bold, or the group form's "…: tap to open"
+
+
+def answer_content(question: Question, *, group: bool) -> Content:
+    """A model answer both ways (bot/telegram/rich_messages.py sends one): one rich
+    message, hidden in a group until someone opens it; or today's HTML parts, under a
+    spoiler in a group. Both renderings are memoised."""
+    return Content(
+        what=f"question {question.id}",
+        html=lambda: render_answer(question.answer, header=ANSWER_HEADER, spoiler=group),
+        rich=lambda: render_rich_answer(question.answer, header=RICH_ANSWER_HEADER, hidden=group),
+    )
 
 
 # --- reveal -------------------------------------------------------------------------

@@ -18,6 +18,8 @@ from bot.domain.schedule import end_of_local_day, local_date_of
 from bot.domain.selection import choose_question, group_rotation_pick, overdue_from_soonest
 from bot.domain.srs import CardDue, CardState
 from bot.rendering import texts
+from bot.rendering.rich import render_rich_question
+from bot.rendering.tags import visible_text
 from bot.service.context import Services
 from bot.storage import chats as chat_store
 from bot.storage import deliveries as delivery_store
@@ -27,6 +29,7 @@ from bot.storage.models import DeliveryRow, QuizRow
 from bot.study.chats import load_chat
 from bot.telegram import keyboards
 from bot.telegram.ratelimit import Traffic
+from bot.telegram.rich_messages import Content, RichMessages, RichMode, send_content
 from bot.telegram.sending import (
     Blocked,
     Migrated,
@@ -35,7 +38,6 @@ from bot.telegram.sending import (
     Sent,
     Transient,
     deliver,
-    send_message_id,
 )
 
 log = logging.getLogger(__name__)
@@ -217,6 +219,37 @@ def card_text(bank: Bank, question_id: str, label: str, footer: str = "") -> str
     return texts.question_card(deck, question, label=label, footer=footer)
 
 
+@lru_cache(maxsize=4096)
+def rich_card_text(bank: Bank, question_id: str, label: str, footer: str = "") -> str | None:
+    """The question card as a rich message, or None: a plain question (no formula, no
+    code) goes as the ordinary HTML card. Cached like :func:`card_text`."""
+    question = bank.question(question_id)
+    deck = bank.deck_of(question_id)
+    if question is None or deck is None:
+        return None
+    # The rich form takes plain-text lines (it sets the header in bold itself).
+    header = visible_text(texts.question_header(deck, question, label=label))
+    return render_rich_question(question.question, header=header, footer=visible_text(footer))
+
+
+def question_content(bank: Bank, question_id: str, label: str, footer: str = "") -> Content:
+    """A question card both ways, for bot.telegram.rich_messages (rich only with a formula
+    or code in it)."""
+
+    def rich() -> tuple[str, ...] | None:
+        card = rich_card_text(bank, question_id, label, footer)
+        return None if card is None else (card,)
+
+    return Content(
+        what=f"question {question_id}",
+        html=lambda: (card_text(bank, question_id, label, footer) or "",),
+        rich=rich,
+    )
+
+
+_HTML_ONLY = RichMessages(RichMode.OFF)
+
+
 async def send_prepared(
     bot: Bot,
     bank: Bank,
@@ -224,29 +257,28 @@ async def send_prepared(
     *,
     traffic: Traffic = Traffic.INTERACTIVE,
     paid: bool = False,
+    rich: RichMessages = _HTML_ONLY,
 ) -> Outcome:
     """Send the question message of a recorded delivery.
 
     ``traffic`` is the rate limiter's queue: the dispatcher's sends are
     broadcast, a question asked for with a command is a reply. ``paid`` sets
     ``allow_paid_broadcast`` (Telegram charges Stars beyond the free limit).
+    ``rich``: the process's choice of rich messages (a question with a formula or
+    code goes as one, bot/telegram/rich_messages.py); by default HTML only.
     """
-    text = card_text(bank, item.question_id, item.label)
-    if text is None:
+    if card_text(bank, item.question_id, item.label) is None:
         return Rejected(f"question {item.question_id!r} is no longer in the bank")
-    params: dict[str, object] = {
-        "chat_id": item.chat_id,
-        "text": text,
-        "parse_mode": "HTML",
-        "reply_markup": keyboards.question_keyboard_json(
-            item.delivery_id, skip=item.skip, quiz_id=item.quiz_id, typed=item.typed
-        ),
-    }
-    if paid:
-        params["allow_paid_broadcast"] = True
+    content = question_content(bank, item.question_id, item.label)
+    markup = keyboards.question_keyboard_json(
+        item.delivery_id, skip=item.skip, quiz_id=item.quiz_id, typed=item.typed
+    )
+    extra: dict[str, object] | None = {"allow_paid_broadcast": True} if paid else None
 
     async def call() -> int:
-        return await send_message_id(bot, params, traffic=traffic)
+        return await send_content(
+            bot, rich, content, chat_id=item.chat_id, markup=markup, traffic=traffic, extra=extra
+        )
 
     return await deliver(call)
 
@@ -363,7 +395,7 @@ async def send_and_record(
     bot: Bot, services: Services, item: PreparedSend, *, traffic: Traffic = Traffic.INTERACTIVE
 ) -> Outcome:
     """Send a recorded delivery and store what happened to the send."""
-    outcome = await send_prepared(bot, services.bank, item, traffic=traffic)
+    outcome = await send_prepared(bot, services.bank, item, traffic=traffic, rich=services.rich)
     async with services.sessions() as session, session.begin():
         await record_outcome(item, outcome, session=session, now=services.clock())
     return outcome

@@ -144,23 +144,30 @@ async def deliver(
 
 
 async def send_message_id(
-    bot: Bot, params: dict[str, object], *, traffic: Traffic = Traffic.INTERACTIVE
+    bot: Bot,
+    params: dict[str, object],
+    *,
+    traffic: Traffic = Traffic.INTERACTIVE,
+    method: str = "sendmessage",
 ) -> int:
-    """sendMessage through ``do_api_request``; the new message's id.
+    """sendMessage (or ``method``: sendRichMessage) through ``do_api_request``; the new
+    message's id.
 
     It skips building a ``Message`` from the reply, which repeats the whole text
     with its entities: with thousands of sends a minute that is most of PTB's
     cost per send (benchmarks/dispatch.py: 458 -> 878 deliveries/s). Bot API
     method names are case-insensitive; the lowercase name tells PTB this is
     deliberate (it warns about do_api_request for methods it wraps by name).
+    PTB has no method for sendRichMessage (Bot API 10.1) at all, so this is also
+    how rich messages go, through the same rate limiter, queues and retries.
     ``traffic`` is the rate limiter's queue (bot/telegram/ratelimit.py).
     """
     if isinstance(bot, ExtBot) and bot.rate_limiter is not None:
         result = await cast("ExtBot[Traffic]", bot).do_api_request(
-            "sendmessage", api_kwargs=params, rate_limit_args=traffic
+            method, api_kwargs=params, rate_limit_args=traffic
         )
     else:
-        result = await bot.do_api_request("sendmessage", api_kwargs=params)
+        result = await bot.do_api_request(method, api_kwargs=params)
     if not isinstance(result, dict) or not isinstance(result.get("message_id"), int):
-        raise NetworkError(f"unexpected sendMessage result: {str(result)[:100]}")
+        raise NetworkError(f"unexpected {method} result: {str(result)[:100]}")
     return int(result["message_id"])

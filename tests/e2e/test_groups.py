@@ -84,7 +84,9 @@ async def test_group_lifecycle(tg: FakeTelegram, bot: RunningBot, clock: FakeClo
     answers = [m for m in tg.sent(GROUP) if "Model answer" in (m.text or "")]
     assert len(answers) == 1
     assert answer.reply_to_message_id == question.message_id
-    assert "<tg-spoiler>" in (answer.text or "")
+    # Hidden until someone opens it: a closed <details> of one rich message.
+    assert answer.rich
+    assert "<details><summary>" in (answer.text or "")
 
     # Every member grades; each gets their own card and review; the buttons stay.
     good = next(d for t, d in answer.buttons if t == "Good")

@@ -9,6 +9,7 @@ each test forces an interleaving instead of sleeping and hoping.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -49,7 +50,24 @@ class Arrival:
 
     @property
     def text(self) -> str:
-        return str(self.params.get("text") or "")
+        """The text sent, or a rich message's html."""
+        return _text_of(self.params)
+
+    @property
+    def is_send(self) -> bool:
+        return self.method in SENDS
+
+
+SENDS = ("sendMessage", "sendRichMessage")
+
+
+def _text_of(params: Params) -> str:
+    rich = params.get("rich_message")
+    if isinstance(rich, str):
+        rich = json.loads(rich)
+    if isinstance(rich, dict):
+        return str(rich.get("html") or "")
+    return str(params.get("text") or "")
 
 
 @dataclass
@@ -92,7 +110,7 @@ class PeakTelegram(FakeTelegram):
             hold.release.set()
 
     def sends_to(self, chat_id: int) -> list[Arrival]:
-        return [a for a in self.arrivals if a.method == "sendMessage" and a.chat_id == chat_id]
+        return [a for a in self.arrivals if a.is_send and a.chat_id == chat_id]
 
 
 def _int(value: object) -> int | None:
@@ -106,9 +124,9 @@ def _int(value: object) -> int | None:
 def send_to(chat_id: int, containing: str = "") -> Callable[[str, Params], bool]:
     def matches(method: str, params: Params) -> bool:
         return (
-            method == "sendMessage"
+            method in SENDS
             and _int(params.get("chat_id")) == chat_id
-            and containing in str(params.get("text") or "")
+            and containing in _text_of(params)
         )
 
     return matches
@@ -224,14 +242,14 @@ async def test_a_reply_overtakes_the_queued_broadcast(
         due = set(DUE_CHATS)
 
         def broadcast_arrived() -> int:
-            return sum(1 for a in tg.arrivals if a.method == "sendMessage" and a.chat_id in due)
+            return sum(1 for a in tg.arrivals if a.is_send and a.chat_id in due)
 
         def answer_index() -> int | None:
             return next(
                 (
                     index
                     for index, a in enumerate(tg.arrivals)
-                    if a.chat_id == ADA and a.method == "sendMessage" and "Model answer" in a.text
+                    if a.chat_id == ADA and a.is_send and "Model answer" in a.text
                 ),
                 None,
             )
@@ -263,9 +281,7 @@ async def test_a_reply_overtakes_the_queued_broadcast(
         index = answer_index()
         assert index is not None
         overtaking = [
-            a.chat_id
-            for a in tg.arrivals[snapshot:index]
-            if a.method == "sendMessage" and a.chat_id in due
+            a.chat_id for a in tg.arrivals[snapshot:index] if a.is_send and a.chat_id in due
         ]
         # Only sends granted before the reply started waiting may arrive before it.
         assert len(overtaking) <= in_flight, (
@@ -279,14 +295,14 @@ async def test_a_reply_overtakes_the_queued_broadcast(
         await tg.wait_for(
             lambda: broadcast_arrived() == len(due), timeout=20, what="the whole broadcast"
         )
-        later = [a for a in tg.arrivals[index:] if a.method == "sendMessage" and a.chat_id in due]
+        later = [a for a in tg.arrivals[index:] if a.is_send and a.chat_id in due]
         assert later, "the broadcast's remaining messages came after the reply"
         per_chat = {chat_id: len(tg.sends_to(chat_id)) for chat_id in DUE_CHATS}
         assert per_chat == dict.fromkeys(DUE_CHATS, 1)
         await tg.wait_for(lambda: limiter.waiting() == 0, timeout=10, what="an idle limiter")
         assert await count(running, DeliveryRow, DeliveryRow.daily_on == TODAY) == len(due) + 1
         assert len(tg.sends_to(ADA)) == 3, "welcome, question, answer; nothing twice"
-        assert all(r.status == 200 for r in tg.calls("sendMessage"))
+        assert all(r.status == 200 for m in SENDS for r in tg.calls(m))
 
 
 # -- per-chat order under concurrency --------------------------------------------------------

@@ -113,7 +113,9 @@ async def test_group_quiz_to_its_scoreboard(tg: FakeTelegram, bot: RunningBot) -
     await tg.wait_for(
         lambda: sum("Saved for you" in (a.text or "") for a in tg.callback_answers) == 2
     )
-    assert "<tg-spoiler>" in (answer.text or "")
+    # Hidden until someone opens it: a closed <details> of one rich message.
+    assert answer.rich
+    assert "<details><summary>" in (answer.text or "")
     # Only the starter or an admin moves on.
     await tg.press(GROUP, CAROL, answer.message_id, button(answer, "Next question ▶"))
     await tg.wait_for(

@@ -37,7 +37,7 @@ from aiohttp import web
 from telegram import Bot
 
 from tests.support.fake_telegram_lean import WORLD_METHODS, LeanAnswers
-from tests.support.fake_telegram_methods import HANDLERS
+from tests.support.fake_telegram_methods import HANDLERS, older_server_error
 from tests.support.fake_telegram_spec import (
     ApiError,
     bad_request,
@@ -347,6 +347,8 @@ class FakeTelegram(World):
             raise ApiError(401, "Unauthorized")
         if canonical_method(method) is None:
             raise ApiError(404, "Not Found")
+        if (older := older_server_error(self, method)) is not None:
+            raise older
         chat_id = _int_or_none(raw.get("chat_id"))
         fault = self.take_fault(method, chat_id)
         if fault is not None:

@@ -24,7 +24,9 @@ JSONDict = dict[str, Any]
 WORLD_METHODS = frozenset(
     {"getMe", "getUpdates", "setWebhook", "deleteWebhook", "getWebhookInfo", "logOut", "close"}
 )
-_MESSAGE_METHODS = frozenset({"sendMessage", "editMessageText", "editMessageReplyMarkup"})
+_MESSAGE_METHODS = frozenset(
+    {"sendMessage", "sendRichMessage", "editMessageText", "editMessageReplyMarkup"}
+)
 _ADMIN_RIGHTS = {
     "can_be_edited": False,
     "is_anonymous": False,
@@ -60,7 +62,7 @@ class LeanAnswers:
         return True
 
     def _message(self, method: str, chat_id: int, raw: JSONDict) -> JSONDict:
-        if method == "sendMessage":
+        if method.startswith("send"):
             self.next_message_id += 1
             message_id = self.next_message_id
         else:
@@ -71,12 +73,15 @@ class LeanAnswers:
             "date": now,
             "chat": _chat(chat_id),
             "from": self.bot,
-            "text": str(raw.get("text", "")) or "…",
         }
+        if method == "sendRichMessage" or "rich_message" in raw:
+            message["rich_message"] = {"blocks": [{"type": "paragraph", "text": "…"}]}
+        else:
+            message["text"] = str(raw.get("text", "")) or "…"
         markup = raw.get("reply_markup")
         if markup:
             message["reply_markup"] = json.loads(markup) if isinstance(markup, str) else markup
-        if method != "sendMessage":
+        if not method.startswith("send"):
             message["edit_date"] = now
         return message
 

@@ -21,8 +21,9 @@ from tests.support.fake_telegram_checks import (
     inline_markup_or_none,
     rendered_source,
 )
-from tests.support.fake_telegram_spec import bad_request
+from tests.support.fake_telegram_spec import ApiError, bad_request
 from tests.support.fake_telegram_world import (
+    RICH_HTML,
     CallbackAnswer,
     ChatInfo,
     MessageEdit,
@@ -33,6 +34,7 @@ from tests.support.fake_telegram_world import (
     World,
     member_payload,
 )
+from tests.support.telegram_rich import parse_rich_html
 
 __all__ = ["HANDLERS", "Handler"]
 
@@ -235,6 +237,91 @@ async def send_message(world: World, p: JSONDict) -> Any:
     return payload
 
 
+# The answer of a Bot API server that predates 10.1 to the methods 10.1 added.
+METHOD_NOT_FOUND = "Not Found: method not found"
+_RICH_ONLY_METHODS = frozenset({"sendRichMessage", "sendRichMessageDraft"})
+
+
+def older_server_error(world: World, method: str) -> ApiError | None:
+    """404 for the rich-message methods when the world plays an older server."""
+    if not world.rich_messages and method in _RICH_ONLY_METHODS:
+        return ApiError(404, METHOD_NOT_FOUND)
+    return None
+
+
+def check_rich_message(value: Any) -> tuple[str, JSONDict]:
+    """Validate an ``InputRichMessage``; its source and the ``RichMessage`` users see.
+
+    The HTML form is checked fully (tests/support/telegram_rich.py); the Markdown form,
+    which the bot never sends, is taken as one paragraph.
+    """
+    if not isinstance(value, dict):
+        raise bad_request("can't parse rich_message JSON object")
+    forms = [name for name in ("html", "markdown") if value.get(name) is not None]
+    if len(forms) != 1:
+        raise bad_request("exactly one of html and markdown must be specified in rich_message")
+    source = value[forms[0]]
+    if not isinstance(source, str):
+        raise bad_request(f'field "{forms[0]}" must be of type String')
+    if forms[0] == "markdown":
+        if not source.strip():
+            raise bad_request("rich message is empty")
+        blocks: list[Any] = [{"type": "paragraph", "text": source.strip()}]
+    else:
+        parsed = parse_rich_html(source)
+        if parsed.problems:
+            raise _rich_error(parsed.problems[0])
+        blocks = list(parsed.blocks)
+    rich: JSONDict = {"blocks": blocks}
+    if value.get("is_rtl"):
+        rich["is_rtl"] = True
+    return source, rich
+
+
+def _rich_error(problem: str) -> ApiError:
+    """Telegram names emptiness and the limits; everything else is a parse error."""
+    for named in ("rich message is empty", "rich message is too long"):
+        if problem.startswith(named):
+            return bad_request(named)
+    if problem.startswith("too many blocks"):
+        return bad_request("too many blocks in the rich message")
+    if problem.startswith("nesting too deep"):
+        return bad_request("the rich message is nested too deeply")
+    return bad_request(f"can't parse rich message: {problem}")
+
+
+async def send_rich_message(world: World, p: JSONDict) -> Any:
+    chat = world.resolve_chat(p["chat_id"], write=True)
+    source, rich = check_rich_message(p["rich_message"])
+    markup = p.get("reply_markup")
+    if markup is not None:
+        check_reply_markup(markup, inline_only=False)
+    replied = _reply_target(world, chat, p)
+    extra: JSONDict = {"rich_message": rich}
+    if (kept := inline_markup_or_none(markup)) is not None:
+        extra["reply_markup"] = kept
+    if replied is not None:
+        extra["reply_to_message"] = {
+            k: v for k, v in replied.payload.items() if k != "reply_to_message"
+        }
+    if p.get("protect_content"):
+        extra["has_protected_content"] = True
+    payload = world.new_message(chat, world.bot_user, **extra)
+    world.record_sent(
+        SentMessage(
+            message_id=payload["message_id"],
+            chat_id=chat.id,
+            text=source,
+            parse_mode=RICH_HTML,
+            reply_markup=markup,
+            reply_to_message_id=None if replied is None else replied.payload["message_id"],
+            method="sendRichMessage",
+            params=dict(p),
+        )
+    )
+    return payload
+
+
 # -- files ------------------------------------------------------------------------------------
 
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
@@ -390,12 +477,19 @@ def _editable(world: World, p: JSONDict) -> tuple[SentMessage, StoredMessage]:
 
 
 def _apply_edit(
-    sent: SentMessage, stored: StoredMessage, edit: MessageEdit, shown: str | None
+    sent: SentMessage, stored: StoredMessage, edit: MessageEdit, shown: str | JSONDict | None
 ) -> JSONDict:
+    """``shown``: the new text as users see it, a ``RichMessage`` for a rich edit, or None
+    (the content stays)."""
     sent.edits.append(edit)
     sent.text, sent.parse_mode, sent.reply_markup = edit.text, edit.parse_mode, edit.reply_markup
     payload = stored.payload
-    if shown is not None:
+    if isinstance(shown, dict):
+        payload.pop("text", None)
+        payload.pop("entities", None)
+        payload["rich_message"] = shown
+    elif shown is not None:
+        payload.pop("rich_message", None)
         payload["text"] = shown
     payload.pop("reply_markup", None)
     if (kept := inline_markup_or_none(edit.reply_markup)) is not None:
@@ -405,7 +499,11 @@ def _apply_edit(
 
 
 async def edit_message_text(world: World, p: JSONDict) -> Any:
+    if not world.rich_messages:
+        p = {k: v for k, v in p.items() if k != "rich_message"}  # unknown before 10.1
     sent, stored = _editable(world, p)
+    if "rich_message" in p:
+        return _edit_rich(sent, stored, p)
     if "text" not in p:
         raise bad_request("message text is empty")
     shown = check_text(p["text"], p.get("parse_mode"))
@@ -419,6 +517,21 @@ async def edit_message_text(world: World, p: JSONDict) -> Any:
         raise bad_request(_NOT_MODIFIED)
     edit = MessageEdit("editMessageText", p["text"], p.get("parse_mode"), markup)
     return _apply_edit(sent, stored, edit, shown)
+
+
+def _edit_rich(sent: SentMessage, stored: StoredMessage, p: JSONDict) -> JSONDict:
+    """``editMessageText`` with ``rich_message``: the message's new rich content."""
+    if "text" in p:
+        raise bad_request("only one of text and rich_message can be specified")
+    source, rich = check_rich_message(p["rich_message"])
+    markup = p.get("reply_markup")
+    if markup is not None:
+        check_reply_markup(markup, inline_only=True)
+    same = sent.parse_mode == RICH_HTML and (sent.text or "").strip() == source.strip()
+    if same and _same_markup(markup, sent.reply_markup):
+        raise bad_request(_NOT_MODIFIED)
+    edit = MessageEdit("editMessageText", source, RICH_HTML, markup)
+    return _apply_edit(sent, stored, edit, rich)
 
 
 async def edit_message_reply_markup(world: World, p: JSONDict) -> Any:
@@ -537,6 +650,7 @@ HANDLERS: dict[str, Handler] = {
     "setChatMenuButton": set_chat_menu_button,
     "getChatMenuButton": get_chat_menu_button,
     "sendMessage": send_message,
+    "sendRichMessage": send_rich_message,
     "sendPhoto": send_photo,
     "sendDocument": send_document,
     "editMessageText": edit_message_text,

@@ -25,7 +25,7 @@ so the driver can compare them with its own clock. The bot must use ``TOKEN``
 
 Usage: ``python -m tests.support.fake_telegram_server [--limits]``: prints the API root on
 stdout, serves until standard input closes, then prints how many ``sendMessage`` calls
-it answered with success.
+it answered with success (``sendRichMessage`` included).
 """
 
 from __future__ import annotations
@@ -50,21 +50,22 @@ JSONDict = dict[str, Any]
 
 GRADE_BUTTON = re.compile(r'"v\d+:g:')
 SHOW_ANSWER_BUTTON = re.compile(r'"v\d+:r:')
-_MESSAGE_METHODS = ("sendmessage", "editmessagetext", "editmessagereplymarkup")
+_SEND_METHODS = ("sendmessage", "sendrichmessage")
+_MESSAGE_METHODS = (*_SEND_METHODS, "editmessagetext", "editmessagereplymarkup")
 
 
 def request_tag(method: str, params: JSONDict) -> tuple[str, Any]:
     """What a request is, for the driver: a short tag and a reference.
 
-    sendMessage and message edits: "grades" (carries grade buttons, i.e. shows a model
-    answer), "question" (carries Show answer), or "text"; the reference is the replied-to
-    message id (sendMessage) or the edited one. answerCallbackQuery: "callback", the
+    sendMessage, sendRichMessage and message edits: "grades" (carries grade buttons, i.e.
+    shows a model answer), "question" (carries Show answer), or "text"; the reference is the
+    replied-to message id (sends) or the edited one. answerCallbackQuery: "callback", the
     callback query id. ``method`` is in lower case.
     """
     if method in _MESSAGE_METHODS:
         markup = params.get("reply_markup")
         markup_text = markup if isinstance(markup, str) else json.dumps(markup or "")
-        if method == "sendmessage":
+        if method in _SEND_METHODS:
             reply = params.get("reply_parameters") or params.get("reply_to_message_id")
             if isinstance(reply, str) and reply.startswith("{"):
                 reply = json.loads(reply)
@@ -150,7 +151,11 @@ class FakeTelegramServer:
         raise web.HTTPNotFound()
 
     def messages_sent(self) -> int:
-        return sum(1 for r in self.tg.requests if r.method == "sendMessage" and r.status == 200)
+        return sum(
+            1
+            for r in self.tg.requests
+            if r.method in ("sendMessage", "sendRichMessage") and r.status == 200
+        )
 
 
 def _int_or_none(value: object) -> int | None:

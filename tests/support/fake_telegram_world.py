@@ -14,10 +14,12 @@ from typing import Any, NamedTuple
 
 from tests.support.fake_telegram_spec import ApiError, bad_request, spec
 from tests.support.telegram_html import visible_text
+from tests.support.telegram_rich import parse_rich_html
 
 __all__ = [
     "ANONYMOUS_ADMIN",
     "BOT_USER",
+    "RICH_HTML",
     "CallbackAnswer",
     "ChatInfo",
     "Fault",
@@ -34,6 +36,9 @@ __all__ = [
 
 JSONDict = dict[str, Any]
 
+# The ``parse_mode`` a ``SentMessage`` or ``MessageEdit`` of a rich message carries: its
+# ``text`` is then the ``rich_message.html`` sent (sendRichMessage, editMessageText).
+RICH_HTML = "rich-html"
 MEMBER_STATUSES = frozenset({"creator", "administrator", "member", "left", "kicked"})
 # Update kinds Telegram leaves out unless a client asks for them explicitly.
 _OPT_IN_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
@@ -166,8 +171,8 @@ class MessageEdit:
 class SentMessage:
     """A message the bot sent, for assertions; ``text``/``reply_markup`` are current.
 
-    ``text`` is the source as sent (HTML included when ``parse_mode`` is HTML); ``plain_text``
-    is what the user sees.
+    ``text`` is the source as sent (HTML included when ``parse_mode`` is HTML; a rich
+    message's html, with ``parse_mode`` ``RICH_HTML``); ``plain_text`` is what the user sees.
     """
 
     message_id: int
@@ -188,7 +193,14 @@ class SentMessage:
             return None
         if (self.parse_mode or "").lower() == "html":
             return visible_text(self.text).strip()
+        if self.parse_mode == RICH_HTML:
+            return parse_rich_html(self.text).text.strip()
         return self.text.strip()
+
+    @property
+    def rich(self) -> bool:
+        """Whether the message is (now) a rich message."""
+        return self.parse_mode == RICH_HTML
 
     @property
     def buttons(self) -> list[tuple[str, str | None]]:
@@ -304,6 +316,9 @@ class World:
         self._file_numbers = itertools.count(1)
         # setWebhook's parameters while a webhook is set (getUpdates then answers 409).
         self.webhook: JSONDict | None = None
+        # False: an older (or self-hosted) Bot API server, before 10.1: sendRichMessage
+        # answers "404 Not Found: method not found" and editMessageText ignores rich_message.
+        self.rich_messages = True
         self._changed = asyncio.Event()
         self._poll_generation = 0
         self._closing = False

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dtm
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -19,6 +20,7 @@ from telegram import (
     Bot,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    Message,
     ReplyParameters,
     Update,
 )
@@ -26,6 +28,7 @@ from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
     ChatMigrated,
+    EndPointNotFound,
     Forbidden,
     InvalidToken,
     NetworkError,
@@ -613,3 +616,135 @@ async def test_webhook_delivery_is_concurrent_across_chats_sequential_within_one
     assert len(b_ids) == 3
     assert b_ids[0] == b_ids[1]
     assert max(most for _, _, most in seen) == 2
+
+
+# -- rich messages (Bot API 10.1) -------------------------------------------------------------
+
+RICH = (
+    "<h3>Model answer</h3><p>Loss: <tg-math>\\mathcal{L} &lt; 1</tg-math></p>"
+    '<pre><code class="language-python">f(x)</code></pre>'
+)
+
+
+async def test_send_rich_message_returns_a_message_with_its_blocks(
+    tg: FakeTelegram, fake_bot: Bot
+) -> None:
+    chat = await _started(tg)
+    result = await fake_bot.do_api_request(
+        "sendRichMessage",
+        api_kwargs={"chat_id": chat, "rich_message": {"html": RICH}, "reply_markup": KEYBOARD},
+    )
+    assert isinstance(result, dict)
+    assert "text" not in result
+    assert result["rich_message"]["blocks"][0] == {
+        "type": "heading",
+        "text": "Model answer",
+        "size": 3,
+    }
+    assert result["reply_markup"] == KEYBOARD.to_dict()
+    # PTB (which predates 10.1) keeps the field it does not know among api_kwargs, silently.
+    message = Message.de_json(result, fake_bot)
+    assert message is not None
+    assert message.text is None
+    assert message.api_kwargs["rich_message"] == result["rich_message"]
+    [sent] = tg.sent(chat)
+    assert (sent.method, sent.text, sent.rich) == ("sendRichMessage", RICH, True)
+    assert sent.plain_text == "Model answerLoss: \\mathcal{L} < 1f(x)"
+    assert sent.buttons == [("Reveal", "reveal:1")]
+    # A press brings the rich message back in the callback query, as Telegram does.
+    await tg.press(chat, chat, sent.message_id, "reveal:1")
+    [update] = await fake_bot.get_updates(offset=-1)
+    assert update.callback_query is not None
+    pressed = update.callback_query.message
+    assert isinstance(pressed, Message)
+    assert "rich_message" in pressed.api_kwargs
+
+
+@pytest.mark.parametrize(
+    ("rich_message", "error"),
+    [
+        ({"html": "<div>x</div>"}, "can't parse rich message: unsupported tag <div>"),
+        ({"html": "<p>a < b</p>"}, "can't parse rich message: unescaped"),
+        ({"html": "<p>&copy;</p>"}, "can't parse rich message: unsupported or unescaped entity"),
+        ({"html": "<p>x"}, "can't parse rich message: unclosed"),
+        (
+            {"html": "<table><tr><td><p>x</p></td></tr></table>"},
+            "can't parse rich message: block <p> inside <td>",
+        ),
+        ({"html": "<table><tr>" + "<td>x</td>" * 21 + "</tr></table>"}, "21 columns"),
+        ({"html": "<p>" + "x" * 32_769 + "</p>"}, "rich message is too long"),
+        ({"html": "<p>x</p>" * 501}, "too many blocks"),
+        ({"html": "<blockquote>" * 17 + "x" + "</blockquote>" * 17}, "nested too deeply"),
+        ({"html": "<p> </p>"}, "rich message is empty"),
+        ({"html": "<p>x</p>", "markdown": "x"}, "exactly one of html and markdown"),
+        ({}, "exactly one of html and markdown"),
+    ],
+)
+async def test_send_rich_message_rejects_what_telegram_rejects(
+    tg: FakeTelegram, fake_bot: Bot, rich_message: dict[str, Any], error: str
+) -> None:
+    chat = await _started(tg)
+    with pytest.raises(BadRequest, match="(?i)" + re.escape(error)):
+        await fake_bot.do_api_request(
+            "sendRichMessage", api_kwargs={"chat_id": chat, "rich_message": rich_message}
+        )
+    assert tg.sent(chat) == []
+
+
+async def test_edit_message_text_with_rich_message(tg: FakeTelegram, fake_bot: Bot) -> None:
+    chat = await _started(tg)
+    sent = await fake_bot.do_api_request(
+        "sendRichMessage", api_kwargs={"chat_id": chat, "rich_message": {"html": RICH}}
+    )
+    edit = {"chat_id": chat, "message_id": sent["message_id"]}
+    with pytest.raises(BadRequest, match="not modified"):
+        await fake_bot.do_api_request(
+            "editmessagetext", api_kwargs=edit | {"rich_message": {"html": RICH}}
+        )
+    with pytest.raises(BadRequest, match=r"(?i)can.t parse rich message"):
+        await fake_bot.do_api_request(
+            "editmessagetext", api_kwargs=edit | {"rich_message": {"html": "<u>x"}}
+        )
+    with pytest.raises(BadRequest, match=r"(?i)only one of text and rich_message"):
+        await fake_bot.do_api_request(
+            "editmessagetext", api_kwargs=edit | {"text": "x", "rich_message": {"html": RICH}}
+        )
+    edited = await fake_bot.do_api_request(
+        "editmessagetext",
+        api_kwargs=edit | {"rich_message": {"html": RICH + "<p><i>Answer below</i></p>"}},
+    )
+    assert isinstance(edited, dict)
+    assert edited["rich_message"]["blocks"][-1] == {
+        "type": "paragraph",
+        "text": {"type": "italic", "text": "Answer below"},
+    }
+    [message] = tg.sent(chat)
+    assert message.rich
+    assert message.plain_text is not None
+    assert message.plain_text.endswith("Answer below")
+    assert [e.method for e in message.edits] == ["editMessageText"]
+
+
+async def test_an_older_server_answers_404_method_not_found(
+    tg: FakeTelegram, fake_bot: Bot
+) -> None:
+    chat = await _started(tg)
+    tg.rich_messages = False
+    with pytest.raises(EndPointNotFound):
+        await fake_bot.do_api_request(
+            "sendRichMessage", api_kwargs={"chat_id": chat, "rich_message": {"html": RICH}}
+        )
+    [call] = tg.calls("sendRichMessage")
+    assert (call.status, call.description) == (404, "Not Found: method not found")
+    # It does not know editMessageText's rich_message either: no text, so no edit.
+    message = await fake_bot.send_message(chat, "plain")
+    with pytest.raises(BadRequest, match="Message text is empty"):
+        await fake_bot.do_api_request(
+            "editmessagetext",
+            api_kwargs={
+                "chat_id": chat,
+                "message_id": message.message_id,
+                "rich_message": {"html": RICH},
+            },
+        )
+    assert tg.sent(chat, method="sendRichMessage") == []
