@@ -117,3 +117,11 @@ async def bank_for_person(services: Services, person_id: int, *, session: AsyncS
         return services.bank
     decks = await own_decks(services, [deck.id for deck in visible], session=session)
     return _extended(services, decks.values())
+
+
+async def bank_for_chat(services: Services, chat_id: int, *, session: AsyncSession) -> Bank:
+    """The decks a chat can choose among: a private chat's person's (:func:`bank_for_person`,
+    its id is the person's); a group's, the built-in bank for now."""
+    if chat_id > 0:
+        return await bank_for_person(services, chat_id, session=session)
+    return services.bank
