@@ -30,6 +30,7 @@ from bot.domain.content import Bank
 from bot.handlers import (
     activity,
     buttons,
+    decks,
     edits,
     errors,
     export,
@@ -238,10 +239,14 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(CommandHandler("time", settings.time_command))
     application.add_handler(CommandHandler(["timezone", "tz"], settings.timezone_command))
     application.add_handler(CommandHandler("days", settings.days_command))
+    application.add_handler(CommandHandler("decks", decks.decks_command, filters=private))
     application.add_handler(CommandHandler(["topics", "decks"], settings.topics_command))
     application.add_handler(CommandHandler("pause", settings.pause_command))
     application.add_handler(CommandHandler("resume", settings.resume_command))
     application.add_handler(MessageHandler(filters.LOCATION & private, settings.location_message))
+    # Decks of one's own, in a private chat: /decks lists them; a file imports one.
+    # (/decks in a group is /topics, above: the registration order decides.)
+    application.add_handler(MessageHandler(filters.Document.ALL & private, decks.document_message))
     # Data protection.
     application.add_handler(CommandHandler("forget", onboarding.forget_command, filters=private))
     application.add_handler(CommandHandler("export", export.export_command, filters=private))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.handlers import onboarding, quiz, settings, study, typed, weak
+from bot.handlers import decks, onboarding, quiz, settings, study, typed, weak
 from bot.handlers import reminder_settings as reminders
 from bot.handlers.common import toast
 from bot.service.context import BotContext
@@ -62,6 +62,8 @@ async def button_pressed(update: Update, context: BotContext) -> None:
             await typed.type_button(update, context, action)
         case cb.KeepTyped():
             await typed.keep_button(update, context, action)
+        case cb.ManageDeck():
+            await decks.manage_button(update, context, action)
         case None:
             await toast(update, STALE)
 

@@ -37,7 +37,8 @@ async def forget_command(update: Update, context: BotContext) -> None:
     """/forget: ask for confirmation before deleting everything about the person."""
     await reply(
         update,
-        "This deletes your schedule, cards, reviews and streaks for good. Are you sure?",
+        "This deletes your schedule, cards, reviews, streaks and your own decks for good. "
+        "Are you sure?",
         reply_markup=keyboards.forget_keyboard(),
     )
 

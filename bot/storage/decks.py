@@ -233,6 +233,7 @@ async def replace_deck(
     """
     values: dict[str, Any] = {
         "version": DeckRow.version + 1,
+        "replace_requested_at": None,
         "question_count": len(questions),
         "updated_at": now,
     }
@@ -333,3 +334,34 @@ async def record_upload(person_id: int, *, session: AsyncSession, now: datetime)
         )
     )
     await session.execute(insert(DeckUploadRow).values(person_id=person_id, uploaded_at=now))
+
+
+REPLACE_WINDOW = timedelta(hours=1)
+
+
+async def request_replace(
+    deck_id: int, owner_id: int, *, session: AsyncSession, now: datetime
+) -> bool:
+    """Mark the owner's deck as the one their next file replaces (and no other of theirs).
+    False: not their deck, or gone."""
+    await session.execute(
+        update(DeckRow)
+        .where(DeckRow.owner_id == owner_id, DeckRow.replace_requested_at.is_not(None))
+        .values(replace_requested_at=None)
+    )
+    result = await session.execute(
+        update(DeckRow)
+        .where(DeckRow.id == deck_id, DeckRow.owner_id == owner_id)
+        .values(replace_requested_at=now)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def replace_target(owner_id: int, *, session: AsyncSession, now: datetime) -> int | None:
+    """The owner's deck their next file replaces (Replace pressed within the hour), if any."""
+    return await session.scalar(
+        select(DeckRow.id).where(
+            DeckRow.owner_id == owner_id,
+            DeckRow.replace_requested_at > now - REPLACE_WINDOW,
+        )
+    )

@@ -335,6 +335,8 @@ class DeckRow(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     question_count: Mapped[int] = mapped_column(Integer)
     share_code: Mapped[str | None] = mapped_column(String(64), unique=True)
+    replace_requested_at: Mapped[datetime | None]
+    """Replace was pressed in /decks: the owner's next file (within the hour) replaces it."""
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -149,6 +149,24 @@ class KeepTyped:
     keep: bool
 
 
+DeckStep = Literal["replace", "delete", "delete-yes", "delete-no"]
+DECK_STEPS: dict[str, DeckStep] = {
+    "r": "replace",
+    "d": "delete",
+    "y": "delete-yes",
+    "n": "delete-no",
+}
+
+
+@dataclass(frozen=True)
+class ManageDeck:
+    """/decks: Replace (the next file replaces the deck), Delete, and its confirmation.
+    ``deck_id`` is the internal id of a deck of one's own, never its title."""
+
+    step: DeckStep
+    deck_id: int
+
+
 Action = (
     Reveal
     | Grade
@@ -170,6 +188,7 @@ Action = (
     | SetReminder
     | TypeAnswer
     | KeepTyped
+    | ManageDeck
 )
 
 _ID = r"(0|[1-9]\d{0,17})"
@@ -196,6 +215,7 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"rm:(?:off|([01]\d|2[0-3])([0-5]\d))"), "reminder"),
     (re.compile(rf"a:{_ID}"), "type-answer"),
     (re.compile(r"kt:([01])"), "keep-typed"),
+    (re.compile(rf"dk:([rdyn]):{_ID}"), "deck"),
 ]
 
 
@@ -242,6 +262,9 @@ def encode(action: Action) -> str:
             body = f"a:{delivery_id}"
         case KeepTyped(keep):
             body = f"kt:{int(keep)}"
+        case ManageDeck(step, deck_id):
+            letter = next(key for key, value in DECK_STEPS.items() if value == step)
+            body = f"dk:{letter}:{deck_id}"
     data = f"{VERSION}:{body}"
     if len(data.encode()) > MAX_BYTES:
         raise ValueError(f"callback data over {MAX_BYTES} bytes: {data!r}")
@@ -296,6 +319,8 @@ def _build(kind: str, groups: tuple[str | None, ...]) -> Action:
         return TypeAnswer(int(values[0]))
     if kind == "keep-typed":
         return KeepTyped(values[0] == "1")
+    if kind == "deck":
+        return ManageDeck(DECK_STEPS[values[0]], int(values[1]))
     builders: dict[str, Action] = {"first": FirstQuestion(), "next": NextQuestion(), "noop": Noop()}
     return builders[kind]
 

@@ -201,3 +201,31 @@ def open_private_keyboard(bot_username: str, payload: str) -> InlineKeyboardMark
     """A button that opens the bot's private chat (deep link ``t.me/<bot>?start=...``)."""
     url = f"https://t.me/{bot_username}?start={payload}"
     return InlineKeyboardMarkup([[InlineKeyboardButton(f"Open @{bot_username}", url=url)]])
+
+
+def own_decks_keyboard(decks: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup | None:
+    """/decks: Replace and Delete under each deck of one's own ((id, title) pairs); the
+    buttons carry the deck's internal id only."""
+    rows = [
+        [
+            _button(f"Replace {_short(title)}", cb.ManageDeck("replace", deck_id)),
+            _button("Delete", cb.ManageDeck("delete", deck_id)),
+        ]
+        for deck_id, title in decks
+    ]
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def delete_deck_keyboard(deck_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                _button("Yes, delete it", cb.ManageDeck("delete-yes", deck_id)),
+                _button("Cancel", cb.ManageDeck("delete-no", deck_id)),
+            ]
+        ]
+    )
+
+
+def _short(title: str) -> str:
+    return title if len(title) <= 24 else title[:23] + "…"

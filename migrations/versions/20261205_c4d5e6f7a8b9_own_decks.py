@@ -47,6 +47,9 @@ def upgrade() -> None:
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("question_count", sa.Integer(), nullable=False),
         sa.Column("share_code", sa.String(length=64), nullable=True),
+        sa.Column(
+            "replace_requested_at", bot.storage.types.UTCDateTime(timezone=True), nullable=True
+        ),
         sa.Column("created_at", bot.storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", bot.storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
