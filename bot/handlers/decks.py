@@ -72,7 +72,12 @@ async def document_message(update: Update, context: BotContext) -> None:
         log.warning("could not download an uploaded deck: %s", error)
         await reply(update, say.DOWNLOAD_FAILED)
         return
-    upload = await asyncio.to_thread(parse_deck_upload, file_name, data, limits=LIMITS)
+    # A caption names the deck (else the file does: a YAML title, or the file's name).
+    caption = (message.caption or "").strip()
+    title = caption[:64] if caption and not caption.startswith("/") else None
+    upload = await asyncio.to_thread(
+        parse_deck_upload, file_name, data, title=title, limits=LIMITS
+    )
     imported = upload.deck
     if imported is None or upload.problems:
         await use.count_upload(turn.services, person=person, now=turn.now)
@@ -82,8 +87,9 @@ async def document_message(update: Update, context: BotContext) -> None:
     saved = await use.save_upload(
         turn.services,
         person=person,
-        # A new version keeps the deck's title (a CSV's would be its file name).
-        title=replaces.title if replaces is not None else imported.title,
+        # A new version keeps the deck's title unless the caption gives one (a CSV's
+        # would be its file name).
+        title=replaces.title if replaces is not None and title is None else imported.title,
         questions=imported.questions,
         replaces=replaces.id if replaces is not None else None,
         now=turn.now,
