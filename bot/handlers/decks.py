@@ -75,9 +75,7 @@ async def document_message(update: Update, context: BotContext) -> None:
     # A caption names the deck (else the file does: a YAML title, or the file's name).
     caption = (message.caption or "").strip()
     title = caption[:64] if caption and not caption.startswith("/") else None
-    upload = await asyncio.to_thread(
-        parse_deck_upload, file_name, data, title=title, limits=LIMITS
-    )
+    upload = await asyncio.to_thread(parse_deck_upload, file_name, data, title=title, limits=LIMITS)
     imported = upload.deck
     if imported is None or upload.problems:
         await use.count_upload(turn.services, person=person, now=turn.now)

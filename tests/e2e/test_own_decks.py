@@ -5,6 +5,8 @@ its confirmation, and /forget."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -13,7 +15,7 @@ from bot.storage import decks as deck_store
 from bot.storage.models import CardRow, ChatRow, DeckRow, DeckUploadRow, ReviewRow
 from bot.telegram import callbacks as cb
 from tests.content.imports.anki_packages import current_package, old_package
-from tests.support.bot_harness import RunningBot
+from tests.support.bot_harness import FakeClock, RunningBot
 from tests.support.fake_telegram import DOWNLOAD, FakeTelegram, SentMessage
 
 ADA, BOB = 1001, 1002
@@ -43,9 +45,17 @@ questions:
 """
 
 
-async def said(tg: FakeTelegram, count: int, expect: str, chat: int = ADA) -> SentMessage:
+async def said(
+    tg: FakeTelegram,
+    count: int,
+    expect: str,
+    chat: int = ADA,
+    *,
+    timeout: float = 5.0,  # noqa: ASYNC109 - a deadline on a condition, as in wait_for
+) -> SentMessage:
     await tg.wait_for(
         lambda: any(expect in (m.plain_text or "") for m in tg.sent(chat)[count:]),
+        timeout,
         what=f"a message with {expect!r}",
     )
     return next(m for m in tg.sent(chat)[count:] if expect in (m.plain_text or ""))
@@ -105,7 +115,9 @@ async def answered(tg: FakeTelegram, query_id: str) -> str:
 
 
 async def grade_good(tg: FakeTelegram) -> None:
-    grades = next(m for m in reversed(tg.sent(ADA)) if any(t.startswith("Good") for t, _ in m.buttons))
+    grades = next(
+        m for m in reversed(tg.sent(ADA)) if any(t.startswith("Good") for t, _ in m.buttons)
+    )
     data = next(d for t, d in grades.buttons if t.startswith("Good"))
     assert data is not None
     await answered(tg, await tg.press(ADA, ADA, grades.message_id, data))
@@ -309,3 +321,46 @@ async def test_forget_deletes_own_decks_but_history_of_a_deleted_deck_stays(
     await press(tg, forget, "Yes, delete everything", "everything stored about you is deleted")
     assert await stored_decks(bot.services.sessions) == []
     assert await count(bot.services.sessions, DeckUploadRow) == 0
+
+
+async def test_the_daily_question_and_typed_answers_come_from_own_decks(
+    tg: FakeTelegram, bot: RunningBot, clock: FakeClock
+) -> None:
+    """The dispatcher's batch: Ada studies her own deck only, Bob the built-in decks."""
+    await start(tg)
+    await start(tg, BOB, "Bob")
+    await upload(tg, CSV_V1, "mine.csv", "Imported")
+    await only_own_decks(tg)
+    [deck] = await stored_decks(bot.services.sessions)
+    bot.services.own_decks.drop(deck.id)  # the dispatcher loads it itself
+    clock.set(datetime(2026, 3, 2, 9, 0, 5, tzinfo=UTC))
+    await tg.wait_for(
+        lambda: all(
+            any("Question of the day" in (m.plain_text or "") for m in tg.sent(chat))
+            for chat in (ADA, BOB)
+        ),
+        what="both daily questions",
+    )
+    ada = next(m for m in tg.sent(ADA) if "Question of the day" in (m.plain_text or ""))
+    bob = next(m for m in tg.sent(BOB) if "Question of the day" in (m.plain_text or ""))
+    assert "mine" in (ada.plain_text or "")
+    assert "What is overfitting?" in (ada.plain_text or "")
+    assert "What is the bias-variance trade-off?" in (bob.plain_text or "")
+
+    # Typed answers: key points from the deck's own answer.
+    data = next(d for t, d in ada.buttons if t == "✍️ Type my answer")
+    assert data is not None
+    count = len(tg.sent(ADA))
+    await tg.press(ADA, ADA, ada.message_id, data)
+    await tg.wait_for(lambda: len(tg.sent(ADA)) > count, what="the prompt")
+    prompt = tg.sent(ADA)[-1]
+    count = len(tg.sent(ADA))
+    await tg.send_text(
+        ADA,
+        ADA,
+        "It learned the noise of the training data.",
+        reply_to_message_id=prompt.message_id,
+    )
+    # (The first check builds the bank's term statistics: seconds on a busy machine.)
+    feedback = await said(tg, count, "key point", timeout=30)
+    assert "Your answer: 1 of 1 key point" in (feedback.plain_text or "")
