@@ -16,8 +16,8 @@ Excel in some locales separates with ``;``: a ``.csv`` file's delimiter is which
 from __future__ import annotations
 
 import csv
-import io
 import difflib
+import io
 import re
 from collections.abc import Callable
 

@@ -36,7 +36,8 @@ def test_ids_without_an_id_column_are_stable_hashes_of_the_question() -> None:
     again = parse_deck_upload(
         "b.csv", b"answer,question\nAnother answer,  What is  a token? \n", title="Mine"
     )
-    assert first.deck is not None and again.deck is not None
+    assert first.deck is not None
+    assert again.deck is not None
     assert first.deck.questions[0].id == again.deck.questions[0].id == "q-837fc204d7a7"
     assert again.deck.title == "Mine"
 

@@ -50,7 +50,7 @@ def test_file_size() -> None:
         (
             "many.yaml",
             b"questions:\n"
-            + b"".join(b"  - {id: q%d, question: \"Q%d?\", answer: A}\n" % (i, i) for i in range(3)),
+            + b"".join(b'  - {id: q%d, question: "Q%d?", answer: A}\n' % (i, i) for i in range(3)),
         ),
         ("many.apkg", old_package(media={})),
     ],

@@ -15,7 +15,8 @@ def test_a_bank_deck_file_is_accepted_as_it_is() -> None:
     path = REPO / "content" / "machine-learning.yaml"
     upload = parse_deck_upload(path.name, path.read_bytes())
     loaded, problems = load_deck_file(path)
-    assert loaded is not None and not problems
+    assert loaded is not None
+    assert not problems
     assert upload.deck is not None, problems_message(upload)
     assert upload.deck.title == "Machine Learning"
     assert upload.deck.description == loaded.deck.description
