@@ -15,7 +15,8 @@ SMALL = UploadLimits(max_unpacked_bytes=1_000_000, max_questions=2)
 
 
 def _refusal(upload: DeckUpload) -> str:
-    assert upload.deck is None and upload.refusal is not None, upload
+    assert upload.deck is None
+    assert upload.refusal is not None, upload
     assert problems_message(upload) == upload.refusal
     return upload.refusal
 
