@@ -38,6 +38,7 @@ __all__ = [
 TITLE_MAX = 64
 QUESTION_KEYS = tuple(Question.model_fields)
 _SPACES = re.compile(r"\s+")
+_SLUG_RULE = "lower-case letters and digits joined by single dashes (like what-is-attention)"
 # The rendering checks need a deck to draw the question card's header with.
 _CHECK_SOURCE = Source(name="Uploaded deck", attribution="Uploaded by a user.")
 
@@ -120,17 +121,17 @@ def finish(
         if draft.problems:
             found.extend(draft.problems)
             continue
-        question = _checked(draft, check_deck, limits, found)
-        if question is None:
-            continue
-        if question.id in first_at:
+        given_id = draft.values.get("id")
+        if isinstance(given_id, str) and given_id in first_at:
             found.append(
-                f"{draft.where('id')}: id {question.id!r} is used twice "
-                f"(first at {first_at[question.id]})"
+                f"{draft.where('id')}: id {given_id!r} is used twice "
+                f"(first at {first_at[given_id]})"
             )
-            continue
-        first_at[question.id] = draft.where("id")
-        questions.append(question)
+        elif isinstance(given_id, str):
+            first_at[given_id] = draft.where("id")
+        question = _checked(draft, check_deck, limits, found)
+        if question is not None:
+            questions.append(question)
     if found:
         return DeckUpload(deck=None, problems=tuple(found), dropped_media=dropped_media)
     deck = ImportedDeck(title=title, description=description, questions=tuple(questions))
@@ -157,6 +158,8 @@ def _checked(
     except ValidationError as error:
         found.extend(_validation_messages(error, draft))
         return None
+    if len(found) > before:
+        return None  # too long: the rendering checks would only say so again
     for number, tag in enumerate(question.tags):
         if len(tag) > TOPIC_KEY_MAX:
             found.append(
@@ -188,12 +191,12 @@ def _validation_messages(error: ValidationError, draft: Draft) -> list[str]:
         if item["type"] == "value_error":
             text = f"{key} {message.removeprefix('Value error, ')}"
         elif key == "id" and item["type"] == "string_pattern_mismatch":
-            text = (
-                "the id must be lower-case letters and digits joined by single dashes "
-                "(like what-is-attention)"
-            )
+            text = f"the id must be {_SLUG_RULE}"
         elif key == "tags" and len(loc) > 1:
+            shown = item["input"]
             text = f"tag {int(loc[1]) + 1}: {message}"
+            if item["type"] == "string_pattern_mismatch":
+                text = f"tag {int(loc[1]) + 1} ({shown!r}) must be {_SLUG_RULE}"
         else:
             text = f"{key}: {message}"
         messages.append(f"{draft.where(key)}: {text}")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import io
 import re
 from collections.abc import Callable
 
@@ -45,10 +46,11 @@ def parse_csv_deck(
                 "\u201cCSV UTF-8\u201d (Excel) or download it as CSV (Google Sheets)",
             ),
         )
-    lines = text.splitlines()
-    header_line = lines[0] if lines else ""
+    # Line breaks inside cells come as \r\n or \n (Excel, Sheets); the bank uses \n.
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    header_line = text.split("\n", 1)[0]
     delimiter = "\t" if tab else _delimiter(header_line)
-    rows = csv.reader(text.splitlines(keepends=True), delimiter=delimiter, strict=False)
+    rows = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
     header = next(rows, None)
     if header is None or not any(cell.strip() for cell in header):
         return DeckUpload(deck=None, problems=("row 1: the header row is missing",))

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.content.imports.checking import TITLE_MAX, Draft, deck_title, finish
 from bot.content.imports.model import DeckUpload, UploadLimits
-from bot.content.yaml_source import SourceMap, YamlSyntaxError, parse_yaml
+from bot.content.yaml_source import FAST_SAFE_LOADER, SourceMap, YamlSyntaxError, parse_yaml
 from bot.domain.content import Slug, Source
 
 __all__ = ["parse_yaml_deck"]
@@ -58,7 +58,7 @@ def parse_yaml_deck(
     if bound is not None:
         return _problem(bound)
     try:
-        parsed = parse_yaml(text)
+        parsed = parse_yaml(text, fast=True)
     except YamlSyntaxError as error:
         return _problem(f"{_at(error.line, error.column)}: {error.message}")
     source_map = parsed.source_map
@@ -141,7 +141,7 @@ def _bound_problem(text: str, limits: UploadLimits) -> str | None:
     # Per open collection: its anchor and how many values it holds so far.
     stack: list[tuple[str | None, int]] = [(None, 0)]
     try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        for event in yaml.parse(text, Loader=FAST_SAFE_LOADER):
             if isinstance(event, yaml.AliasEvent):
                 aliases += 1
                 if aliases > limits.max_yaml_aliases:
