@@ -229,7 +229,10 @@ async def test_yaml_and_anki_uploads(tg: FakeTelegram, bot: RunningBot) -> None:
     assert "Interview prep: 3 questions" in (listing.plain_text or "")
     # The quiz picker offers them; a quiz on one asks its questions.
     picker = await command(tg, "/quiz", "pick a topic")
-    assert any(text.startswith("Statistics basics") for text, _ in picker.buttons)
+    await press(tg, picker, "Statistics basics", "Quiz · Statistics basics · 1/2")
+    first = next(m for m in tg.sent(ADA) if "Quiz · " in (m.plain_text or ""))
+    assert "What is a p-value?" in (first.plain_text or "")
+    await press(tg, first, "Show answer", "null hypothesis")
 
 
 async def test_broken_files_and_the_limits_store_nothing(tg: FakeTelegram, bot: RunningBot) -> None:
