@@ -15,8 +15,8 @@ import logging
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot.content.imports import UploadLimits, parse_deck_upload, problems_message
-from bot.handlers.common import edit_or_ignore, reply, toast, turn_of
+from bot.content.imports import DeckUpload, UploadLimits, parse_deck_upload, problems_message
+from bot.handlers.common import Turn, edit_or_ignore, reply, toast, turn_of
 from bot.rendering import decks_texts as say
 from bot.rendering.text import escape_html
 from bot.service.context import BotContext
@@ -50,7 +50,7 @@ async def document_message(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if turn is None or turn.user is None or message is None or message.document is None:
         return
-    user, document = turn.user, message.document
+    user = turn.user
     person = Person(user.id, user.first_name or "", user.username)
     plan = await use.plan_upload(turn.services, person_id=user.id, now=turn.now)
     if plan.refused is use.Refused.TOO_MANY_UPLOADS:
@@ -59,28 +59,13 @@ async def document_message(update: Update, context: BotContext) -> None:
     if plan.refused is use.Refused.TOO_MANY_DECKS:
         await reply(update, say.TOO_MANY_DECKS)
         return
-    file_name = document.file_name or ""
-    if document.file_size is not None and document.file_size > LIMITS.max_file_bytes:
-        # Not downloaded at all: the size Telegram reports is enough to refuse it.
-        await use.count_upload(turn.services, person=person, now=turn.now)
-        await reply(update, say.too_big(document.file_size, LIMITS.max_file_bytes))
-        return
-    try:
-        telegram_file = await document.get_file()
-        data = bytes(await telegram_file.download_as_bytearray())
-    except TelegramError as error:
-        log.warning("could not download an uploaded deck: %s", error)
-        await reply(update, say.DOWNLOAD_FAILED)
-        return
     # A caption names the deck (else the file does: a YAML title, or the file's name).
     caption = (message.caption or "").strip()
     title = caption[:64] if caption and not caption.startswith("/") else None
-    upload = await asyncio.to_thread(parse_deck_upload, file_name, data, title=title, limits=LIMITS)
-    imported = upload.deck
-    if imported is None or upload.problems:
-        await use.count_upload(turn.services, person=person, now=turn.now)
-        await reply(update, escape_html(problems_message(upload)))
+    upload = await read_deck_file(update, turn, person, title=title)
+    if upload is None or upload.deck is None:
         return
+    imported = upload.deck
     replaces = plan.replaces
     saved = await use.save_upload(
         turn.services,
@@ -98,6 +83,38 @@ async def document_message(update: Update, context: BotContext) -> None:
         await reply(update, say.TOO_MANY_DECKS)
     elif isinstance(saved, use.Imported):
         await reply(update, say.imported_text(saved.deck, saved.changes, upload.dropped_media))
+
+
+async def read_deck_file(
+    update: Update, turn: Turn, person: Person, *, title: str | None
+) -> DeckUpload | None:
+    """Download the message's file and read it as a checked deck. None, or an upload
+    without a deck: refused, and the sender was told why (a refused file counts
+    against the hourly limit). Used for private uploads and for a group's
+    (bot/handlers/group_decks.py)."""
+    message = update.effective_message
+    if message is None or message.document is None:
+        return None
+    document = message.document
+    file_name = document.file_name or ""
+    if document.file_size is not None and document.file_size > LIMITS.max_file_bytes:
+        # Not downloaded at all: the size Telegram reports is enough to refuse it.
+        await use.count_upload(turn.services, person=person, now=turn.now)
+        await reply(update, say.too_big(document.file_size, LIMITS.max_file_bytes))
+        return None
+    try:
+        telegram_file = await document.get_file()
+        data = bytes(await telegram_file.download_as_bytearray())
+    except TelegramError as error:
+        log.warning("could not download an uploaded deck: %s", error)
+        await reply(update, say.DOWNLOAD_FAILED)
+        return None
+    upload = await asyncio.to_thread(parse_deck_upload, file_name, data, title=title, limits=LIMITS)
+    if upload.deck is None or upload.problems:
+        await use.count_upload(turn.services, person=person, now=turn.now)
+        await reply(update, escape_html(problems_message(upload)))
+        return None
+    return upload
 
 
 async def group_document(update: Update, context: BotContext) -> None:

@@ -36,6 +36,7 @@ from bot.handlers.groups import is_admin, is_group
 from bot.rendering import escape_html, texts
 from bot.service.context import BotContext
 from bot.storage.models import DeliveryRow
+from bot.study import group_decks
 from bot.study import quiz as study_quiz
 from bot.study.banks import bank_for_questions
 from bot.study.questions import PreparedSend, send_and_record
@@ -58,7 +59,7 @@ async def quiz_command(update: Update, context: BotContext) -> None:
     chat = update.effective_chat
     chat_id = chat.id if chat is not None else 0
     if not args:
-        bank = await chat_bank(context, chat_id)
+        bank = await group_decks.quiz_bank(context.services, chat_id=chat_id)
         await reply(
             update,
             "<b>Quiz</b>: pick a topic (5 questions), or type e.g. <code>/quiz nlp 10</code>.",
@@ -73,7 +74,9 @@ async def quiz_command(update: Update, context: BotContext) -> None:
     except QuizInputError as error:
         await reply(update, f"{escape_html(str(error))}\n{USAGE}")
         return
-    match = match_topic(await chat_bank(context, chat_id), request.topic)
+    match = match_topic(
+        await group_decks.quiz_bank(context.services, chat_id=chat_id), request.topic
+    )
     if match.topic is None:
         hint = (
             " Did you mean "

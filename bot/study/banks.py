@@ -27,6 +27,7 @@ from bot.domain.chats import ChatSettings
 from bot.domain.content import Bank, Deck
 from bot.domain.own_decks import as_bank_deck, decks_of_questions, own_deck_ids
 from bot.service.context import Services
+from bot.storage import chats as chat_store
 from bot.storage import decks as deck_store
 
 
@@ -121,7 +122,11 @@ async def bank_for_person(services: Services, person_id: int, *, session: AsyncS
 
 async def bank_for_chat(services: Services, chat_id: int, *, session: AsyncSession) -> Bank:
     """The decks a chat can choose among: a private chat's person's (:func:`bank_for_person`,
-    its id is the person's); a group's, the built-in bank for now."""
+    its id is the person's); a group's, the built-in decks and the people's decks it has
+    on (an admin switches others on in the group's /decks: bot/study/group_decks.py)."""
     if chat_id > 0:
         return await bank_for_person(services, chat_id, session=session)
-    return services.bank
+    settings = await chat_store.get_chat(chat_id, session=session)
+    if settings is None:
+        return services.bank
+    return await bank_for_settings(services, settings, session=session)
