@@ -30,10 +30,13 @@ from bot.domain.content import Bank
 from bot.handlers import (
     activity,
     buttons,
+    deck_sharing,
+    decks,
     edits,
     errors,
     export,
     group_commands,
+    group_decks,
     groups,
     onboarding,
     quiz,
@@ -212,6 +215,14 @@ def register_handlers(application: BotApplication) -> None:
     )
     application.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, groups.chat_migrated))
     # Onboarding and help.
+    # A shared deck's link (t.me/<bot>?start=d-<code>) before the plain /start.
+    application.add_handler(
+        CommandHandler(
+            "start",
+            deck_sharing.start_with_link,
+            filters=private & filters.Regex(r"^/start(@\w+)?\s+d-"),
+        )
+    )
     application.add_handler(CommandHandler("start", onboarding.start_command, filters=private))
     application.add_handler(CommandHandler("start", groups.group_start, filters=groups_only))
     application.add_handler(CommandHandler("help", onboarding.help_command))
@@ -238,10 +249,25 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(CommandHandler("time", settings.time_command))
     application.add_handler(CommandHandler(["timezone", "tz"], settings.timezone_command))
     application.add_handler(CommandHandler("days", settings.days_command))
+    application.add_handler(CommandHandler("decks", decks.decks_command, filters=private))
+    # A group's decks (admins): the built-in ones and the admin's own and added ones.
+    application.add_handler(
+        CommandHandler("decks", group_decks.group_decks_command, filters=groups_only)
+    )
     application.add_handler(CommandHandler(["topics", "decks"], settings.topics_command))
     application.add_handler(CommandHandler("pause", settings.pause_command))
     application.add_handler(CommandHandler("resume", settings.resume_command))
     application.add_handler(MessageHandler(filters.LOCATION & private, settings.location_message))
+    # Decks of one's own, in a private chat: /decks lists them; a file imports one.
+    # (/decks in a group is the group's decks, above: the registration order decides.)
+    application.add_handler(MessageHandler(filters.Document.ALL & private, decks.document_message))
+    # In a group, a file captioned /decks from an admin becomes one of the group's decks.
+    application.add_handler(
+        MessageHandler(
+            filters.Document.ALL & groups_only & filters.CaptionRegex(r"^/decks(@\w+)?(\s|$)"),
+            group_decks.group_document,
+        )
+    )
     # Data protection.
     application.add_handler(CommandHandler("forget", onboarding.forget_command, filters=private))
     application.add_handler(CommandHandler("export", export.export_command, filters=private))

@@ -15,6 +15,8 @@ from typing import Any
 import yaml
 
 Path_ = tuple[str | int, ...]
+# libyaml's safe loader when PyYAML was built with it, else the pure-Python one.
+FAST_SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 Position = tuple[int, int]
 
 
@@ -76,9 +78,13 @@ def _record(node: yaml.Node, path: Path_, source_map: SourceMap) -> None:
             _record(item, (*path, index), source_map)
 
 
-def parse_yaml(text: str) -> ParsedYaml:
-    """Parse one YAML document with positions; raise YamlSyntaxError if it is broken."""
-    loader = yaml.SafeLoader(text)
+def parse_yaml(text: str, *, fast: bool = False) -> ParsedYaml:
+    """Parse one YAML document with positions; raise YamlSyntaxError if it is broken.
+
+    ``fast`` parses with libyaml where PyYAML has it (about 20 times faster: uploads
+    of people's decks run while the bot serves others), with the same positions.
+    """
+    loader = (FAST_SAFE_LOADER if fast else yaml.SafeLoader)(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None

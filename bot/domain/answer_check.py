@@ -38,7 +38,7 @@ from weakref import WeakKeyDictionary
 from bot.domain.srs import Rating
 
 if TYPE_CHECKING:
-    from bot.domain.content import Bank
+    from bot.domain.content import Bank, Question
 __all__ = [
     "MAX_ANSWER_CHARS",
     "MAX_POINTS",
@@ -302,6 +302,14 @@ class BankIndex:
 
     def points(self, question_id: str) -> tuple[KeyPoint, ...]:
         return self._points.get(question_id, ())
+
+    def points_of(self, question: Question) -> tuple[KeyPoint, ...]:
+        """Key points of any question: this bank's were built with the index; another's (a
+        deck of someone's own) are built now, weighted by this bank's term statistics."""
+        found = self._points.get(question.id)
+        if found is not None:
+            return found
+        return self._key_points(question.question, question.answer)
 
     def _key_points(self, question: str, answer: str) -> tuple[KeyPoint, ...]:
         raw_points = _raw_points(answer)

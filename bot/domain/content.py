@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Literal, cast
 
@@ -98,6 +98,7 @@ class Bank:
     _deck_id_of: dict[str, str] = field(init=False, repr=False, compare=False)
     _decks: dict[str, Deck] = field(init=False, repr=False, compare=False)
     _hash: int = field(init=False, repr=False, compare=False)
+    _builtin: Bank | None = field(init=False, repr=False, compare=False, default=None)
 
     def __post_init__(self) -> None:
         questions: dict[str, Question] = {}
@@ -113,6 +114,38 @@ class Bank:
         object.__setattr__(self, "_deck_id_of", {q: deck.id for q, deck in deck_of.items()})
         object.__setattr__(self, "_decks", {deck.id: deck for deck in self.decks})
         object.__setattr__(self, "_hash", hash(self.decks))
+
+    @property
+    def builtin(self) -> Bank:
+        """The bank this one extends (:meth:`extended`), or itself."""
+        return self._builtin or self
+
+    def extended(self, decks: Sequence[Deck], *, key: Hashable) -> Bank:
+        """The built-in bank (:attr:`builtin`) with ``decks`` after its own (people's
+        decks: bot/domain/own_decks.py); an extended bank's own extra decks are not kept.
+
+        Built in time proportional to the added decks: the indexes of this bank are
+        copied as dicts (in C), not rebuilt, and the hash is ``key``'s (what identifies the
+        added decks' versions), not the questions'. So a chat with decks of its own gets its
+        bank for a few microseconds. The result's :attr:`builtin` is this bank.
+        """
+        if not decks:
+            return self
+        base = self.builtin
+        extra = Bank(tuple(decks))  # raises on a question id repeated within the added decks
+        clash = extra._questions.keys() & base._questions.keys()
+        if clash:
+            raise ValueError(f"duplicate question id {min(clash)!r}")
+        bank = object.__new__(Bank)
+        set_ = object.__setattr__
+        set_(bank, "decks", base.decks + extra.decks)
+        set_(bank, "_questions", base._questions | extra._questions)
+        set_(bank, "_deck_of", base._deck_of | extra._deck_of)
+        set_(bank, "_deck_id_of", base._deck_id_of | extra._deck_id_of)
+        set_(bank, "_decks", base._decks | extra._decks)
+        set_(bank, "_hash", hash((base._hash, key)))
+        set_(bank, "_builtin", base)
+        return bank
 
     def __hash__(self) -> int:
         """Computed once: the bank keys memoised renderings (bot.study.questions.card_text),

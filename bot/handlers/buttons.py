@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot.handlers import onboarding, quiz, settings, study, typed, weak
+from bot.handlers import (
+    deck_sharing,
+    decks,
+    group_decks,
+    onboarding,
+    quiz,
+    settings,
+    study,
+    typed,
+    weak,
+)
 from bot.handlers import reminder_settings as reminders
 from bot.handlers.common import toast
 from bot.service.context import BotContext
@@ -62,6 +72,18 @@ async def button_pressed(update: Update, context: BotContext) -> None:
             await typed.type_button(update, context, action)
         case cb.KeepTyped():
             await typed.keep_button(update, context, action)
+        case cb.ManageDeck():
+            await decks.manage_button(update, context, action)
+        case cb.ShareDeck():
+            await deck_sharing.share_button(update, context, action)
+        case cb.AddSharedDeck():
+            await deck_sharing.add_button(update, context, action)
+        case cb.DownloadDecks():
+            await deck_sharing.downloads_button(update, context, action)
+        case cb.DownloadDeck():
+            await deck_sharing.download_button(update, context, action)
+        case cb.GroupDeck():
+            await group_decks.group_deck_button(update, context, action)
         case None:
             await toast(update, STALE)
 

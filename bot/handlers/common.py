@@ -11,8 +11,10 @@ from telegram import Chat, InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ChatType
 from telegram.error import BadRequest
 
+from bot.domain.content import Bank
 from bot.rendering.tags import visible_text
 from bot.service.context import BotContext, Services
+from bot.study.banks import bank_for_chat
 
 # Re-exported: the handlers read a chat's settings as the use cases do.
 from bot.study.chats import default_settings as default_settings
@@ -185,3 +187,11 @@ def turn_of(update: Update, context: BotContext) -> Turn | None:
         return None
     services = context.services
     return Turn(chat, update.effective_user, services, services.clock())
+
+
+async def chat_bank(context: BotContext, chat_id: int) -> Bank:
+    """The decks this chat chooses among: the built-in ones and, in a private chat, its
+    person's own and added ones (bot/study/banks.py)."""
+    services = context.services
+    async with services.autocommit() as session:
+        return await bank_for_chat(services, chat_id, session=session)

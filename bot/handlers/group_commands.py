@@ -18,6 +18,7 @@ from bot.service.context import BotContext
 from bot.storage import deliveries as delivery_store
 from bot.storage import groups as group_store
 from bot.storage.models import DeliveryRow
+from bot.study.banks import bank_for_settings
 from bot.study.questions import (
     create_daily,
     group_pool_ids,
@@ -93,10 +94,11 @@ async def group_question(update: Update, context: BotContext) -> None:
         today = local_date_of(now, zone)
         existing = await delivery_store.daily_delivery(chat.id, today, session=session)
         if existing is None:
+            bank = await bank_for_settings(services, settings, session=session)
             history = await group_store.delivered_at_among(
-                chat.id, group_pool_ids(services.bank, settings), session=session
+                chat.id, group_pool_ids(bank, settings), session=session
             )
-            question_id = pick_group_question(services.bank, settings, delivered=history)
+            question_id = pick_group_question(bank, settings, delivered=history)
             if question_id is None:
                 await reply(update, NO_QUESTION)
                 return
@@ -109,7 +111,7 @@ async def group_question(update: Update, context: BotContext) -> None:
                 streak = await group_store.group_streak_on(
                     chat.id, zone=zone, today=today, session=session
                 )
-                item = prepare(delivery, group=True, group_streak=streak)
+                item = prepare(delivery, group=True, group_streak=streak, bank=bank)
     if item is not None:
         outcome = await send_prepared(context.bot, services.bank, item, rich=services.rich)
         async with services.sessions() as session, session.begin():

@@ -5,9 +5,10 @@ from __future__ import annotations
 from telegram import MaybeInaccessibleMessage, Message, Update
 
 from bot.handlers.common import edit_or_ignore, reply, toast, turn_of
+from bot.rendering import deck_sharing_texts as say
 from bot.rendering import texts
 from bot.service.context import BotContext
-from bot.study import subscription
+from bot.study import deck_sharing, subscription
 from bot.telegram import keyboards
 from bot.telegram.callbacks import Forget
 
@@ -37,7 +38,8 @@ async def forget_command(update: Update, context: BotContext) -> None:
     """/forget: ask for confirmation before deleting everything about the person."""
     await reply(
         update,
-        "This deletes your schedule, cards, reviews and streaks for good. Are you sure?",
+        "This deletes your schedule, cards, reviews, streaks and your own decks for good. "
+        "Are you sure?",
         reply_markup=keyboards.forget_keyboard(),
     )
 
@@ -51,11 +53,18 @@ async def forget_button(update: Update, context: BotContext, action: Forget) -> 
         await toast(update, "Nothing was deleted.")
         await _settle(query.message, "Nothing was deleted.")
         return
-    await subscription.forget(context.services, person_id=user.id)
+    notices = await subscription.forget(context.services, person_id=user.id)
     await toast(update, "Deleted.")
     await _settle(
         query.message, "Done: everything stored about you is deleted. Send /start to begin again."
     )
+    if notices:
+        # The people who added the person's decks are told once, as broadcast traffic,
+        # after the reply (a task of the Application's: awaited when it stops).
+        context.application.create_task(
+            deck_sharing.tell_adders(context.bot, notices, text=say.owner_left_text),
+            update=update,
+        )
 
 
 async def _settle(message: MaybeInaccessibleMessage | None, text: str) -> None:

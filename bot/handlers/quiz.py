@@ -25,6 +25,7 @@ from bot.domain.quiz import (
 from bot.domain.srs import Rating
 from bot.domain.topics import Topic, common_tags, match_topic
 from bot.handlers.common import (
+    chat_bank,
     now_of,
     reply,
     tell,
@@ -35,7 +36,9 @@ from bot.handlers.groups import is_admin, is_group
 from bot.rendering import escape_html, texts
 from bot.service.context import BotContext
 from bot.storage.models import DeliveryRow
+from bot.study import group_decks
 from bot.study import quiz as study_quiz
+from bot.study.banks import bank_for_questions
 from bot.study.questions import PreparedSend, send_and_record
 from bot.telegram import keyboards
 from bot.telegram.callbacks import QuizNext, QuizPick, QuizStop
@@ -53,8 +56,10 @@ USAGE = (
 async def quiz_command(update: Update, context: BotContext) -> None:
     """/quiz [topic] [n] | /quiz stop."""
     args = context.args or []
+    chat = update.effective_chat
+    chat_id = chat.id if chat is not None else 0
     if not args:
-        bank = context.services.bank
+        bank = await group_decks.quiz_bank(context.services, chat_id=chat_id)
         await reply(
             update,
             "<b>Quiz</b>: pick a topic (5 questions), or type e.g. <code>/quiz nlp 10</code>.",
@@ -69,7 +74,9 @@ async def quiz_command(update: Update, context: BotContext) -> None:
     except QuizInputError as error:
         await reply(update, f"{escape_html(str(error))}\n{USAGE}")
         return
-    match = match_topic(context.services.bank, request.topic)
+    match = match_topic(
+        await group_decks.quiz_bank(context.services, chat_id=chat_id), request.topic
+    )
     if match.topic is None:
         hint = (
             " Did you mean "
@@ -86,7 +93,9 @@ async def quiz_command(update: Update, context: BotContext) -> None:
 
 
 async def quiz_pick_button(update: Update, context: BotContext, action: QuizPick) -> None:
-    topic = study_quiz.find_topic(context.services.bank, action.kind, action.key)
+    chat = update.effective_chat
+    bank = await chat_bank(context, chat.id) if chat is not None else context.services.bank
+    topic = study_quiz.find_topic(bank, action.kind, action.key)
     if topic is None:
         await toast(update, "That topic no longer exists.")
         return
@@ -236,7 +245,9 @@ async def _send_results(context: BotContext, results: study_quiz.QuizResults) ->
     if results.group:
         text = _scoreboard_text(results, title)
     else:
-        text = _summary_text(results, title, ended, services.bank)
+        async with services.autocommit() as session:
+            bank = await bank_for_questions(services, results.question_ids, session=session)
+        text = _summary_text(results, title, ended, bank)
     await context.bot.send_message(results.chat_id, text)
 
 

@@ -9,6 +9,7 @@ from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatType
 
 from bot.domain.chats import ChatSettings, format_hhmm, ordered_decks
+from bot.domain.content import Bank
 from bot.domain.schedule import (
     ScheduleInputError,
     describe_days,
@@ -20,6 +21,7 @@ from bot.domain.topics import topic_ref
 from bot.handlers import reminder_settings as reminders
 from bot.handlers.common import (
     NOT_SUBSCRIBED,
+    chat_bank,
     edit_or_ignore,
     now_of,
     reply,
@@ -113,7 +115,10 @@ async def settings_command(update: Update, context: BotContext) -> None:
     await reply(
         update,
         texts.settings_text(
-            settings, list(context.services.bank.decks), now_of(context), keep_typed=keep
+            settings,
+            list((await chat_bank(context, settings.chat_id)).decks),
+            now_of(context),
+            keep_typed=keep,
         )
         + reminders.settings_line(reminder),
         reply_markup=keyboards.settings_keyboard(
@@ -230,19 +235,20 @@ async def topics_command(update: Update, context: BotContext) -> None:
     if current is None:
         await reply(update, _not_subscribed(update))
         return
-    await reply(update, _topics_text(context), reply_markup=_topics_markup(context, current))
+    bank = await chat_bank(context, current.chat_id)
+    await reply(update, _topics_text(bank), reply_markup=_topics_markup(bank, current))
 
 
-def _topics_text(context: BotContext) -> str:
+def _topics_text(bank: Bank) -> str:
     lines = ["<b>Topics</b>: tap to switch a deck on or off (at least one stays on)."]
-    for deck in context.services.bank.decks:
+    for deck in bank.decks:
         title, about = escape_html(deck.title), escape_html(deck.description)
         lines.append(f"• <b>{title}</b> ({len(deck.questions)}): {about}")
     return "\n".join(lines)
 
 
-def _topics_markup(context: BotContext, settings: ChatSettings) -> InlineKeyboardMarkup:
-    return keyboards.topics_keyboard(list(context.services.bank.decks), settings.decks)
+def _topics_markup(bank: Bank, settings: ChatSettings) -> InlineKeyboardMarkup:
+    return keyboards.topics_keyboard(list(bank.decks), settings.decks)
 
 
 @admin_only
@@ -283,8 +289,9 @@ async def _edit_menu(
             reply_markup=keyboards.days_keyboard(settings.schedule.days),
         )
     elif section == "topics":
+        bank = await chat_bank(context, settings.chat_id)
         await edit_or_ignore(
-            query.message, _topics_text(context), reply_markup=_topics_markup(context, settings)
+            query.message, _topics_text(bank), reply_markup=_topics_markup(bank, settings)
         )
     elif section == "timezone":
         await edit_or_ignore(
@@ -299,7 +306,12 @@ async def _edit_menu(
         keep = await _keep_typed(update, context)
         await edit_or_ignore(
             query.message,
-            texts.settings_text(settings, list(context.services.bank.decks), now, keep_typed=keep)
+            texts.settings_text(
+                settings,
+                list((await chat_bank(context, settings.chat_id)).decks),
+                now,
+                keep_typed=keep,
+            )
             + reminders.settings_line(reminder),
             reply_markup=keyboards.settings_keyboard(
                 settings.paused, reminder=reminder, keep_typed=keep
@@ -368,7 +380,9 @@ def _toggle_deck(settings: ChatSettings, deck_id: str, bank_order: tuple[str, ..
 
 @admin_only
 async def toggle_deck_button(update: Update, context: BotContext, action: ToggleDeck) -> None:
-    order = context.services.bank.deck_ids
+    chat = update.effective_chat
+    bank = await chat_bank(context, chat.id) if chat is not None else context.services.bank
+    order = bank.deck_ids
     # The button carries the deck's topic_ref: the id itself unless the id is long.
     deck_id = next((d for d in order if topic_ref(d) == action.deck_id), None)
     if deck_id is None:

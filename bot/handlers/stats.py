@@ -13,6 +13,7 @@ from bot.handlers.common import NOT_SUBSCRIBED, now_of, reply
 from bot.rendering import texts
 from bot.service.context import BotContext
 from bot.storage import learning
+from bot.study.banks import bank_for_person
 from bot.study.streaks import keep_checkpoints
 
 WEEK = timedelta(days=7)
@@ -40,7 +41,8 @@ async def stats_command(update: Update, context: BotContext) -> None:
     settings = snapshot.settings
     today = local_date_of(now, snapshot.timezone)
     streak = compute_streak_of_history(snapshot.history, today=today)
-    bank = services.bank
+    async with services.autocommit() as session:
+        bank = await bank_for_person(services, user.id, session=session)
     selected = [deck for deck in bank.decks if deck.id in settings.decks]
     # Counted per deck from what the person has seen (at most the bank), in C: a year
     # of history is a few hundred ids.

@@ -39,6 +39,7 @@ from bot.rendering.progress_picture import GroupPicture, PersonPicture, render_g
 from bot.service.context import BotContext
 from bot.storage import progress as progress_store
 from bot.storage.progress import PersonPictureReads
+from bot.study.banks import bank_for_person
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +149,8 @@ async def _draw_person(
         reads = await progress_store.person_picture_reads(
             person_id, session=session, now=now, today=today
         )
-    picture, weak = _person_picture(reads, services.bank, name, timezone, streak, now=now)
+        bank = await bank_for_person(services, person_id, session=session)
+    picture, weak = _person_picture(reads, bank, name, timezone, streak, now=now)
     drawing = drawing_of(context.bot_data.extras)
     png = await drawing.draw(render_person, picture, services.settings.stats_picture_share)
     return png, weak

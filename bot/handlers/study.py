@@ -22,6 +22,7 @@ from bot.handlers.groups import is_admin
 from bot.rendering import texts
 from bot.service.context import BotContext
 from bot.study import answers
+from bot.study.banks import bank_for_questions
 from bot.study.questions import (
     Asked,
     PreparedSend,
@@ -180,7 +181,11 @@ async def _mark_card(
     The card is rendered again from the bank rather than from the message's
     entities, so the edit looks exactly like the original.
     """
-    bank = context.services.bank
+    services = context.services
+    bank = services.bank
+    if bank.question(question_id) is None:  # a question of someone's own deck
+        async with services.autocommit() as session:
+            bank = await bank_for_questions(services, [question_id], session=session)
     text = card_text(bank, question_id, label, footer)
     if text is None:
         return

@@ -12,7 +12,7 @@ from bot.domain.progress import (
 )
 from bot.domain.topics import Topic
 from bot.handlers import quiz
-from bot.handlers.common import now_of, reply, toast
+from bot.handlers.common import chat_bank, now_of, reply, toast
 from bot.rendering import escape_html
 from bot.service.context import BotContext
 from bot.study.quiz import find_topic
@@ -42,7 +42,7 @@ async def weak_command(update: Update, context: BotContext) -> None:
     user = update.effective_user
     if user is None:
         return
-    bank = context.services.bank
+    bank = await chat_bank(context, user.id)
     report = await weak_report(context.services, person_id=user.id, now=now_of(context))
     if report.empty:
         await reply(update, NOTHING_WEAK)
@@ -72,7 +72,9 @@ def _button(topic: Topic) -> tuple[str, str, str]:
 
 async def weak_quiz_button(update: Update, context: BotContext, action: WeakQuiz) -> None:
     """ "Quiz me on X": a 5-question quiz on the topic, leeches and due cards first."""
-    topic = find_topic(context.services.bank, action.kind, action.key)
+    chat = update.effective_chat
+    bank = await chat_bank(context, chat.id) if chat is not None else context.services.bank
+    topic = find_topic(bank, action.kind, action.key)
     if topic is None:
         await toast(update, "That topic no longer exists.")
         return

@@ -33,6 +33,7 @@ from telegram import Bot
 
 from bot.domain.chats import ChatSettings
 from bot.domain.clock import Clock
+from bot.domain.content import Bank
 from bot.domain.schedule import is_still_due, local_date_of
 from bot.domain.srs import CardDue
 from bot.jobs.send_outcomes import OutcomeRecorder
@@ -43,6 +44,7 @@ from bot.storage import deliveries as delivery_store
 from bot.storage import groups as group_store
 from bot.storage import learning
 from bot.storage.models import DeliveryRow, QuizRow
+from bot.study.banks import bank_for_questions, banks_for_settings
 from bot.study.questions import (
     PreparedSend,
     pick_due_card,
@@ -303,6 +305,7 @@ class _Pick:
     local_date: date
     due: datetime
     group_streak: int | None  # None: a private chat
+    bank: Bank
 
     def rescheduled(self, now: datetime, last: date | None) -> dict[str, Any]:
         return _rescheduled(self.settings, now, last)
@@ -316,6 +319,7 @@ class _Pick:
             group=self.group_streak is not None,
             group_streak=self.group_streak or 0,
             due_at=self.due,
+            bank=self.bank,
         )
 
 
@@ -330,7 +334,10 @@ async def _pick_questions(
     rows of those that do not (a missed day, nothing left to ask, or today's daily
     already there). Shared by both ways of planning a batch."""
     settings_of = {row.id: chat_store.to_settings(row) for row in rows}
-    choices = await _choose_private(services, session, settings_of, now)
+    # The chats' banks: the built-in one for chats without decks of their own; one
+    # query for the batch otherwise (bot/study/banks.py).
+    banks = await banks_for_settings(services, settings_of, session=session)
+    choices = await _choose_private(services, session, settings_of, banks, now)
     dates = {
         local_date_of(settings.next_due_at, settings.schedule.timezone)
         for settings in settings_of.values()
@@ -353,7 +360,7 @@ async def _pick_questions(
         streak: int | None = None
         if settings.is_group:
             history = await group_store.delivered_at(chat_id, session=session)
-            question_id = pick_group_question(services.bank, settings, delivered=history)
+            question_id = pick_group_question(banks[chat_id], settings, delivered=history)
             streak = await group_store.group_streak_on(
                 chat_id, zone=settings.schedule.timezone, today=local_date, session=session
             )
@@ -363,7 +370,7 @@ async def _pick_questions(
             last = local_date if (chat_id, local_date) in existing else settings.last_delivered_on
             skipped.append(_rescheduled(settings, now, last))
             continue
-        picks.append(_Pick(settings, question_id, local_date, due, streak))
+        picks.append(_Pick(settings, question_id, local_date, due, streak, banks[chat_id]))
     return picks, skipped
 
 
@@ -428,6 +435,7 @@ async def _choose_private(
     services: Services,
     session: AsyncSession,
     settings_of: dict[int, ChatSettings],
+    banks: dict[int, Bank],
     now: datetime,
 ) -> dict[int, str | None]:
     """The question for each private chat of a batch, reading what the choice needs.
@@ -442,7 +450,7 @@ async def _choose_private(
     undecided: list[int] = []
     for chat_id in private:
         question_id = pick_due_card(
-            services.bank, settings_of[chat_id], soonest=soonest[chat_id], now=now
+            banks[chat_id], settings_of[chat_id], soonest=soonest[chat_id], now=now
         )
         if question_id is None:
             undecided.append(chat_id)
@@ -458,7 +466,7 @@ async def _choose_private(
     delivered = await delivery_store.delivered_ids_for_chats(undecided, session=session)
     for chat_id in undecided:
         choices[chat_id] = pick_question(
-            services.bank,
+            banks[chat_id],
             settings_of[chat_id],
             cards=cards[chat_id],
             delivered=delivered[chat_id],
@@ -512,7 +520,8 @@ async def _resend_stale(
                     await delivery_store.mark_failed(row.id, session=session, status="expired")
                     continue
                 quiz = await session.get(QuizRow, row.quiz_id) if row.quiz_id else None
-                items.append(prepare(row, quiz=quiz, group=chat.is_group))
+                bank = await bank_for_questions(services, [row.question_id], session=session)
+                items.append(prepare(row, quiz=quiz, group=chat.is_group, bank=bank))
         report.retried += len(items)
         recorder.hold(items, until=now + recorder.lease)
         await _send_all(bot, services, items, report, recorder)

@@ -24,6 +24,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("timezone", "Time zone, e.g. /timezone Europe/Berlin"),
     ("days", "Which days to get questions"),
     ("topics", "Which decks to draw from"),
+    ("decks", "Your own decks: upload a file (CSV, YAML, Anki), replace, delete"),
     ("pause", "Pause daily questions"),
     ("resume", "Resume daily questions"),
     ("remind", "Streak reminder time, e.g. /remind 21:30 or off"),

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from telegram.ext import Application, CallbackContext, ExtBot
 
+from bot.content.deck_cache import DeckCache
 from bot.domain.clock import Clock, system_clock
 from bot.domain.content import Bank
 from bot.service.config import Settings
@@ -28,6 +29,8 @@ class Services:
     clock: Clock = system_clock
     # Set on SIGTERM/SIGINT: the dispatcher stops claiming and sending (bot/service/lifecycle.py).
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    own_decks: DeckCache = field(default_factory=DeckCache)
+    """People's decks loaded on demand, bounded (bot/study/banks.py reads through it)."""
     autocommit: async_sessionmaker[AsyncSession] = field(init=False)
     """Sessions whose statements each commit on their own on PostgreSQL (no BEGIN,
     no ROLLBACK: bot.storage.database.create_autocommit_sessionmaker), for reads

@@ -342,3 +342,70 @@ class SendBudgetRow(Base):
 
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     tat: Mapped[datetime]
+
+
+class DeckRow(Base):
+    """A deck a person uploaded (bot/storage/decks.py): its current version's header.
+
+    Only the current version's questions are stored (``deck_questions``): progress is
+    kept by question id, not by version, and a reader loads a deck and its questions
+    in one statement, so ``version`` (bumped on each replace) is enough to key the
+    process's cache (bot/study/deck_cache.py). ``share_code`` is the secret of a
+    sharing link (NULL: not shared).
+    """
+
+    __tablename__ = "decks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("people.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    question_count: Mapped[int] = mapped_column(Integer)
+    share_code: Mapped[str | None] = mapped_column(String(64), unique=True)
+    replace_requested_at: Mapped[datetime | None]
+    """Replace was pressed in /decks: the owner's next file (within the hour) replaces it."""
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class DeckQuestionRow(Base):
+    """One question of a deck's current version, under the id it has in the file."""
+
+    __tablename__ = "deck_questions"
+
+    deck_id: Mapped[int] = mapped_column(
+        ForeignKey("decks.id", ondelete="CASCADE"), primary_key=True
+    )
+    question_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer)
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    tags: Mapped[str] = mapped_column(Text, default="")  # space-separated slugs
+    difficulty: Mapped[str | None] = mapped_column(String(8))
+
+
+class AddedDeckRow(Base):
+    """A person who added someone else's deck (a sharing link): they study it too."""
+
+    __tablename__ = "added_decks"
+
+    person_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
+    )
+    deck_id: Mapped[int] = mapped_column(
+        ForeignKey("decks.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    added_at: Mapped[datetime]
+
+
+class DeckUploadRow(Base):
+    """One accepted upload, for the uploads-per-hour limit; older rows are pruned."""
+
+    __tablename__ = "deck_uploads"
+    __table_args__ = (Index("ix_deck_uploads_person_at", "person_id", "uploaded_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("people.id", ondelete="CASCADE"))
+    uploaded_at: Mapped[datetime]

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.domain.content import Question
 from bot.domain.intervals import button_intervals
+from bot.domain.own_decks import deck_id_of_question
 from bot.domain.srs import CardState, Rating, review
 from bot.rendering import render_answer
 from bot.rendering.rich import render_rich_answer
@@ -30,6 +31,7 @@ from bot.storage import deliveries as delivery_store
 from bot.storage import learning
 from bot.storage import quizzes as quiz_store
 from bot.storage.models import DeliveryRow, ReviewRow
+from bot.study.banks import bank_for_questions
 from bot.study.people import Person, remember
 from bot.study.questions import label_for
 from bot.study.quiz import QuizStep, advance
@@ -130,7 +132,9 @@ async def reveal(
             return RevealResult(Revealed.BEING_SENT)
         return RevealResult(Revealed.ALREADY_SHOWN, answer_message_id=delivery.answer_message_id)
     delivery, card = began
-    question = services.bank.question(delivery.question_id)
+    async with services.autocommit() as session:
+        bank = await bank_for_questions(services, [delivery.question_id], session=session)
+    question = bank.question(delivery.question_id)
     if question is None:
         async with services.autocommit() as session, session.begin():
             await delivery_store.record_answer_message(delivery.id, None, session=session)
@@ -215,7 +219,13 @@ async def grade(
         return GradeResult(Graded.NOT_YOURS)
     if delivery.revealed_at is None:
         return GradeResult(Graded.NOT_REVEALED)
-    if services.bank.question(delivery.question_id) is None:
+    if deck_id_of_question(delivery.question_id) is not None:
+        # A deck of someone's own: read it (cached) only for such a question.
+        async with services.autocommit() as session:
+            bank = await bank_for_questions(services, [delivery.question_id], session=session)
+    else:
+        bank = services.bank
+    if bank.question(delivery.question_id) is None:
         return GradeResult(Graded.GONE)
     stored = target.card
     card = review(CardState.from_dict(stored.state) if stored else None, rating, now)

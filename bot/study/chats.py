@@ -7,6 +7,7 @@ from dataclasses import replace
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.chats import ChatSettings, ordered_decks
+from bot.domain.own_decks import deck_id_of_key
 from bot.domain.schedule import Schedule
 from bot.service.context import Services
 from bot.storage import chats as chat_store
@@ -29,11 +30,15 @@ def default_settings(services: Services, chat_id: int, kind: str) -> ChatSetting
 async def load_chat(
     chat_id: int, *, session: AsyncSession, services: Services
 ) -> ChatSettings | None:
-    """The chat's settings with decks that left the bank dropped (never none selected)."""
+    """The chat's settings with built-in decks that left the bank dropped (never none
+    selected). Decks of its own (``u<id>``) are kept, after the built-in ones: whether
+    they still exist is for the chat's bank to say (bot/study/banks.py)."""
     settings = await chat_store.get_chat(chat_id, session=session)
     if settings is None:
         return None
-    decks = ordered_decks(settings.decks, services.bank.deck_ids) or services.bank.deck_ids
+    own = tuple(deck for deck in settings.decks if deck_id_of_key(deck) is not None)
+    builtin = ordered_decks(settings.decks, services.bank.deck_ids)
+    decks = (builtin + own) or services.bank.deck_ids
     if decks != settings.decks:
         settings = replace(settings, decks=decks)
     return settings

@@ -26,6 +26,7 @@ from bot.storage import chats as chat_store
 from bot.storage import learning, people, typed_answers
 from bot.storage import progress as progress_store
 from bot.storage import reminder_candidates as reminder_store
+from bot.study.banks import bank_for_person
 
 EXPORT_CHUNK = 1000
 # A year of reviews is ~60 kB of CSV: in memory; a longer history spills to a file.
@@ -43,8 +44,8 @@ class Export:
 
 async def export(services: Services, *, person_id: int, now: datetime) -> Export | None:
     """A person's reviews.csv and data.json; None: nothing is stored about them."""
-    bank = services.bank
     async with services.sessions() as session:
+        bank = await bank_for_person(services, person_id, session=session)
         person = await people.get_person(person_id, session=session)
         if person is None:
             return None
@@ -115,7 +116,8 @@ async def _reviews_csv(services: Services, person_id: int) -> tuple[BinaryIO, in
     history are held at once, and the event loop stays free. Returns the file, at its
     start, and the number of reviews.
     """
-    bank = services.bank
+    async with services.autocommit() as session:
+        bank = await bank_for_person(services, person_id, session=session)
     spool = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - returned
     text = io.TextIOWrapper(spool, encoding="utf-8", newline="", write_through=True)
     out = ReviewsCsv(text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import Enum
 from functools import lru_cache
@@ -26,6 +26,7 @@ from bot.storage import deliveries as delivery_store
 from bot.storage import learning
 from bot.storage.learning import SoonestCards
 from bot.storage.models import DeliveryRow, QuizRow
+from bot.study.banks import bank_for_questions, bank_for_settings
 from bot.study.chats import load_chat
 from bot.telegram import keyboards
 from bot.telegram.ratelimit import Traffic
@@ -158,6 +159,9 @@ class PreparedSend:
     due_at: datetime | None = None
     """The due minute of a daily delivery, to measure how late it went out."""
     typed: bool = False  # offer "Type my answer" (private chats)
+    bank: Bank | None = field(default=None, compare=False, repr=False)
+    """The chat's bank when it has decks of its own (bot/study/banks.py); None: the
+    built-in bank given to :func:`send_prepared`."""
 
 
 def prepare(
@@ -167,6 +171,7 @@ def prepare(
     group: bool = False,
     group_streak: int = 0,
     due_at: datetime | None = None,
+    bank: Bank | None = None,
 ) -> PreparedSend:
     label = label_for(delivery, quiz)
     if group and quiz is None and group_streak:
@@ -180,6 +185,7 @@ def prepare(
         quiz_id=quiz.id if quiz is not None else None,
         due_at=due_at,
         typed=not group,
+        bank=bank,
     )
 
 
@@ -192,6 +198,7 @@ def prepare_daily(
     group: bool,
     group_streak: int = 0,
     due_at: datetime | None = None,
+    bank: Bank | None = None,
 ) -> PreparedSend:
     """:func:`prepare` of a daily delivery known by its values (the dispatcher inserts
     its batch with Core and has no ``DeliveryRow``): the same label and buttons."""
@@ -206,12 +213,27 @@ def prepare_daily(
         skip=not group,
         due_at=due_at,
         typed=not group,
+        bank=bank,
     )
 
 
-@lru_cache(maxsize=4096)
 def card_text(bank: Bank, question_id: str, label: str, footer: str = "") -> str | None:
-    """The rendered question card; cached, since thousands of chats get the same one."""
+    """The rendered question card; a built-in question's is cached, since thousands of
+    chats get the same one. A question of someone's own deck (an extended bank, built per
+    chat) is rendered each time: few chats share it, and caching it under the chat's
+    bank would keep every such bank alive."""
+    builtin = bank.builtin
+    if bank is builtin or builtin.question(question_id) is not None:
+        return _builtin_card_text(builtin, question_id, label, footer)
+    return _render_card(bank, question_id, label, footer)
+
+
+@lru_cache(maxsize=4096)
+def _builtin_card_text(bank: Bank, question_id: str, label: str, footer: str) -> str | None:
+    return _render_card(bank, question_id, label, footer)
+
+
+def _render_card(bank: Bank, question_id: str, label: str, footer: str) -> str | None:
     question = bank.question(question_id)
     deck = bank.deck_of(question_id)
     if question is None or deck is None:
@@ -267,6 +289,7 @@ async def send_prepared(
     ``rich``: the process's choice of rich messages (a question with a formula or
     code goes as one, bot/telegram/rich_messages.py); by default HTML only.
     """
+    bank = item.bank or bank
     if card_text(bank, item.question_id, item.label) is None:
         return Rejected(f"question {item.question_id!r} is no longer in the bank")
     content = question_content(bank, item.question_id, item.label)
@@ -356,6 +379,7 @@ async def ask(services: Services, *, chat_id: int, daily: bool, now: datetime) -
         settings = await load_chat(chat_id, session=session, services=services)
         if settings is None:
             return AskResult(Asked.NOT_SUBSCRIBED)
+        bank = await bank_for_settings(services, settings, session=session)
         today = local_date_of(now, settings.schedule.timezone)
         delivery = (
             await delivery_store.daily_delivery(chat_id, today, session=session) if daily else None
@@ -367,7 +391,7 @@ async def ask(services: Services, *, chat_id: int, daily: bool, now: datetime) -
                 else await delivery_store.latest_sent_delivery(chat_id, session=session)
             )
             question_id = await pick_for_chat(
-                services.bank,
+                bank,
                 settings,
                 session=session,
                 now=now,
@@ -388,14 +412,22 @@ async def ask(services: Services, *, chat_id: int, daily: bool, now: datetime) -
                     now=now,
                     daily_on=None,
                 )
-        return AskResult(Asked.READY, prepare(delivery) if delivery is not None else None)
+        if delivery is None:
+            return AskResult(Asked.READY, None)
+        if bank.question(delivery.question_id) is None:
+            bank = await bank_for_questions(services, [delivery.question_id], session=session)
+        return AskResult(Asked.READY, prepare(delivery, bank=bank))
 
 
 async def send_and_record(
     bot: Bot, services: Services, item: PreparedSend, *, traffic: Traffic = Traffic.INTERACTIVE
 ) -> Outcome:
     """Send a recorded delivery and store what happened to the send."""
-    outcome = await send_prepared(bot, services.bank, item, traffic=traffic, rich=services.rich)
+    bank = item.bank or services.bank
+    if bank.question(item.question_id) is None:  # a question of someone's own deck
+        async with services.autocommit() as session:
+            bank = await bank_for_questions(services, [item.question_id], session=session)
+    outcome = await send_prepared(bot, bank, item, traffic=traffic, rich=services.rich)
     async with services.sessions() as session, session.begin():
         await record_outcome(item, outcome, session=session, now=services.clock())
     return outcome

@@ -26,6 +26,7 @@ from bot.storage import learning
 from bot.storage import progress as progress_store
 from bot.storage import quizzes as quiz_store
 from bot.storage.models import DeliveryRow, PersonRow, QuizRow
+from bot.study.banks import bank_for_chat
 from bot.study.chats import default_settings, load_chat
 from bot.study.people import Person, remember
 from bot.study.questions import PreparedSend, prepare
@@ -218,7 +219,7 @@ async def start(
         if running is not None:
             place = (running.topic, running.position + 1, len(running.question_ids))
             return StartResult(Started.RUNNING, running=place)
-        bank = topic_bank(services.bank, topic)
+        bank = topic_bank(await bank_for_chat(services, chat_id, session=session), topic)
         if group:
             # Only the topic's questions matter to the picks: read whether those were shown.
             seen = await delivery_store.delivered_among(

@@ -8,7 +8,7 @@ from datetime import datetime
 from bot.domain.chats import ChatSettings
 from bot.service.context import Services
 from bot.storage import chats as chat_store
-from bot.storage import people
+from bot.storage import deck_shares, people
 from bot.storage import reminder_candidates as reminder_store
 from bot.study.chats import default_settings, load_chat
 from bot.study.people import Person, remember
@@ -32,7 +32,11 @@ async def subscribe(
     return settings
 
 
-async def forget(services: Services, *, person_id: int) -> None:
-    """Delete everything stored about a person (their chat, cards, reviews, streaks)."""
+async def forget(services: Services, *, person_id: int) -> dict[int, list[str]]:
+    """Delete everything stored about a person (their chat, cards, reviews, streaks,
+    their own decks). Returns who had added one of their decks, with the titles of those
+    decks (by person id): the people to tell, once, that the decks are gone."""
     async with services.sessions() as session, session.begin():
+        notices = await deck_shares.adders_of_owner(person_id, session=session)
         await people.forget_person(person_id, session=session)
+    return notices

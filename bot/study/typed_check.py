@@ -29,6 +29,7 @@ from bot.storage import llm_quota, people
 from bot.storage import quizzes as quiz_store
 from bot.storage import typed_answers as store
 from bot.storage.models import DeliveryRow, QuizRow
+from bot.study.banks import bank_for_questions
 from bot.study.model_grader import ModelGrader
 
 # Who judged: the offline checker (no model, or no key points to give it), the offline
@@ -86,7 +87,8 @@ async def check_typed_answer(
     from ``services.clock`` when it is needed: a model answer may take seconds, and the
     reveal is stamped when it happens.
     """
-    bank = services.bank
+    async with services.autocommit() as session:
+        bank = await bank_for_questions(services, [delivery.question_id], session=session)
     question = bank.question(delivery.question_id)
     deck = bank.deck_of(delivery.question_id)
     if question is None or deck is None:
@@ -96,7 +98,8 @@ async def check_typed_answer(
     truncated = len(text) > MAX_ANSWER_CHARS
     text = text[:MAX_ANSWER_CHARS]
     # The CPU work (and, once, building the bank's statistics) stays off the event loop.
-    points = await asyncio.to_thread(lambda: bank_index(bank).points(question.id))
+    # A question of someone's own deck is weighed with the built-in bank's statistics.
+    points = await asyncio.to_thread(lambda: bank_index(bank.builtin).points_of(question))
     offline = await asyncio.to_thread(check_answer, points, text)
     judgement = await _judge(services, grader, person_id, question.question, points, offline, text)
 
@@ -200,7 +203,8 @@ async def start_typing(services: Services, *, delivery_id: int, chat_id: int) ->
         delivery = await delivery_store.get_delivery(delivery_id, session=session)
         if delivery is None or delivery.chat_id != chat_id:
             return TypingStart("gone")
-        if services.bank.question(delivery.question_id) is None:
+        bank = await bank_for_questions(services, [delivery.question_id], session=session)
+        if bank.question(delivery.question_id) is None:
             return TypingStart("gone", delivery)
         if delivery_store.answer_shown(delivery, now):
             return TypingStart("already_revealed", delivery)

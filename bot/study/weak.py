@@ -10,6 +10,7 @@ from bot.domain.progress import RETENTION_DAYS, TopicStats, leeches, topic_stats
 from bot.domain.topics import Topic
 from bot.service.context import Services
 from bot.storage import progress as progress_store
+from bot.study.banks import bank_for_person
 
 QUIZ_TOPICS = 3
 
@@ -28,8 +29,8 @@ class WeakReport:
 async def weak_report(services: Services, *, person_id: int, now: datetime) -> WeakReport:
     """What /weak shows a person. Leeches without a weak topic still get a quiz: on
     their decks (at most ``QUIZ_TOPICS`` quizzes in all)."""
-    bank = services.bank
     async with services.sessions() as session:
+        bank = await bank_for_person(services, person_id, session=session)
         reviews = await progress_store.graded_reviews(
             person_id, session=session, since=now - timedelta(days=RETENTION_DAYS)
         )

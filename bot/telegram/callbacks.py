@@ -149,6 +149,63 @@ class KeepTyped:
     keep: bool
 
 
+DeckStep = Literal["replace", "delete", "delete-yes", "delete-no"]
+DECK_STEPS: dict[str, DeckStep] = {
+    "r": "replace",
+    "d": "delete",
+    "y": "delete-yes",
+    "n": "delete-no",
+}
+
+
+@dataclass(frozen=True)
+class ManageDeck:
+    """/decks: Replace (the next file replaces the deck), Delete, and its confirmation.
+    ``deck_id`` is the internal id of a deck of one's own, never its title."""
+
+    step: DeckStep
+    deck_id: int
+
+
+@dataclass(frozen=True)
+class ShareDeck:
+    """/decks: Share (show the deck's link, issuing a code the first time) and Revoke
+    link (a new code). ``deck_id`` is the internal id of a deck of one's own."""
+
+    revoke: bool
+    deck_id: int
+
+
+@dataclass(frozen=True)
+class AddSharedDeck:
+    """A shared link's Add: ``code`` is the link's code (bot-issued, random), so a
+    revoked link's button adds nothing."""
+
+    code: str
+
+
+@dataclass(frozen=True)
+class DownloadDecks:
+    """/decks: "Take a deck with you" (the list of decks to download)."""
+
+
+@dataclass(frozen=True)
+class DownloadDeck:
+    """Send a deck as a file: ``apkg`` (Anki) or ``yaml`` (ours). Decoded, ``key`` is
+    the deck's ``topic_ref`` (a built-in deck's id, or ``u<id>`` for a deck of one's own)."""
+
+    kind: Literal["apkg", "yaml"]
+    key: str
+
+
+@dataclass(frozen=True)
+class GroupDeck:
+    """A group's /decks: switch a deck on or off for the group (``key`` as in
+    :class:`DownloadDeck`)."""
+
+    key: str
+
+
 Action = (
     Reveal
     | Grade
@@ -170,6 +227,12 @@ Action = (
     | SetReminder
     | TypeAnswer
     | KeepTyped
+    | ManageDeck
+    | ShareDeck
+    | AddSharedDeck
+    | DownloadDecks
+    | DownloadDeck
+    | GroupDeck
 )
 
 _ID = r"(0|[1-9]\d{0,17})"
@@ -196,6 +259,12 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"rm:(?:off|([01]\d|2[0-3])([0-5]\d))"), "reminder"),
     (re.compile(rf"a:{_ID}"), "type-answer"),
     (re.compile(r"kt:([01])"), "keep-typed"),
+    (re.compile(rf"dk:([rdyn]):{_ID}"), "deck"),
+    (re.compile(rf"sh:([sr]):{_ID}"), "share"),
+    (re.compile(r"ad:([A-Za-z0-9_-]{16,40})"), "add-shared"),
+    (re.compile(r"dl"), "downloads"),
+    (re.compile(rf"dx:([ay]):{_REF}"), "download"),
+    (re.compile(rf"gd:{_REF}"), "group-deck"),
 ]
 
 
@@ -242,6 +311,19 @@ def encode(action: Action) -> str:
             body = f"a:{delivery_id}"
         case KeepTyped(keep):
             body = f"kt:{int(keep)}"
+        case ManageDeck(step, deck_id):
+            letter = next(key for key, value in DECK_STEPS.items() if value == step)
+            body = f"dk:{letter}:{deck_id}"
+        case ShareDeck(revoke, deck_id):
+            body = f"sh:{'r' if revoke else 's'}:{deck_id}"
+        case AddSharedDeck(code):
+            body = f"ad:{code}"
+        case DownloadDecks():
+            body = "dl"
+        case DownloadDeck(kind, key):
+            body = f"dx:{kind[0]}:{topic_ref(key)}"
+        case GroupDeck(key):
+            body = f"gd:{topic_ref(key)}"
     data = f"{VERSION}:{body}"
     if len(data.encode()) > MAX_BYTES:
         raise ValueError(f"callback data over {MAX_BYTES} bytes: {data!r}")
@@ -296,7 +378,22 @@ def _build(kind: str, groups: tuple[str | None, ...]) -> Action:
         return TypeAnswer(int(values[0]))
     if kind == "keep-typed":
         return KeepTyped(values[0] == "1")
-    builders: dict[str, Action] = {"first": FirstQuestion(), "next": NextQuestion(), "noop": Noop()}
+    if kind == "deck":
+        return ManageDeck(DECK_STEPS[values[0]], int(values[1]))
+    if kind == "share":
+        return ShareDeck(values[0] == "r", int(values[1]))
+    if kind == "add-shared":
+        return AddSharedDeck(values[0])
+    if kind == "download":
+        return DownloadDeck("apkg" if values[0] == "a" else "yaml", values[1])
+    if kind == "group-deck":
+        return GroupDeck(values[0])
+    builders: dict[str, Action] = {
+        "first": FirstQuestion(),
+        "next": NextQuestion(),
+        "noop": Noop(),
+        "downloads": DownloadDecks(),
+    }
     return builders[kind]
 
 

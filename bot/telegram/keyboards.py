@@ -201,3 +201,67 @@ def open_private_keyboard(bot_username: str, payload: str) -> InlineKeyboardMark
     """A button that opens the bot's private chat (deep link ``t.me/<bot>?start=...``)."""
     url = f"https://t.me/{bot_username}?start={payload}"
     return InlineKeyboardMarkup([[InlineKeyboardButton(f"Open @{bot_username}", url=url)]])
+
+
+def own_decks_keyboard(decks: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
+    """/decks: Replace and Delete under each deck of one's own ((id, title) pairs); the
+    buttons carry the deck's internal id only."""
+    rows = [
+        [
+            _button(f"Replace {_short(title)}", cb.ManageDeck("replace", deck_id)),
+            _button("Share", cb.ShareDeck(False, deck_id)),
+            _button("Delete", cb.ManageDeck("delete", deck_id)),
+        ]
+        for deck_id, title in decks
+    ]
+    # Any deck, built-in or one's own, as a file (bot/handlers/deck_sharing.py).
+    rows.append([_button("⬇️ Take a deck with you (.apkg, YAML)", cb.DownloadDecks())])
+    return InlineKeyboardMarkup(rows)
+
+
+def delete_deck_keyboard(deck_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                _button("Yes, delete it", cb.ManageDeck("delete-yes", deck_id)),
+                _button("Cancel", cb.ManageDeck("delete-no", deck_id)),
+            ]
+        ]
+    )
+
+
+def _short(title: str) -> str:
+    return title if len(title) <= 24 else title[:23] + "…"
+
+
+def share_keyboard(deck_id: int) -> InlineKeyboardMarkup:
+    """Under a deck's link: revoke it (a new code)."""
+    return InlineKeyboardMarkup([[_button("Revoke link", cb.ShareDeck(True, deck_id))]])
+
+
+def add_shared_keyboard(code: str) -> InlineKeyboardMarkup:
+    """Under a shared link's deck: Add (the button carries the link's code)."""
+    return InlineKeyboardMarkup([[_button("➕ Add", cb.AddSharedDeck(code))]])
+
+
+def downloads_keyboard(decks: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup:
+    """A deck per row ((bank deck id, title) pairs): .apkg and YAML."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                _button(f"{_short(title)} · .apkg", cb.DownloadDeck("apkg", key)),
+                _button("YAML", cb.DownloadDeck("yaml", key)),
+            ]
+            for key, title in decks
+        ]
+    )
+
+
+def group_decks_keyboard(decks: Sequence[tuple[str, str, bool]]) -> InlineKeyboardMarkup:
+    """A group's /decks: (bank deck id, title, on) per row, tap to switch."""
+    return InlineKeyboardMarkup(
+        [
+            [_button(f"{'✅' if on else '▫️'} {_short(title)}", cb.GroupDeck(key))]
+            for key, title, on in decks
+        ]
+    )

@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import mimetypes
 import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -65,6 +66,7 @@ from tests.support.flood_limits import FloodLimits, is_message, retry_after
 
 __all__ = [
     "DEFAULT_TOKEN",
+    "DOWNLOAD",
     "SECRET_HEADER",
     "CallbackAnswer",
     "ChatInfo",
@@ -83,6 +85,10 @@ JSONDict = dict[str, Any]
 
 DEFAULT_TOKEN = "123456:TEST-token"
 _API_PATH = re.compile(r"/bot([^/]*)/([^/]+)")
+# Where a file's bytes are downloaded after getFile, as Telegram and a self-hosted Bot API
+# server serve them: ``<api>/file/bot<token>/<file_path>``.
+_FILE_PATH = re.compile(r"/file/bot([^/]*)/(.+)")
+DOWNLOAD = "file download"
 _COMMAND = re.compile(r"/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{1,64})?")
 _DEFAULT_DESCRIPTIONS = {
     400: "Bad Request",
@@ -296,6 +302,9 @@ class FakeTelegram(World):
         arrived = time.monotonic()
         if self.latency > 0:
             await asyncio.sleep(self.latency)
+        download = _FILE_PATH.fullmatch(request.path)
+        if download is not None:
+            return self._download(request, *download.groups(), arrived=arrived)
         match = _API_PATH.fullmatch(request.path)
         if match is None:
             return web.json_response(ApiError(404, "Not Found").payload(), status=404)
@@ -340,6 +349,37 @@ class FakeTelegram(World):
             raise
         record(200)
         return web.json_response({"ok": True, "result": result})
+
+    def _download(
+        self, request: web.Request, token: str, file_path: str, *, arrived: float
+    ) -> web.Response:
+        """GET ``/file/bot<token>/<file_path>``: the bytes of a file getFile described.
+
+        Recorded among the requests as the method ``DOWNLOAD`` (``tg.calls(DOWNLOAD)``).
+        """
+        stored = self.downloads.get(file_path)
+        if request.method != "GET":
+            status, description = 405, "Method Not Allowed"
+        elif token != self.token:
+            status, description = 401, "Unauthorized"
+        elif stored is None:
+            status, description = 404, "Not Found"
+        else:
+            status, description = 200, None
+        self.requests.append(
+            RecordedRequest(
+                DOWNLOAD,
+                {"file_path": file_path},
+                status,
+                description,
+                request.method,
+                "",
+                at=arrived,
+            )
+        )
+        if stored is None or status != 200:
+            return web.json_response(ApiError(status, str(description)).payload(), status=status)
+        return web.Response(body=stored.data, content_type="application/octet-stream")
 
     async def _dispatch(self, token: str, method: str, raw: JSONDict) -> tuple[JSONDict, Any]:
         """Authenticate, apply armed faults, check parameters, run the handler."""
@@ -538,6 +578,49 @@ class FakeTelegram(World):
                 raise ValueError(f"no message {reply_to_message_id} in chat {chat_id}")
             content["reply_to_message"] = dict(replied.payload)
         return await self._user_message(chat, sender, content)
+
+    async def send_document(
+        self,
+        chat_id: int,
+        user_id: int,
+        data: bytes,
+        file_name: str,
+        *,
+        mime_type: str | None = None,
+        caption: str | None = None,
+        anonymous_admin: bool = False,
+    ) -> JSONDict:
+        """A user sends a file: it is kept under a new file id (getFile then gives its
+        ``file_path``, the download endpoint its bytes) and arrives as a ``document``
+        message; a leading ``/cmd`` in ``caption`` gets its ``bot_command`` entity."""
+        chat, sender = self._sender(chat_id, user_id, anonymous_admin=anonymous_admin)
+        stored = self.upload_file(data, file_name, mime_type=mime_type)
+        document: JSONDict = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_name": file_name,
+            "mime_type": stored.mime_type,
+            "file_size": len(data),
+        }
+        content: JSONDict = {"document": document}
+        if caption is not None:
+            content["caption"] = caption
+            if entities := _command_entities(caption):
+                content["caption_entities"] = entities
+        if anonymous_admin:
+            content["sender_chat"] = chat.payload()
+        return await self._user_message(chat, sender, content)
+
+    def upload_file(
+        self, data: bytes, file_name: str, *, mime_type: str | None = None
+    ) -> StoredFile:
+        """Put a file on the fake's servers, as a user's upload does, without a message:
+        its ``file_id`` then works for getFile and for sends."""
+        if not data:
+            raise ValueError("Telegram refuses empty files")
+        guessed = mimetypes.guess_type(file_name, strict=False)[0]
+        kind = mime_type or guessed or "application/octet-stream"
+        return self.store_file(UploadedFile(file_name, kind, data), kind="document")
 
     async def send_location(
         self, chat_id: int, user_id: int, latitude: float, longitude: float

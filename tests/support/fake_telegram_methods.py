@@ -326,6 +326,8 @@ async def send_rich_message(world: World, p: JSONDict) -> Any:
 
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
+# getFile on Telegram's own servers: "bots can download files of up to 20MB in size".
+MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024
 # Telegram keeps photos at most 1280 px on their longer side, plus smaller thumbnails.
 PHOTO_SIDES = (90, 320, 800, 1280)
 
@@ -436,6 +438,21 @@ async def send_document(world: World, p: JSONDict) -> Any:
     if stored.filename:
         document["file_name"] = stored.filename
     return await _send_media(world, p, "sendDocument", {"document": document}, stored)
+
+
+async def get_file(world: World, p: JSONDict) -> Any:
+    """A ``File`` with the ``file_path`` the download endpoint serves the bytes under."""
+    stored = world.files.get(p["file_id"])
+    if stored is None:
+        raise bad_request("invalid file_id")
+    if len(stored.data) > MAX_DOWNLOAD_BYTES:
+        raise bad_request("file is too big")
+    return {
+        "file_id": stored.file_id,
+        "file_unique_id": stored.file_unique_id,
+        "file_size": len(stored.data),
+        "file_path": world.file_path(stored),
+    }
 
 
 def _reply_target(world: World, chat: ChatInfo, p: JSONDict) -> StoredMessage | None:
@@ -653,6 +670,7 @@ HANDLERS: dict[str, Handler] = {
     "sendRichMessage": send_rich_message,
     "sendPhoto": send_photo,
     "sendDocument": send_document,
+    "getFile": get_file,
     "editMessageText": edit_message_text,
     "editMessageReplyMarkup": edit_message_reply_markup,
     "deleteMessage": delete_message,

@@ -10,6 +10,7 @@ import asyncio
 import itertools
 import time
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any, NamedTuple
 
 from tests.support.fake_telegram_spec import ApiError, bad_request, spec
@@ -314,6 +315,10 @@ class World:
         self._faults: list[Fault] = []
         self.files: dict[str, StoredFile] = {}
         self._file_numbers = itertools.count(1)
+        # getFile's ``file_path`` of each file asked for (file id -> path), and back: what
+        # the download endpoint ``/file/bot<token>/<file_path>`` serves.
+        self.file_paths: dict[str, str] = {}
+        self.downloads: dict[str, StoredFile] = {}
         # setWebhook's parameters while a webhook is set (getUpdates then answers 409).
         self.webhook: JSONDict | None = None
         # False: an older (or self-hosted) Bot API server, before 10.1: sendRichMessage
@@ -429,6 +434,18 @@ class World:
         )
         self.files[stored.file_id] = stored
         return stored
+
+    def file_path(self, stored: StoredFile) -> str:
+        """The ``file_path`` getFile gives for a file: one per file, like Telegram's
+        ``documents/file_3.csv``, under which the download endpoint serves its bytes."""
+        path = self.file_paths.get(stored.file_id)
+        if path is None:
+            folder = stored.file_id.split("-", 1)[0] + "s"
+            suffix = PurePosixPath(stored.filename or "").suffix
+            path = f"{folder}/file_{len(self.file_paths)}{suffix}"
+            self.file_paths[stored.file_id] = path
+            self.downloads[path] = stored
+        return path
 
     def new_callback_query_id(self) -> str:
         query_id = str(next(self._query_ids))

@@ -11,6 +11,7 @@ import asyncio
 import datetime as dtm
 import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -42,7 +43,9 @@ from telegram.ext import (
     ContextTypes,
 )
 
-from tests.support.fake_telegram import DEFAULT_TOKEN, FakeTelegram
+from bot.app import build_application
+from tests.support.bot_harness import TOKEN, test_settings
+from tests.support.fake_telegram import DEFAULT_TOKEN, DOWNLOAD, FakeTelegram
 from tests.support.fake_telegram_spec import spec
 
 ADA = 42
@@ -560,6 +563,104 @@ async def test_send_document_keeps_name_type_and_bytes(tg: FakeTelegram, fake_bo
     assert sent.plain_text == "Your reviews"
     with pytest.raises(BadRequest, match=r"(?i)file must be non-empty"):
         await fake_bot.send_document(chat, InputFile(b"", filename="empty.txt"))
+
+
+# -- files users send: a document update, getFile, then the download endpoint ---------------
+
+
+async def test_user_document_arrives_and_downloads_through_get_file(
+    tg: FakeTelegram, fake_bot: Bot
+) -> None:
+    data = b"question,answer\nWhat is BPE?,Byte-pair encoding\n"
+    tg.private_chat(ADA)
+    sent = await tg.send_document(ADA, ADA, data, "nlp.csv", caption="My NLP deck")
+    [update] = await fake_bot.get_updates()
+    message = update.message
+    assert message is not None
+    assert message.message_id == sent["message_id"]
+    assert message.caption == "My NLP deck"
+    assert message.caption_entities == ()
+    document = message.document
+    assert document is not None
+    assert (document.file_name, document.mime_type, document.file_size) == (
+        "nlp.csv",
+        "text/csv",
+        len(data),
+    )
+    assert _missing_required(sent["document"], "Document") == []
+
+    file = await fake_bot.get_file(document.file_id)
+    assert file.file_unique_id == document.file_unique_id
+    assert file.file_size == len(data)
+    # PTB joins the configured base_file_url, the token and file_path: never another host.
+    assert file.file_path == f"{tg.api_root}/file/bot{DEFAULT_TOKEN}/documents/file_0.csv"
+    assert bytes(await file.download_as_bytearray()) == data
+    assert [(c.http_method, c.params, c.status) for c in tg.calls(DOWNLOAD)] == [
+        ("GET", {"file_path": "documents/file_0.csv"}, 200)
+    ]
+    # Asking again gives the same path.
+    again = await fake_bot.get_file(document.file_id)
+    assert again.file_path == file.file_path
+
+
+async def test_group_document_with_a_command_caption(tg: FakeTelegram, fake_bot: Bot) -> None:
+    tg.group(GROUP, "ML club", bot_status="member")
+    await tg.send_document(
+        GROUP, ADA, b"deck: {}", "club.yaml", mime_type="application/x-yaml", caption="/decks"
+    )
+    [update] = await fake_bot.get_updates()
+    message = update.message
+    assert message is not None
+    assert message.chat.id == GROUP
+    assert message.from_user is not None
+    assert message.from_user.id == ADA
+    assert message.caption == "/decks"
+    [entity] = message.caption_entities
+    assert (entity.type, entity.offset, entity.length) == ("bot_command", 0, 6)
+    assert message.document is not None
+    assert message.document.mime_type == "application/x-yaml"
+    file = await fake_bot.get_file(message.document.file_id)
+    assert bytes(await file.download_as_bytearray()) == b"deck: {}"
+
+
+async def test_file_errors_match_telegram(tg: FakeTelegram, fake_bot: Bot) -> None:
+    with pytest.raises(BadRequest, match=r"(?i)invalid file_id"):
+        await fake_bot.get_file("no-such-file")
+    with pytest.raises(ValueError, match="empty"):
+        tg.upload_file(b"", "empty.csv")
+    too_big = tg.upload_file(b"x" * (20 * 1024 * 1024 + 1), "big.csv")
+    with pytest.raises(BadRequest, match=r"(?i)file is too big"):
+        await fake_bot.get_file(too_big.file_id)
+    stored = tg.upload_file(b"a,b\n", "small.csv")
+    path = (await fake_bot.get_file(stored.file_id)).file_path
+    assert path is not None
+    async with aiohttp.ClientSession() as http:
+        async with http.get(path) as response:
+            assert (response.status, await response.read()) == (200, b"a,b\n")
+        wrong_token = path.replace(DEFAULT_TOKEN, "123456:other")
+        async with http.get(wrong_token) as response:
+            assert response.status == 401
+        async with http.get(f"{tg.api_root}/file/bot{DEFAULT_TOKEN}/documents/nope.csv") as r:
+            assert r.status == 404
+    statuses = [c.status for c in tg.calls(DOWNLOAD)]
+    assert statuses == [200, 401, 404]
+
+
+async def test_the_bot_downloads_from_its_configured_api_url(tmp_path: Path) -> None:
+    """build_application derives the file URL from ``telegram_api_url`` (a self-hosted
+    server's address), as it does the method URL; the test forbids any other host."""
+    async with FakeTelegram(token=TOKEN) as tg:
+        await _download_with_the_application(tg, tmp_path)
+
+
+async def _download_with_the_application(tg: FakeTelegram, tmp_path: Path) -> None:
+    settings = test_settings(tg.api_root, f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
+    application = build_application(settings)
+    stored = tg.upload_file(b"questions: []\n", "mine.yaml")
+    async with application.bot as bot:
+        file = await bot.get_file(stored.file_id)
+        assert bytes(await file.download_as_bytearray()) == b"questions: []\n"
+    assert [c.status for c in tg.calls(DOWNLOAD)] == [200]
 
 
 async def test_webhook_delivery_is_concurrent_across_chats_sequential_within_one_and_retried(

@@ -38,6 +38,15 @@ ACTIONS: list[cb.Action] = [
     cb.TypeAnswer(42),
     cb.KeepTyped(True),
     cb.KeepTyped(False),
+    cb.ShareDeck(False, 12),
+    cb.ShareDeck(True, 123456789012),
+    cb.AddSharedDeck("Ab_-0123456789abcdefXYZ9"),
+    cb.AddSharedDeck("x" * 40),
+    cb.DownloadDecks(),
+    cb.DownloadDeck("apkg", "machine-learning"),
+    cb.DownloadDeck("yaml", "u12"),
+    cb.GroupDeck("nlp"),
+    cb.GroupDeck("u7"),
 ]
 
 
@@ -74,6 +83,14 @@ def test_round_trip_and_size(action: cb.Action) -> None:
         "v1:rm:2400",
         "v1:rm:on",
         "v1:r:1:extra",
+        "v1:sh:x:1",
+        "v1:sh:s:deck",
+        "v1:ad:short",  # a link code has at least 16 characters
+        "v1:ad:has space in it ok",
+        "v1:ad:<b>injected-markup</b>",
+        "v1:dx:z:nlp",
+        "v1:dx:a:Bad Deck",
+        "v1:gd:Bad Deck",
         "v1:" + "r" * 70,
     ],
 )
