@@ -221,13 +221,14 @@ def _shown(raw: str) -> str:
 def formula_problems(question: Question) -> tuple[FormulaProblem, ...]:
     """Every problem of every formula in a question and its answer, with offsets."""
     found: list[FormulaProblem] = []
-    for field in ("question", "answer"):
+    fields: tuple[Field, ...] = ("question", "answer")
+    for field in fields:
         text: str = getattr(question, field)
         for math in find_math(text):
             for offset, message in tex_problems(math.tex):
                 found.append(
                     FormulaProblem(
-                        field,  # type: ignore[arg-type]
+                        field,
                         math.start + offset,
                         f"formula {_shown(math.raw)}: {message}",
                     )
