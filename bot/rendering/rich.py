@@ -142,10 +142,12 @@ def measure_rich(markup: str) -> RichSize:
 
 @dataclass(frozen=True)
 class _Ctx:
+    """Where rendering is. Display formulas become blocks only at paragraph level
+    (:func:`_paragraph`); inside headings, table cells and formatting they stay inline."""
+
     maths: tuple[Math, ...]
     depth: int = 0  # tags open around what is being rendered
     in_link: bool = False  # no links or code inside a link
-    inline_only: bool = False  # table cells, headings: display math stays inline
 
     def deeper(self, levels: int = 1) -> _Ctx:
         return replace(self, depth=self.depth + levels)
@@ -274,7 +276,7 @@ def _heading(node: SyntaxTreeNode, ctx: _Ctx) -> list[str]:
     tag = node.tag if re.fullmatch(r"h[1-6]", node.tag) else "h3"
     if not node.children:
         return []
-    text = _trim(_inline(node.children[0], replace(ctx.deeper(), inline_only=True)))
+    text = _trim(_inline(node.children[0], ctx.deeper()))
     return [f"<{tag}>{text}</{tag}>"] if _visible(text) else []
 
 
@@ -364,7 +366,7 @@ def _cells(row: SyntaxTreeNode, ctx: _Ctx) -> list[tuple[str, str, str]]:
 
 
 def _table_rows(node: SyntaxTreeNode, ctx: _Ctx) -> list[list[tuple[str, str, str]]]:
-    cell_ctx = replace(ctx.deeper(3), inline_only=True)
+    cell_ctx = ctx.deeper(3)
     return [_cells(row, cell_ctx) for section in node.children for row in section.children]
 
 
