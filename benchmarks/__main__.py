@@ -12,7 +12,8 @@ PostgreSQL, benchmarks.instances); and a year of history (``benchmarks.history``
 PostgreSQL) and ``history-stats`` (the stats/reveal/grade bursts from people with
 365 days of history); ``rich-render`` (issue 17: rendering every answer of the bank
 as rich messages and as today's HTML, benchmarks.rich_render). PostgreSQL runs need
-TEST_DATABASE_URL; without it those are skipped with a message. Each benchmark appends to BENCHMARKS.md.
+TEST_DATABASE_URL; without it those are skipped with a message. Each benchmark appends
+to BENCHMARKS.md.
 """
 
 from __future__ import annotations

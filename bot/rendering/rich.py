@@ -131,9 +131,9 @@ def measure_rich(markup: str) -> RichSize:
             depth -= 1
         else:
             blocks += name in _BLOCK_TAGS
+            deepest = max(deepest, depth + 1)  # a void tag (<br>) is a level too, strictly
             if name not in _VOID_TAGS:
                 depth += 1
-                deepest = max(deepest, depth)
     return RichSize(chars, blocks, deepest)
 
 
@@ -186,7 +186,7 @@ def _inline_node(node: SyntaxTreeNode, ctx: _Ctx) -> str:
     if kind == "softbreak":
         return " "
     if kind == "hardbreak":
-        return "<br>"
+        return "<br>" if ctx.room(1) else " "
     if kind == "code_inline":
         code = escape_html(restore_raw(node.content, ctx.maths))
         return code if ctx.in_link or not ctx.room(1) else f"<code>{code}</code>"

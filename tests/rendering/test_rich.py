@@ -21,6 +21,7 @@ from bot.rendering.rich import (
     RICH_MAX_COLUMNS,
     RICH_MAX_DEPTH,
     RICH_TEXT_LIMIT,
+    RichSize,
     measure_rich,
     needs_rich,
     render_rich_answer,
@@ -365,3 +366,14 @@ def test_no_answer_in_the_bank_needs_more_than_one_message() -> None:
         if rich_question is not None:
             problems += [f"{question_id} question: {p}" for p in rich_problems(rich_question)]
     assert problems == []
+
+
+def test_measure_counts_what_telegram_limits() -> None:
+    body = (
+        "<details><summary>Model answer: tap to open</summary>"
+        "<p>a &lt; b<br>😀</p><ul><li>x<ul><li><tg-math>\\frac{1}{2}</tg-math></li></ul></li></ul>"
+        "</details>"
+    )
+    # text in UTF-16 units (the emoji counts twice), every block tag, <br> as a level
+    assert measure_rich(body) == RichSize(chars=25 + 5 + 2 + 1 + 11, blocks=7, depth=6)
+    assert measure_rich("<p>a<br>b</p>") == RichSize(chars=2, blocks=1, depth=2)
