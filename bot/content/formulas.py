@@ -107,19 +107,18 @@ def _mask_groups(tex: str) -> str:
     chars = list(tex)
     for match in _TEXT_GROUP.finditer(tex):
         depth, index = 1, match.end()
-        while index < len(tex) and depth:
-            if tex[index] == "\\":
-                chars[index] = " "
-                index += 1
-                if index < len(tex):
-                    chars[index] = " "
-            elif tex[index] == "{":
-                depth += 1
-            elif tex[index] == "}":
+        while index < len(tex):
+            char = tex[index]
+            if char == "}":
                 depth -= 1
-            if depth:
-                chars[index] = " " if index < len(tex) else ""
-            index += 1
+                if depth == 0:
+                    break
+            elif char == "{":
+                depth += 1
+            skip = 2 if char == "\\" else 1  # an escaped character is text too
+            for blank in range(index, min(index + skip, len(tex))):
+                chars[blank] = " "
+            index += skip
     return "".join(chars)
 
 

@@ -10,6 +10,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.content.check import check_bank, formula_check_problems
 from bot.content.formulas import FormulaProblem, formula_problems, tex_problems
@@ -182,3 +184,41 @@ def test_the_importer_fixes_the_formulas_the_page_has_wrong() -> None:
         assert applied == [fix]
         assert formula_problems(Question(id="q", question="q", answer=fix.right)) == ()
     assert fix_formulas("untouched") == ("untouched", [])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "x",
+                "^",
+                "_",
+                "{",
+                "}",
+                "(",
+                ")",
+                "\\",
+                "\\frac",
+                "\\left(",
+                "\\right)",
+                "\\foo",
+                "\\begin{matrix}",
+                "\\end{matrix}",
+                "\\text{",
+                "&",
+                "\\\\",
+                "«",
+                " ",
+                "nCx",
+                ">=",
+            ]
+        ),
+        max_size=30,
+    ).map("".join)
+)
+def test_any_formula_gets_problems_not_an_exception(tex: str) -> None:
+    """Uploaded decks run these rules on anyone's text: they report, never raise."""
+    for offset, message in tex_problems(tex):
+        assert 0 <= offset <= len(tex)
+        assert message
