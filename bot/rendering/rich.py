@@ -309,10 +309,10 @@ def _list_items(node: SyntaxTreeNode, ctx: _Ctx) -> list[str]:
     return items
 
 
-def _list_open(node: SyntaxTreeNode, first_number: int | None = None) -> tuple[str, str]:
+def _list_open(node: SyntaxTreeNode) -> tuple[str, str]:
     if node.type != "ordered_list":
         return "<ul>", "</ul>"
-    start = first_number if first_number is not None else _list_start(node)
+    start = _list_start(node)
     return (f'<ol start="{start}">' if start != 1 else "<ol>"), "</ol>"
 
 
