@@ -503,18 +503,23 @@ def _fit_unit(unit: _Unit, room: _Room) -> list[str]:
     """One unit as pieces that each fit ``room``: between items, else cut as text."""
     if room.takes(measure_rich(unit.html)):
         return [unit.html]
-    if unit.items:
-        pieces: list[str] = []
-        start = 0
-        while start < len(unit.items):
-            stop = start + 1
-            while stop < len(unit.items) and room.takes(measure_rich(unit.pieces(start, stop + 1))):
-                stop += 1
-            piece = unit.pieces(start, stop)
-            pieces += [piece] if room.takes(measure_rich(piece)) else _cut(piece, room)
-            start = stop
-        return pieces
-    return _cut(unit.html, room)
+    if not unit.items:
+        return _cut(unit.html, room)
+    wrapper = measure_rich(unit.pieces(0, 0))  # the list or table around its items
+    runs: list[tuple[int, int]] = []
+    start, chars, blocks = 0, wrapper.chars, wrapper.blocks
+    for index, item in enumerate(unit.items):
+        size = measure_rich(item)
+        if index > start and not room.takes(RichSize(chars + size.chars, blocks + size.blocks, 0)):
+            runs.append((start, index))
+            start, chars, blocks = index, wrapper.chars, wrapper.blocks
+        chars, blocks = chars + size.chars, blocks + size.blocks
+    runs.append((start, len(unit.items)))
+    pieces: list[str] = []
+    for first, stop in runs:
+        piece = unit.pieces(first, stop)
+        pieces += [piece] if room.takes(measure_rich(piece)) else _cut(piece, room)
+    return pieces
 
 
 def _cut(block: str, room: _Room) -> list[str]:
