@@ -12,7 +12,8 @@ PostgreSQL, benchmarks.instances); and a year of history (``benchmarks.history``
 PostgreSQL) and ``history-stats`` (the stats/reveal/grade bursts from people with
 365 days of history); ``deck-import`` (reading uploaded deck files of 2,000
 questions: CSV, YAML, Anki packages, benchmarks.deck_import). PostgreSQL runs need
-TEST_DATABASE_URL; without it those are skipped with a message. Each benchmark appends to BENCHMARKS.md.
+TEST_DATABASE_URL; without it those are skipped with a message. Each benchmark appends
+to BENCHMARKS.md.
 """
 
 from __future__ import annotations
