@@ -9,6 +9,12 @@ Telegram, no database). The kind of file is told by its extension:
 
 Every deck then goes through the same checks as ``content/`` (``checking.finish``),
 within ``UploadLimits``; a deck with any problem is refused whole.
+
+For the upload handler: ``size_refusal(document.file_size)`` before downloading, then
+``parse_deck_upload(document.file_name or "", data, title=...)``, off the event loop (a
+2,000-question deck costs seconds of CPU, BENCHMARKS.md); if ``upload.deck`` is None,
+send ``problems_message(upload)`` (plain text: escape it for HTML); else store
+``upload.deck`` and mention ``upload.dropped_media`` if any.
 """
 
 from __future__ import annotations
