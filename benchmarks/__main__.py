@@ -11,7 +11,9 @@ PostgreSQL, benchmarks.instances); and a year of history (``benchmarks.history``
 ``history`` (5,000 due chats with 0, 180 and 365 days of history, SQLite and
 PostgreSQL) and ``history-stats`` (the stats/reveal/grade bursts from people with
 365 days of history); ``rich-render`` (issue 17: rendering every answer of the bank
-as rich messages and as today's HTML, benchmarks.rich_render). PostgreSQL runs need
+as rich messages and as today's HTML, benchmarks.rich_render); ``deck-import`` (reading
+uploaded deck files of 2,000 questions: CSV, YAML, Anki packages,
+benchmarks.deck_import). PostgreSQL runs need
 TEST_DATABASE_URL; without it those are skipped with a message. Each benchmark appends
 to BENCHMARKS.md.
 """
@@ -25,7 +27,7 @@ import sys
 DISPATCH = ("dispatch", "dispatch-100k")
 PEAK = ("taps", "stats", "startup")
 HISTORY = ("history", "history-stats")
-ORDER = (*DISPATCH, *PEAK, "instances", *HISTORY, "rich-render")
+ORDER = (*DISPATCH, *PEAK, "instances", *HISTORY, "rich-render", "deck-import")
 
 
 def commands(scenario: str, extra: list[str]) -> list[list[str]]:
@@ -46,6 +48,8 @@ def commands(scenario: str, extra: list[str]) -> list[list[str]]:
         return [[python, "-m", "benchmarks.history", "dispatch", "--database", "both", *extra]]
     if scenario == "rich-render":
         return [[python, "-m", "benchmarks.rich_render", "--write", *extra]]
+    if scenario == "deck-import":
+        return [[python, "-m", "benchmarks.deck_import", *extra]]
     if scenario == "history-stats":
         return [[python, "-m", "benchmarks.peak", "stats", "--history-days", "365", *extra]]
     return [[python, "-m", "benchmarks.peak", scenario, *extra]]
