@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pydantic import ValidationError
 
 from bot.content.check import telegram_checks
+from bot.content.formulas import formula_problems
 from bot.content.imports.model import DeckUpload, ImportedDeck, RefusedError, UploadLimits
 from bot.domain.content import Deck, Question, Source, slugify
 from bot.domain.topics import TOPIC_KEY_MAX
@@ -173,6 +174,8 @@ def _checked(
             )
     for key, message in telegram_checks(check_deck, question):
         found.append(f"{draft.where(key)}: {message}")
+    for problem in formula_problems(question):  # the formula check content/ gets
+        found.append(f"{draft.where(problem.field)}: {problem.message}")
     return question if len(found) == before else None
 
 

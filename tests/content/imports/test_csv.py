@@ -129,3 +129,12 @@ def test_the_readme_example_imports() -> None:
     assert bpe.answer.endswith("pair.\n- used by GPT tokenizers")
     assert softmax.answer.startswith("\\( \\mathrm{softmax}(x)_i")
     assert (softmax.tags, softmax.difficulty) == (("math",), None)
+
+
+def test_a_broken_formula_is_a_problem_as_in_the_bank() -> None:
+    """Uploads get the bank's formula check (bot/content/formulas.py): row and column."""
+    data = b'question,answer\nWhat is the loss?,"It is \\(q^(1-x)\\)."\nFine?,"\\(x^2\\)"\n'
+    upload = parse_deck_upload("losses.csv", data)
+    assert upload.deck is None
+    assert len(upload.problems) == 1
+    assert upload.problems[0].startswith("row 2, column 'answer': formula")

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from bot.content.check import telegram_checks
 from bot.content.exports import deck_to_apkg, deck_to_yaml
 from bot.content.exports.anki import anki_id, markdown_to_anki_html
+from bot.content.formulas import formula_problems
 from bot.content.imports import parse_deck_upload, problems_message
 from bot.content.loader import load_deck_file
 from bot.domain.content import Deck, Question, Source
@@ -51,7 +52,8 @@ def decks(draw: st.DrawFn) -> Deck:
 
 
 def _accepted(deck: Deck) -> bool:
-    return not any(list(telegram_checks(deck, q)) for q in deck.questions)
+    """What the checker accepts: the bank's per-question checks, formulas included."""
+    return not any(list(telegram_checks(deck, q)) or formula_problems(q) for q in deck.questions)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
