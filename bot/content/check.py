@@ -7,8 +7,10 @@ from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
+from bot.content.formulas import formula_problems
 from bot.content.loader import BankReport, LoadedDeck, check_directory, load_bank
 from bot.content.problems import Problem
+from bot.content.value_positions import position_in_value
 from bot.domain.content import DIFFICULTIES, Bank, Deck, Question
 from bot.domain.topics import TOPIC_KEY_MAX
 from bot.rendering import RenderError, render_answer
@@ -59,20 +61,44 @@ def button_id_problems(decks: Iterable[LoadedDeck]) -> list[Problem]:
     return problems
 
 
+def formula_check_problems(decks: Iterable[LoadedDeck]) -> list[Problem]:
+    """Formulas that do not parse, use a macro clients do not render, or render wrong.
+
+    Each is reported at the formula's own line and column in the deck file
+    (the rules, shared with uploaded decks, are in bot/content/formulas.py).
+    """
+    problems: list[Problem] = []
+    for item in decks:
+        try:
+            text = item.path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            text = ""
+        for index, question in enumerate(item.deck.questions):
+            for found in formula_problems(question):
+                start = item.position(index, found.field)
+                value = getattr(question, found.field)
+                line, column = position_in_value(text, start, value, found.offset)
+                problems.append(
+                    Problem(item.display, line, column, f"{question.id}: {found.message}")
+                )
+    return problems
+
+
 def check_bank(directory: Path) -> BankReport:
-    """What `content check` reports: every problem, ids too long for buttons included."""
+    """What `content check` reports: every problem, ids too long for buttons and formulas too."""
     report = check_directory(directory, question_check=telegram_checks)
-    too_long = button_id_problems(report.decks)
-    if not too_long:
+    extra = [*button_id_problems(report.decks), *formula_check_problems(report.decks)]
+    if not extra:
         return report
-    return replace(report, bank=None, problems=tuple(sorted([*report.problems, *too_long])))
+    return replace(report, bank=None, problems=tuple(sorted([*report.problems, *extra])))
 
 
 def load_checked_bank(directory: Path) -> Bank:
     """The bank, fully checked; raises BankError with every problem.
 
-    Ids too long for buttons do not stop the bot (its buttons carry their hash; start-up
-    logs them, bot/content/cache.py); `content check` fails on them.
+    Ids too long for buttons and formula problems do not stop the bot (buttons carry
+    a hash of a long id, start-up logs it, bot/content/cache.py; a formula Telegram
+    cannot typeset still arrives as its source); `content check` fails on them.
     """
     return load_bank(directory, question_check=telegram_checks)
 

@@ -131,9 +131,9 @@ def measure_rich(markup: str) -> RichSize:
             depth -= 1
         else:
             blocks += name in _BLOCK_TAGS
+            deepest = max(deepest, depth + 1)  # a void tag (<br>) is a level too, strictly
             if name not in _VOID_TAGS:
                 depth += 1
-                deepest = max(deepest, depth)
     return RichSize(chars, blocks, deepest)
 
 
@@ -142,10 +142,12 @@ def measure_rich(markup: str) -> RichSize:
 
 @dataclass(frozen=True)
 class _Ctx:
+    """Where rendering is. Display formulas become blocks only at paragraph level
+    (:func:`_paragraph`); inside headings, table cells and formatting they stay inline."""
+
     maths: tuple[Math, ...]
     depth: int = 0  # tags open around what is being rendered
     in_link: bool = False  # no links or code inside a link
-    inline_only: bool = False  # table cells, headings: display math stays inline
 
     def deeper(self, levels: int = 1) -> _Ctx:
         return replace(self, depth=self.depth + levels)
@@ -184,7 +186,7 @@ def _inline_node(node: SyntaxTreeNode, ctx: _Ctx) -> str:
     if kind == "softbreak":
         return " "
     if kind == "hardbreak":
-        return "<br>"
+        return "<br>" if ctx.room(1) else " "
     if kind == "code_inline":
         code = escape_html(restore_raw(node.content, ctx.maths))
         return code if ctx.in_link or not ctx.room(1) else f"<code>{code}</code>"
@@ -274,7 +276,7 @@ def _heading(node: SyntaxTreeNode, ctx: _Ctx) -> list[str]:
     tag = node.tag if re.fullmatch(r"h[1-6]", node.tag) else "h3"
     if not node.children:
         return []
-    text = _trim(_inline(node.children[0], replace(ctx.deeper(), inline_only=True)))
+    text = _trim(_inline(node.children[0], ctx.deeper()))
     return [f"<{tag}>{text}</{tag}>"] if _visible(text) else []
 
 
@@ -307,10 +309,10 @@ def _list_items(node: SyntaxTreeNode, ctx: _Ctx) -> list[str]:
     return items
 
 
-def _list_open(node: SyntaxTreeNode, first_number: int | None = None) -> tuple[str, str]:
+def _list_open(node: SyntaxTreeNode) -> tuple[str, str]:
     if node.type != "ordered_list":
         return "<ul>", "</ul>"
-    start = first_number if first_number is not None else _list_start(node)
+    start = _list_start(node)
     return (f'<ol start="{start}">' if start != 1 else "<ol>"), "</ol>"
 
 
@@ -364,7 +366,7 @@ def _cells(row: SyntaxTreeNode, ctx: _Ctx) -> list[tuple[str, str, str]]:
 
 
 def _table_rows(node: SyntaxTreeNode, ctx: _Ctx) -> list[list[tuple[str, str, str]]]:
-    cell_ctx = replace(ctx.deeper(3), inline_only=True)
+    cell_ctx = ctx.deeper(3)
     return [_cells(row, cell_ctx) for section in node.children for row in section.children]
 
 
@@ -501,18 +503,23 @@ def _fit_unit(unit: _Unit, room: _Room) -> list[str]:
     """One unit as pieces that each fit ``room``: between items, else cut as text."""
     if room.takes(measure_rich(unit.html)):
         return [unit.html]
-    if unit.items:
-        pieces: list[str] = []
-        start = 0
-        while start < len(unit.items):
-            stop = start + 1
-            while stop < len(unit.items) and room.takes(measure_rich(unit.pieces(start, stop + 1))):
-                stop += 1
-            piece = unit.pieces(start, stop)
-            pieces += [piece] if room.takes(measure_rich(piece)) else _cut(piece, room)
-            start = stop
-        return pieces
-    return _cut(unit.html, room)
+    if not unit.items:
+        return _cut(unit.html, room)
+    wrapper = measure_rich(unit.pieces(0, 0))  # the list or table around its items
+    runs: list[tuple[int, int]] = []
+    start, chars, blocks = 0, wrapper.chars, wrapper.blocks
+    for index, item in enumerate(unit.items):
+        size = measure_rich(item)
+        if index > start and not room.takes(RichSize(chars + size.chars, blocks + size.blocks, 0)):
+            runs.append((start, index))
+            start, chars, blocks = index, wrapper.chars, wrapper.blocks
+        chars, blocks = chars + size.chars, blocks + size.blocks
+    runs.append((start, len(unit.items)))
+    pieces: list[str] = []
+    for first, stop in runs:
+        piece = unit.pieces(first, stop)
+        pieces += [piece] if room.takes(measure_rich(piece)) else _cut(piece, room)
+    return pieces
 
 
 def _cut(block: str, room: _Room) -> list[str]:

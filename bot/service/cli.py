@@ -1,4 +1,4 @@
-"""The `interview-bot` command line: `run` and `content check|stats`.
+"""The `interview-bot` command line: `run` and `content check|stats|preview`.
 
 Building decks from the source documents is a one-off developer tool, outside the
 runtime package: `python -m tools.seed_importers` (tools/seed_importers/).
@@ -34,6 +34,19 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("directory", nargs="?", type=Path, default=Path("content"))
     stats = content.add_parser("stats", help="counts per deck, tag and difficulty")
     stats.add_argument("directory", nargs="?", type=Path, default=Path("content"))
+    preview = content.add_parser(
+        "preview", help="print the messages one question and its answer would be sent as"
+    )
+    preview.add_argument("question_id", help="the question's id, as in the deck file")
+    preview.add_argument(
+        "--html", action="store_true", help="the Telegram-HTML fallback instead of rich messages"
+    )
+    preview.add_argument(
+        "--group", action="store_true", help="the group form (the answer hidden until tapped)"
+    )
+    preview.add_argument(
+        "--content", type=Path, default=Path("content"), help="the bank directory (content/)"
+    )
     return parser
 
 
@@ -59,6 +72,23 @@ def _content_stats(directory: Path) -> int:
         print(error, file=sys.stderr)
         return 1
     print("\n".join(stats_lines(bank)))
+    return 0
+
+
+def _content_preview(directory: Path, question_id: str, *, html: bool, group: bool) -> int:
+    from bot.content.loader import load_bank
+    from bot.content.preview import PreviewError, preview
+    from bot.rendering import RenderError
+
+    try:
+        bank = load_bank(directory)
+        print(preview(bank, question_id, html=html, group=group))
+    except BankError as error:
+        print(f"The question bank in {directory} has problems:\n{error}", file=sys.stderr)
+        return 1
+    except (PreviewError, RenderError) as error:
+        print(error, file=sys.stderr)
+        return 1
     return 0
 
 
@@ -129,4 +159,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run()
     if args.content_command == "check":
         return _content_check(args.directory)
+    if args.content_command == "preview":
+        return _content_preview(args.content, args.question_id, html=args.html, group=args.group)
     return _content_stats(args.directory)

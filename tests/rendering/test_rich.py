@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.domain.content import DeckFile
 from bot.rendering import RenderError
@@ -21,6 +23,7 @@ from bot.rendering.rich import (
     RICH_MAX_COLUMNS,
     RICH_MAX_DEPTH,
     RICH_TEXT_LIMIT,
+    RichSize,
     measure_rich,
     needs_rich,
     render_rich_answer,
@@ -365,3 +368,77 @@ def test_no_answer_in_the_bank_needs_more_than_one_message() -> None:
         if rich_question is not None:
             problems += [f"{question_id} question: {p}" for p in rich_problems(rich_question)]
     assert problems == []
+
+
+def test_measure_counts_what_telegram_limits() -> None:
+    body = (
+        "<details><summary>Model answer: tap to open</summary>"
+        "<p>a &lt; b<br>😀</p><ul><li>x<ul><li><tg-math>\\frac{1}{2}</tg-math></li></ul></li></ul>"
+        "</details>"
+    )
+    # text in UTF-16 units (the emoji counts twice), every block tag, <br> as a level
+    assert measure_rich(body) == RichSize(chars=25 + 5 + 2 + 1 + 11, blocks=7, depth=6)
+    assert measure_rich("<p>a<br>b</p>") == RichSize(chars=2, blocks=1, depth=2)
+
+
+_MARKDOWN_PIECES = st.sampled_from(
+    [
+        "a",
+        "word ",
+        "\n",
+        "\n\n",
+        "- ",
+        "  - ",
+        "1. ",
+        "> ",
+        "# ",
+        "**",
+        "*",
+        "_",
+        "~~",
+        "`",
+        "```python\n",
+        "```\n",
+        "$",
+        "$$",
+        "\\(",
+        "\\)",
+        "\\[",
+        "\\]",
+        "\\",
+        "<",
+        ">",
+        "&",
+        "&amp;",
+        "&#x3c;",
+        '"',
+        "'",
+        "|",
+        "| a | b |\n|---|---|\n",
+        "[l](",
+        "https://x.io/?a=1&b=<",
+        ")",
+        "javascript:",
+        "<b>",
+        "</p>",
+        "<tg-math>",
+        "---\n",
+        "    ",
+        "\t",
+        "😀",
+        "\u200d",
+        "\x00",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_MARKDOWN_PIECES, max_size=40).map("".join))
+def test_any_markdown_renders_to_bodies_telegram_accepts(markdown: str) -> None:
+    """Whatever the content, the output is only our tags, balanced, escaped, within limits."""
+    try:
+        bodies = render_rich_answer(markdown, header="Model <answer>", hidden=True)
+    except RenderError:
+        return  # nothing to show: the caller sends the HTML fallback
+    for body in bodies:
+        assert rich_problems(body) == [], (markdown, body)

@@ -32,8 +32,11 @@ from tools.seed_importers import allocate_id, assign_tags, unique_in_order
 from tools.seed_importers.markdown_escape import Code, Piece, fenced_block, inline
 
 __all__ = [
+    "FORMULA_FIXES",
     "SECTIONS",
+    "FormulaFix",
     "answer_markdown",
+    "fix_formulas",
     "import_aman",
     "looks_like_code",
     "parse_page",
@@ -67,6 +70,70 @@ REPHRASED: dict[str, str] = {
         "What are common pitfalls in Spark data engineering that hurt data lake performance?"
     ),
 }
+
+
+@dataclass(frozen=True)
+class FormulaFix:
+    """A formula the page's flattening (or its authors) left wrong, and its correction.
+
+    ``broken`` is the text as the answer Markdown has it, ``right`` its
+    replacement; ``note`` says what changed and why, for the deck's notes.
+    """
+
+    broken: str
+    right: str
+    why: str
+    shown: str = ""  # what the note calls the fix, when ``broken`` holds more than a formula
+
+    @property
+    def note(self) -> str:
+        return f"{self.shown or f'{self.broken} as {self.right}'} ({self.why})"
+
+
+# `content check` finds these (issue 17); each applied fix is listed in the deck's notes.
+FORMULA_FIXES: tuple[FormulaFix, ...] = (
+    FormulaFix(
+        r"\[p(x) =p^x * q^(1-x), x=[0,1]\]",
+        r"\[p(x) = p^x q^{1-x}, \quad x \in \{0, 1\}\]",
+        "q^(1-x) raised only the “(”, and x=[0,1] meant the set {0, 1}",
+    ),
+    FormulaFix(
+        r"\[p(x) = nCx p^x q^(n-x) x=[0,1,2...n]\]",
+        r"\[p(x) = \binom{n}{x} p^x q^{n-x}, \quad x \in \{0, 1, 2, \ldots, n\}\]",
+        "the calculator's nCx read as the product n·C·x, and q^(n-x) raised only the “(”",
+    ),
+    FormulaFix(
+        r"The sample space is 365^30 and the number of events is \(365_p_30\)",
+        r"The sample space is \(365^{30}\) and the number of events is \({}^{365}P_{30}\)",
+        "365_p_30 has two subscripts and does not parse",
+        shown=r"\(365_p_30\) as \({}^{365}P_{30}\) and 365^30 as \(365^{30}\)",
+    ),
+    FormulaFix(
+        r"therefore the Prob = \(365_p_30\) / 365^30 = 0.2936",
+        r"therefore the probability is \({}^{365}P_{30} / 365^{30} \approx 0.2937\)",
+        "the same permutations; the ratio is 0.29368",
+        shown=(
+            r"Prob = \(365_p_30\) / 365^30 = 0.2936 as "
+            r"\({}^{365}P_{30} / 365^{30} \approx 0.2937\)"
+        ),
+    ),
+    FormulaFix(
+        r"\(f(x) = 1/(1+exp(-x))\)",
+        r"\(f(x) = 1/(1+\exp(-x))\)",
+        "exp written as letters renders as the italic product e·x·p",
+    ),
+    FormulaFix(r"\(f(x) = max(0,x)\)", r"\(f(x) = \max(0, x)\)", "max written as letters"),
+    FormulaFix(r"\((x-y)/max(x,y)\)", r"\((x-y)/\max(x, y)\)", "max written as letters"),
+    FormulaFix(r"\(t >= 2\)", r"\(t \geq 2\)", ">= renders as two symbols"),
+    FormulaFix(r"\(0 < \epsilon « 1\)", r"\(0 < \epsilon \ll 1\)", "« is a quotation mark"),
+    FormulaFix(r"\(l+t−1\)", r"\(l+t-1\)", "a Unicode minus sign instead of TeX's -"),
+    FormulaFix(r"\(y=\) 1", r"\(y=1\)", "the 1 had fallen out of the formula"),
+    FormulaFix(
+        r"\[P(y x)\]",
+        r"\(P(y \mid x)\)",
+        "the “|” of the conditional probability was lost; inline, as in its sentence",
+    ),
+)
 
 _DECKS: dict[str, tuple[str, str]] = {
     "Deep Learning": (
@@ -978,6 +1045,16 @@ def _structure_notes(draft: _Draft, answer: Answer) -> list[str]:
     ]
 
 
+def fix_formulas(markdown: str) -> tuple[str, list[FormulaFix]]:
+    """``markdown`` with the known broken formulas corrected, and the fixes applied."""
+    applied = []
+    for fix in FORMULA_FIXES:
+        if fix.broken in markdown:
+            markdown = markdown.replace(fix.broken, fix.right)
+            applied.append(fix)
+    return markdown, applied
+
+
 def _notes_text(lines: Iterable[str]) -> str | None:
     unique = unique_in_order(list(lines))
     if not unique:
@@ -1007,12 +1084,19 @@ def import_aman(
                 notes.append(f"Dropped “{draft.heading}”: the page gives no answer text.")
                 continue
             notes.extend(_structure_notes(draft, answer))
+            markdown, fixed = fix_formulas(answer.markdown)
+            if fixed:
+                notes.append(
+                    f"Fixed formulas in the answer of “{draft.question}”: "
+                    + "; ".join(fix.note for fix in fixed)
+                    + "."
+                )
             plain_answer = "\n".join(line for line in draft.lines if isinstance(line, str))
             questions.append(
                 Question(
                     id=allocate_id(draft.question, taken),
                     question=inline(draft.question, detect_code=False),
-                    answer=answer.markdown,
+                    answer=markdown,
                     tags=assign_tags(draft.question, plain_answer, fallback=deck_id),
                 )
             )
