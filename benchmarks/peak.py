@@ -658,9 +658,7 @@ async def run_taps(options: Options, workdir: Path) -> list[Table]:
                 return any(r[1] in SENT and r[2] in targets_b for r in log[mark:])
 
             await api.wait_for(broadcast_started, within=120, what="the broadcast to start")
-            first_b = min(
-                r[0] for r in api.log[mark:] if r[1] in SENT and r[2] in targets_b
-            )
+            first_b = min(r[0] for r in api.log[mark:] if r[1] in SENT and r[2] in targets_b)
             await asyncio.sleep(max(0.0, first_b + options.broadcast_delay - time.monotonic()))
             taps_b = await tap(api, deliveries, busy_chats, options.tap_rate, "b")
             posted_b, answered_b = await tap_latencies(api, taps_b, within=600)
