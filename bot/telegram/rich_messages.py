@@ -152,6 +152,9 @@ async def send_content(
     as the fallback) as HTML messages; the id of the last one, which carries ``markup``.
     The first replies to ``reply_to``. Telegram's errors other than the fallbacks' are
     raised as usual (BadRequest, Forbidden, ChatMigrated, NetworkError...).
+
+    A content split into several rich parts (none in today's bank: tests/e2e/test_rich_bank.py)
+    whose later part is refused is sent again whole as HTML: a duplicate part, not a lost one.
     """
     if rich.on:
         bodies = content.rich()

@@ -1,6 +1,6 @@
 """A process killed between marking a reveal and posting the answer: the question must
 not stay "revealed" without an answer. The real bot (``python -m bot run``) marks the
-reveal; the fake Bot API holds the answer's sendMessage; the process is SIGKILLed. A
+reveal; the fake Bot API holds the answer's send; the process is SIGKILLed. A
 fresh Application on the same database then says the answer is on its way while the
 mark is young, and posts it once the mark is stale (REVEAL_LEASE); it can be graded."""
 
@@ -35,8 +35,9 @@ ADA = 1001
 
 
 class HoldingAnswers(FakeTelegram):
-    """Holds every sendMessage that posts a model answer until released, then drops it:
-    the process that sent it died before Telegram processed it."""
+    """Holds every send (sendMessage, or sendRichMessage: the rich answer) that posts a model
+    answer until released, then drops it: the process that sent it died before Telegram
+    processed it."""
 
     def __init__(self) -> None:
         super().__init__(token=TOKEN)
@@ -47,7 +48,9 @@ class HoldingAnswers(FakeTelegram):
     async def _dispatch(
         self, token: str, method: str, raw: dict[str, Any]
     ) -> tuple[dict[str, Any], Any]:
-        if method == "sendMessage" and self.holding and "Model answer" in str(raw.get("text")):
+        sends = ("sendMessage", "sendRichMessage")
+        content = str(raw.get("text")) + str(raw.get("rich_message"))
+        if method in sends and self.holding and "Model answer" in content:
             self.held += 1
             await self.release.wait()
             raise ApiError(502, "Bad Gateway: the sender is gone")

@@ -83,6 +83,18 @@ async def test_the_log_tags_questions_answers_and_callbacks(
         )
         await bot.edit_message_text("Plain", chat_id=CHAT, message_id=56)
         await bot.answer_callback_query("q-1")
+        rich = await bot.do_api_request(
+            "sendRichMessage",
+            api_kwargs={
+                "chat_id": CHAT,
+                "rich_message": {"html": "<p>Answer</p>"},
+                "reply_markup": GRADES,
+                "reply_parameters": {"message_id": 57},
+            },
+        )
+    assert isinstance(rich, dict)
+    assert "rich_message" in rich
+    assert "text" not in rich
     log = (await control(http, server, "log"))["log"]
     assert [record[1:] for record in log] == [
         ["getme", None, 200, "", None],
@@ -90,7 +102,9 @@ async def test_the_log_tags_questions_answers_and_callbacks(
         ["sendmessage", CHAT, 200, "grades", 55],
         ["editmessagetext", CHAT, 200, "text", "56"],
         ["answercallbackquery", None, 200, "callback", "q-1"],
+        ["sendrichmessage", CHAT, 200, "grades", 57],
     ]
+    assert server.messages_sent() == 3
     async with http.post(f"{server.tg.api_root}/control/log", params={"since": "4"}) as response:
         since = (await response.json())["log"]
     assert since == log[4:]
