@@ -44,7 +44,7 @@ async def _copy(connection: Any, table: str, columns: Sequence[str], rows: list[
     await raw.driver_connection.copy_records_to_table(table, records=rows, columns=list(columns))
 
 
-async def seed(url: str, *, chats: int, decks: int, now: datetime) -> None:
+async def seed(url: str, *, chats: int, decks: int, now: datetime, studied: bool = True) -> None:
     engine = create_engine(url)
     await migrate(engine)
     due = now - timedelta(seconds=5)
@@ -61,7 +61,9 @@ async def seed(url: str, *, chats: int, decks: int, now: datetime) -> None:
                 )
 
                 def deck_of(i: int) -> str:
-                    return f"u{((i // SHARE) - 1) % decks + 1}" if i % SHARE == 0 else ""
+                    if not studied or i % SHARE:
+                        return ""
+                    return f"u{((i // SHARE) - 1) % decks + 1}"
 
                 await _copy(
                     connection,
@@ -155,6 +157,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--chats", type=int, default=100_000)
     parser.add_argument("--decks", type=int, default=10_000)
     parser.add_argument("--no-record", action="store_true")
+    parser.add_argument(
+        "--baseline",
+        action="store_true",
+        help="the same decks stored, but every chat studies the built-in decks only",
+    )
     parser.add_argument("--measure", nargs=3, metavar=("URL", "CHATS", "NOW"))
     args = parser.parse_args(argv)
     if args.measure:
@@ -171,7 +178,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     now = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
     try:
         started = clock.perf_counter()
-        asyncio.run(seed(url, chats=args.chats, decks=args.decks, now=now))
+        asyncio.run(
+            seed(url, chats=args.chats, decks=args.decks, now=now, studied=not args.baseline)
+        )
         print(f"seeded in {clock.perf_counter() - started:.0f} s", flush=True)
         out = subprocess.run(
             [
@@ -193,10 +202,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         asyncio.run(admin_statement(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
-        f"\n### Own decks: dispatch of {args.chats:,} chats, {100 // SHARE} % studying their own "
+        f"\n### Own decks: dispatch of {args.chats:,} chats, "
+        f"{0 if args.baseline else 100 // SHARE} % studying their own "
         f"decks, {args.decks:,} decks of {QUESTIONS_PER_DECK} stored (PostgreSQL) — {stamp}\n",
         f"Machine: {_machine()}\n",
-        "Command: `TEST_DATABASE_URL=... python -m benchmarks.own_decks`\n",
+        "Command: `TEST_DATABASE_URL=... python -m benchmarks.own_decks"
+        + (" --baseline" if args.baseline else "")
+        + "`\n",
         "| deliveries/s | CPU ms/delivery | RSS before → peak MB | wall s |",
         "|---|---|---|---|",
         f"| {result['per_second']:.0f} | {result['cpu_ms']:.2f} | "
