@@ -10,8 +10,10 @@ Scenarios: ``dispatch`` (10,000 chats, SQLite and PostgreSQL), ``dispatch-100k``
 PostgreSQL, benchmarks.instances); and a year of history (``benchmarks.history``):
 ``history`` (5,000 due chats with 0, 180 and 365 days of history, SQLite and
 PostgreSQL) and ``history-stats`` (the stats/reveal/grade bursts from people with
-365 days of history). PostgreSQL runs need TEST_DATABASE_URL; without
-it those are skipped with a message. Each benchmark appends to BENCHMARKS.md.
+365 days of history); ``deck-import`` (reading uploaded deck files of 2,000
+questions: CSV, YAML, Anki packages, benchmarks.deck_import). PostgreSQL runs need
+TEST_DATABASE_URL; without it those are skipped with a message. Each benchmark appends
+to BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import sys
 DISPATCH = ("dispatch", "dispatch-100k")
 PEAK = ("taps", "stats", "startup")
 HISTORY = ("history", "history-stats")
-ORDER = (*DISPATCH, *PEAK, "instances", *HISTORY)
+ORDER = (*DISPATCH, *PEAK, "instances", *HISTORY, "deck-import")
 
 
 def commands(scenario: str, extra: list[str]) -> list[list[str]]:
@@ -42,6 +44,8 @@ def commands(scenario: str, extra: list[str]) -> list[list[str]]:
         return [[python, "-m", "benchmarks.instances", *extra]]
     if scenario == "history":
         return [[python, "-m", "benchmarks.history", "dispatch", "--database", "both", *extra]]
+    if scenario == "deck-import":
+        return [[python, "-m", "benchmarks.deck_import", *extra]]
     if scenario == "history-stats":
         return [[python, "-m", "benchmarks.peak", "stats", "--history-days", "365", *extra]]
     return [[python, "-m", "benchmarks.peak", scenario, *extra]]

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 def utf16_len(s: str) -> int:
     """Length of ``s`` in UTF-16 code units: astral characters (emoji) count twice."""
-    return len(s) + sum(1 for ch in s if ord(ch) > 0xFFFF)
+    # Encoding counts the units in C; a lone surrogate (possible in a str) counts one.
+    return len(s.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def escape_html(s: str) -> str:
