@@ -86,6 +86,12 @@ DOWNLOAD_PICK = (
 )
 
 
+def download_pick(count: int, shown: int) -> str:
+    if count <= shown:
+        return DOWNLOAD_PICK
+    return f"{DOWNLOAD_PICK}\nThe first {shown} of your {count} decks."
+
+
 def download_caption(title: str, kind: str) -> str:
     return f"{_title(title)} as {kind}."
 
