@@ -20,6 +20,7 @@ from bot.telegram.callbacks import (
     DeckMenu,
     DownloadDeck,
     DownloadDecks,
+    RemoveAddedDeck,
     ShareDeck,
 )
 
@@ -62,6 +63,21 @@ async def deck_menu_button(update: Update, context: BotContext, action: DeckMenu
         decks_texts.deck_line(deck),
         reply_markup=keyboards.own_deck_keyboard(deck.id, deck.title),
     )
+
+
+async def remove_button(update: Update, context: BotContext, action: RemoveAddedDeck) -> None:
+    """Remove: a deck shared with the person leaves their decks."""
+    turn = turn_of(update, context)
+    if turn is None or turn.user is None:
+        return
+    deck = await deck_sharing.remove(
+        turn.services, person_id=turn.user.id, deck_id=action.deck_id, now=turn.now
+    )
+    if deck is None:
+        await toast(update, say.NOT_ADDED)
+        return
+    await toast(update, "Removed.")
+    await reply(update, say.removed_text(deck))
 
 
 async def start_with_link(update: Update, context: BotContext) -> None:

@@ -17,9 +17,11 @@ from telegram.error import TelegramError
 
 from bot.content.imports import DeckUpload, UploadLimits, parse_deck_upload, problems_message
 from bot.handlers.common import Turn, edit_or_ignore, reply, toast, turn_of
+from bot.rendering import deck_sharing_texts as sharing_say
 from bot.rendering import decks_texts as say
 from bot.rendering.text import escape_html
 from bot.service.context import BotContext
+from bot.study import deck_sharing
 from bot.study import decks as use
 from bot.study.people import Person
 from bot.telegram import keyboards
@@ -36,10 +38,14 @@ async def decks_command(update: Update, context: BotContext) -> None:
     if turn is None or turn.user is None:
         return
     decks = await use.my_decks(turn.services, person_id=turn.user.id)
+    # Decks shared with the person (bot/study/deck_sharing.py), each with Remove.
+    added = await deck_sharing.added_decks(turn.services, person_id=turn.user.id)
     await reply(
         update,
-        say.decks_text(decks),
-        reply_markup=keyboards.own_decks_keyboard([(deck.id, deck.title) for deck in decks]),
+        say.decks_text(decks) + sharing_say.added_listing(added),
+        reply_markup=keyboards.own_decks_keyboard(
+            [(deck.id, deck.title) for deck in decks], [(deck.id, deck.title) for deck in added]
+        ),
     )
 
 

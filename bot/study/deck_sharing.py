@@ -140,6 +140,29 @@ async def add(services: Services, *, person: Person, code: str, now: datetime) -
         return AddResult(Added.ADDED, deck)
 
 
+async def added_decks(services: Services, *, person_id: int) -> tuple[StoredDeck, ...]:
+    """The decks the person added (shared with them), oldest first."""
+    async with services.autocommit() as session:
+        visible = await deck_store.visible_decks(person_id, session=session)
+    return tuple(deck for deck in visible if deck.owner_id != person_id)
+
+
+async def remove(
+    services: Services, *, person_id: int, deck_id: int, now: datetime
+) -> StoredDeck | None:
+    """Take an added deck out of the person's decks (and their private chat's topics);
+    the owner and everyone else keep it. None: they had not added it (or it is gone)."""
+    async with services.sessions() as session, session.begin():
+        deck = await deck_store.get_deck(deck_id, session=session)
+        if deck is None or not await deck_store.remove_added(person_id, deck_id, session=session):
+            return None
+        settings = await chat_store.get_chat(person_id, session=session)
+        if settings is not None and deck_key(deck_id) in settings.decks:
+            kept = tuple(key for key in settings.decks if key != deck_key(deck_id))
+            await chat_store.save_chat(replace(settings, decks=kept), session=session, now=now)
+        return deck
+
+
 async def tell_adders(
     bot: Bot,
     notices: Mapping[int, Sequence[str]],

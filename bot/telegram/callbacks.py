@@ -184,6 +184,13 @@ class DeckMenu:
 
 
 @dataclass(frozen=True)
+class RemoveAddedDeck:
+    """/decks: take a deck shared with one out of one's decks (its internal id)."""
+
+    deck_id: int
+
+
+@dataclass(frozen=True)
 class AddSharedDeck:
     """A shared link's Add: ``code`` is the link's code (bot-issued, random), so a
     revoked link's button adds nothing."""
@@ -237,6 +244,7 @@ Action = (
     | ManageDeck
     | ShareDeck
     | DeckMenu
+    | RemoveAddedDeck
     | AddSharedDeck
     | DownloadDecks
     | DownloadDeck
@@ -270,6 +278,7 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"dk:([rdyn]):{_ID}"), "deck"),
     (re.compile(rf"sh:([sr]):{_ID}"), "share"),
     (re.compile(rf"dm:{_ID}"), "deck-menu"),
+    (re.compile(rf"dr:{_ID}"), "remove-added"),
     (re.compile(r"ad:([A-Za-z0-9_-]{16,40})"), "add-shared"),
     (re.compile(r"dl"), "downloads"),
     (re.compile(rf"dx:([ay]):{_REF}"), "download"),
@@ -327,6 +336,8 @@ def encode(action: Action) -> str:
             body = f"sh:{'r' if revoke else 's'}:{deck_id}"
         case DeckMenu(deck_id):
             body = f"dm:{deck_id}"
+        case RemoveAddedDeck(deck_id):
+            body = f"dr:{deck_id}"
         case AddSharedDeck(code):
             body = f"ad:{code}"
         case DownloadDecks():
@@ -395,6 +406,8 @@ def _build(kind: str, groups: tuple[str | None, ...]) -> Action:
         return ShareDeck(values[0] == "r", int(values[1]))
     if kind == "deck-menu":
         return DeckMenu(int(values[0]))
+    if kind == "remove-added":
+        return RemoveAddedDeck(int(values[0]))
     if kind == "add-shared":
         return AddSharedDeck(values[0])
     if kind == "download":

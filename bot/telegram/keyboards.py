@@ -204,23 +204,29 @@ def open_private_keyboard(bot_username: str, payload: str) -> InlineKeyboardMark
     return InlineKeyboardMarkup([[InlineKeyboardButton(f"Open @{bot_username}", url=url)]])
 
 
-def own_decks_keyboard(decks: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
+def own_decks_keyboard(
+    decks: Sequence[tuple[int, str]], added: Sequence[tuple[int, str]] = ()
+) -> InlineKeyboardMarkup:
     """/decks: Replace, Share and Delete under each deck of one's own ((id, title) pairs),
-    then "Take a deck with you"; the buttons carry the deck's internal id only.
+    Remove under each deck one added, then "Take a deck with you"; the buttons carry
+    decks' internal ids only.
 
     Telegram refuses an inline keyboard of more than ``MAX_INLINE_BUTTONS``: with more
     decks than three buttons each allow, each deck gets one button that opens its three
     (:func:`own_deck_keyboard`).
     """
-    take = [_button("⬇️ Take a deck with you (.apkg, YAML)", cb.DownloadDecks())]
-    if 3 * len(decks) + 1 <= MAX_INLINE_BUTTONS:
+    take = (_button("⬇️ Take a deck with you (.apkg, YAML)", cb.DownloadDecks()),)
+    removes = [
+        (_button(f"Remove {_short(title)}", cb.RemoveAddedDeck(deck_id)),)
+        for deck_id, title in added
+    ]
+    rows: list[Sequence[InlineKeyboardButton]]
+    if 3 * len(decks) + len(added) + 1 <= MAX_INLINE_BUTTONS:
         rows = [own_deck_keyboard(deck_id, title).inline_keyboard[0] for deck_id, title in decks]
     else:
-        rows = [
-            (_button(f"⚙️ {_short(title)}", cb.DeckMenu(deck_id)),)
-            for deck_id, title in decks[: MAX_INLINE_BUTTONS - 1]
-        ]
-    return InlineKeyboardMarkup([*rows, take])
+        rows = [(_button(f"⚙️ {_short(title)}", cb.DeckMenu(deck_id)),) for deck_id, title in decks]
+    shown = [*rows, *removes][: MAX_INLINE_BUTTONS - 1]
+    return InlineKeyboardMarkup([*shown, take])
 
 
 def own_deck_keyboard(deck_id: int, title: str) -> InlineKeyboardMarkup:
