@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot.content.imports import DeckUpload, UploadLimits, parse_deck_upload, problems_message
 from bot.handlers.common import Turn, edit_or_ignore, reply, toast, turn_of
 from bot.rendering import deck_sharing_texts as sharing_say
 from bot.rendering import decks_texts as say
@@ -27,9 +27,10 @@ from bot.study.people import Person
 from bot.telegram import keyboards
 from bot.telegram.callbacks import ManageDeck
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from bot.content.imports import DeckUpload
 
-LIMITS = UploadLimits()
+log = logging.getLogger(__name__)
 
 
 async def decks_command(update: Update, context: BotContext) -> None:
@@ -98,15 +99,20 @@ async def read_deck_file(
     without a deck: refused, and the sender was told why (a refused file counts
     against the hourly limit). Used for private uploads and for a group's
     (bot/handlers/group_decks.py)."""
+    # The readers (PyYAML, zstandard, sqlite3) are imported on the first file, not at
+    # start-up (tests/domain/test_answer_check.py checks what ``import bot.app`` loads).
+    from bot.content.imports import UploadLimits, parse_deck_upload, problems_message
+
     message = update.effective_message
     if message is None or message.document is None:
         return None
+    limits = UploadLimits()
     document = message.document
     file_name = document.file_name or ""
-    if document.file_size is not None and document.file_size > LIMITS.max_file_bytes:
+    if document.file_size is not None and document.file_size > limits.max_file_bytes:
         # Not downloaded at all: the size Telegram reports is enough to refuse it.
         await use.count_upload(turn.services, person=person, now=turn.now)
-        await reply(update, say.too_big(document.file_size, LIMITS.max_file_bytes))
+        await reply(update, say.too_big(document.file_size, limits.max_file_bytes))
         return None
     try:
         telegram_file = await document.get_file()
@@ -115,7 +121,7 @@ async def read_deck_file(
         log.warning("could not download an uploaded deck: %s", error)
         await reply(update, say.DOWNLOAD_FAILED)
         return None
-    upload = await asyncio.to_thread(parse_deck_upload, file_name, data, title=title, limits=LIMITS)
+    upload = await asyncio.to_thread(parse_deck_upload, file_name, data, title=title, limits=limits)
     if upload.deck is None or upload.problems:
         await use.count_upload(turn.services, person=person, now=turn.now)
         await reply(update, escape_html(problems_message(upload)))
