@@ -114,6 +114,10 @@ def download_caption(title: str, kind: str) -> str:
 # --- groups -----------------------------------------------------------------------------
 
 GROUP_NOT_SUBSCRIBED = "This group is not subscribed yet. Send /start."
+ANONYMOUS_UPLOAD = (
+    "Send the deck from your own account, not anonymously: it becomes your deck, which "
+    "you replace or delete from /decks in a private chat with me."
+)
 GROUP_HOW_TO = (
     "<b>This group's decks</b>: tap to switch a deck on or off (at least one stays on). "
     "The daily question and /quiz come from the decks that are on. You can choose the "

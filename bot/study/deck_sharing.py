@@ -116,8 +116,11 @@ async def add(services: Services, *, person: Person, code: str, now: datetime) -
     """Add the deck a link code opens to the person's decks, switched on in their
     private chat (subscribed first if they never were)."""
     async with services.autocommit() as session:
+        found = await deck_shares.shared_deck(code, session=session)
         known = await chat_store.get_chat(person.id, session=session)
-    if known is None:
+    if found is None:
+        return AddResult(Added.GONE)
+    if known is None and found.deck.owner_id != person.id:
         await subscription.subscribe(
             services, chat_id=person.id, chat_kind="private", person=person, now=now
         )
