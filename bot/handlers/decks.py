@@ -15,7 +15,6 @@ import logging
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot.content.imports import UploadLimits, parse_deck_upload, problems_message
 from bot.handlers.common import edit_or_ignore, reply, toast, turn_of
 from bot.rendering import decks_texts as say
 from bot.rendering.text import escape_html
@@ -27,7 +26,8 @@ from bot.telegram.callbacks import ManageDeck
 
 log = logging.getLogger(__name__)
 
-LIMITS = UploadLimits()
+MAX_FILE_BYTES = 10 * 2**20
+"""bot.content.imports.UploadLimits().max_file_bytes, checked before downloading."""
 
 
 async def decks_command(update: Update, context: BotContext) -> None:
@@ -60,10 +60,10 @@ async def document_message(update: Update, context: BotContext) -> None:
         await reply(update, say.TOO_MANY_DECKS)
         return
     file_name = document.file_name or ""
-    if document.file_size is not None and document.file_size > LIMITS.max_file_bytes:
+    if document.file_size is not None and document.file_size > MAX_FILE_BYTES:
         # Not downloaded at all: the size Telegram reports is enough to refuse it.
         await use.count_upload(turn.services, person=person, now=turn.now)
-        await reply(update, say.too_big(document.file_size, LIMITS.max_file_bytes))
+        await reply(update, say.too_big(document.file_size, MAX_FILE_BYTES))
         return
     try:
         telegram_file = await document.get_file()
@@ -72,10 +72,13 @@ async def document_message(update: Update, context: BotContext) -> None:
         log.warning("could not download an uploaded deck: %s", error)
         await reply(update, say.DOWNLOAD_FAILED)
         return
+    # The readers (YAML, CSV, Anki) are imported on the first file, not at start-up.
+    from bot.content.imports import parse_deck_upload, problems_message
+
     # A caption names the deck (else the file does: a YAML title, or the file's name).
     caption = (message.caption or "").strip()
     title = caption[:64] if caption and not caption.startswith("/") else None
-    upload = await asyncio.to_thread(parse_deck_upload, file_name, data, title=title, limits=LIMITS)
+    upload = await asyncio.to_thread(parse_deck_upload, file_name, data, title=title)
     imported = upload.deck
     if imported is None or upload.problems:
         await use.count_upload(turn.services, person=person, now=turn.now)
