@@ -26,9 +26,6 @@ from bot.telegram.callbacks import ManageDeck
 
 log = logging.getLogger(__name__)
 
-MAX_FILE_BYTES = 10 * 2**20
-"""bot.content.imports.UploadLimits().max_file_bytes, checked before downloading."""
-
 
 async def decks_command(update: Update, context: BotContext) -> None:
     """/decks in a private chat: how to upload, and the person's decks with buttons."""
@@ -59,11 +56,15 @@ async def document_message(update: Update, context: BotContext) -> None:
     if plan.refused is use.Refused.TOO_MANY_DECKS:
         await reply(update, say.TOO_MANY_DECKS)
         return
+    # The readers (YAML, CSV, Anki) are imported on the first file, not at start-up.
+    from bot.content.imports import parse_deck_upload, problems_message, size_refusal
+
     file_name = document.file_name or ""
-    if document.file_size is not None and document.file_size > MAX_FILE_BYTES:
+    too_big = size_refusal(document.file_size) if document.file_size is not None else None
+    if too_big is not None:
         # Not downloaded at all: the size Telegram reports is enough to refuse it.
         await use.count_upload(turn.services, person=person, now=turn.now)
-        await reply(update, say.too_big(document.file_size, MAX_FILE_BYTES))
+        await reply(update, escape_html(too_big))
         return
     try:
         telegram_file = await document.get_file()
@@ -72,9 +73,6 @@ async def document_message(update: Update, context: BotContext) -> None:
         log.warning("could not download an uploaded deck: %s", error)
         await reply(update, say.DOWNLOAD_FAILED)
         return
-    # The readers (YAML, CSV, Anki) are imported on the first file, not at start-up.
-    from bot.content.imports import parse_deck_upload, problems_message
-
     # A caption names the deck (else the file does: a YAML title, or the file's name).
     caption = (message.caption or "").strip()
     title = caption[:64] if caption and not caption.startswith("/") else None

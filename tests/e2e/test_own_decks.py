@@ -367,10 +367,3 @@ async def test_the_daily_question_and_typed_answers_come_from_own_decks(
     # (The first check builds the bank's term statistics: seconds on a busy machine.)
     feedback = await said(tg, count, "key point", timeout=30)
     assert "Your answer: 1 of 1 key point" in (feedback.plain_text or "")
-
-
-def test_the_size_checked_before_downloading_is_the_readers_limit() -> None:
-    from bot.content.imports import UploadLimits
-    from bot.handlers.decks import MAX_FILE_BYTES
-
-    assert UploadLimits().max_file_bytes == MAX_FILE_BYTES
