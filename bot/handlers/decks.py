@@ -99,20 +99,19 @@ async def read_deck_file(
     without a deck: refused, and the sender was told why (a refused file counts
     against the hourly limit). Used for private uploads and for a group's
     (bot/handlers/group_decks.py)."""
-    # The readers (PyYAML, zstandard, sqlite3) are imported on the first file, not at
-    # start-up (tests/domain/test_answer_check.py checks what ``import bot.app`` loads).
-    from bot.content.imports import UploadLimits, parse_deck_upload, problems_message
+    # The readers (YAML, CSV, Anki) are imported on the first file, not at start-up.
+    from bot.content.imports import parse_deck_upload, problems_message, size_refusal
 
     message = update.effective_message
     if message is None or message.document is None:
         return None
-    limits = UploadLimits()
     document = message.document
     file_name = document.file_name or ""
-    if document.file_size is not None and document.file_size > limits.max_file_bytes:
+    too_big = size_refusal(document.file_size) if document.file_size is not None else None
+    if too_big is not None:
         # Not downloaded at all: the size Telegram reports is enough to refuse it.
         await use.count_upload(turn.services, person=person, now=turn.now)
-        await reply(update, say.too_big(document.file_size, limits.max_file_bytes))
+        await reply(update, escape_html(too_big))
         return None
     try:
         telegram_file = await document.get_file()
@@ -121,7 +120,7 @@ async def read_deck_file(
         log.warning("could not download an uploaded deck: %s", error)
         await reply(update, say.DOWNLOAD_FAILED)
         return None
-    upload = await asyncio.to_thread(parse_deck_upload, file_name, data, title=title, limits=limits)
+    upload = await asyncio.to_thread(parse_deck_upload, file_name, data, title=title)
     if upload.deck is None or upload.problems:
         await use.count_upload(turn.services, person=person, now=turn.now)
         await reply(update, escape_html(problems_message(upload)))

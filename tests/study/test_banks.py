@@ -4,6 +4,8 @@ through the bounded cache, a new version read again, a deleted deck gone."""
 
 from __future__ import annotations
 
+import gc
+import weakref
 from dataclasses import replace
 from datetime import UTC, datetime, time
 from typing import Any
@@ -15,7 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from bot.content.deck_cache import DeckCache
 from bot.domain.chats import ChatSettings
 from bot.domain.content import Question
+from bot.domain.own_decks import as_bank_deck
 from bot.domain.schedule import Schedule
+from bot.domain.selection import choose_question
 from bot.service.context import Services
 from bot.storage import decks as deck_store
 from bot.study.banks import (
@@ -24,6 +28,7 @@ from bot.study.banks import (
     bank_for_settings,
     banks_for_settings,
 )
+from bot.study.questions import card_text
 from tests.support.bot_harness import small_bank, test_settings
 from tests.support.databases import TestDatabase
 from tests.support.storage_rows import add_person_with_private_chat
@@ -156,3 +161,19 @@ async def test_memory_does_not_grow_with_the_decks_stored(services: Services) ->
         assert bank.question(f"u{deck_id}-b") is not None
         assert len(services.own_decks) <= 3
     assert [services.own_decks.has(deck_id) for deck_id in ids] == [False] * 7 + [True] * 3
+
+
+def test_a_chats_bank_is_not_kept_by_the_memoised_choices_and_cards() -> None:
+    """Extended banks are built per chat: a memo keyed by one would keep its decks alive
+    past the deck cache's bound (selection's pools, the rendered cards)."""
+    base = small_bank()
+    questions = [Question(id=f"u9-q{n}", question=f"Q{n}?", answer="A.") for n in range(3)]
+    bank = base.extended([as_bank_deck(9, "Mine", questions)], key=("u9", 1))
+    alive = weakref.ref(bank)
+    chosen = choose_question(bank, decks=["u9"], cards={}, now=NOW)
+    assert chosen == "u9-q0"
+    assert card_text(bank, chosen, "Question of the day") is not None
+    assert card_text(bank, "bias-variance", "Question of the day") is not None
+    del bank
+    gc.collect()
+    assert alive() is None

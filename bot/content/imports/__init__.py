@@ -9,6 +9,12 @@ Telegram, no database). The kind of file is told by its extension:
 
 Every deck then goes through the same checks as ``content/`` (``checking.finish``),
 within ``UploadLimits``; a deck with any problem is refused whole.
+
+For the upload handler: ``size_refusal(document.file_size)`` before downloading, then
+``parse_deck_upload(document.file_name or "", data, title=...)``, off the event loop (a
+2,000-question deck costs seconds of CPU, BENCHMARKS.md); if ``upload.deck`` is None,
+send ``problems_message(upload)`` (plain text: escape it for HTML); else store
+``upload.deck`` and mention ``upload.dropped_media`` if any.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ __all__ = [
     "UploadLimits",
     "parse_deck_upload",
     "problems_message",
+    "size_refusal",
 ]
 
 ACCEPTED_KINDS = (".yaml", ".yml", ".csv", ".tsv", ".apkg")
@@ -53,14 +60,9 @@ def parse_deck_upload(
         return DeckUpload(
             deck=None, refusal=f"I can't read \u201c{shown}\u201d. Send a deck as {_KINDS_TEXT}."
         )
-    if len(data) > limits.max_file_bytes:
-        return DeckUpload(
-            deck=None,
-            refusal=(
-                f"This file is {_megabytes(len(data))}; a deck file can be at most "
-                f"{_megabytes(limits.max_file_bytes)}."
-            ),
-        )
+    too_big = size_refusal(len(data), limits)
+    if too_big is not None:
+        return DeckUpload(deck=None, refusal=too_big)
     if not data.strip():
         return DeckUpload(deck=None, refusal="This file is empty.")
     try:
@@ -71,6 +73,20 @@ def parse_deck_upload(
         return parse_apkg(file_name, data, title=title, limits=limits)
     except RefusedError as refused:
         return DeckUpload(deck=None, refusal=refused.message)
+
+
+def size_refusal(
+    size: int,
+    limits: UploadLimits = UploadLimits(),  # noqa: B008 - frozen, safe to share
+) -> str | None:
+    """The refusal for a file of ``size`` bytes, or None if it may be read: the upload
+    handler asks before downloading (a Telegram ``Document`` says its ``file_size``)."""
+    if size <= limits.max_file_bytes:
+        return None
+    return (
+        f"This file is {_megabytes(size)}; a deck file can be at most "
+        f"{_megabytes(limits.max_file_bytes)}."
+    )
 
 
 def problems_message(upload: DeckUpload) -> str:

@@ -36,6 +36,7 @@ import json
 import re
 import sqlite3
 import zipfile
+import zlib
 from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
@@ -56,6 +57,17 @@ _CLOZE = re.compile(r"\{\{c\d+::((?:(?!\{\{|\}\}).)*?)(?:::((?:(?!\{\{|\}\}).)*?
 _SLUG = re.compile(SLUG_PATTERN)
 _CHUNK = 1 << 16
 _MAX_ENTRIES = 100_000
+# What reading a damaged zip raises: its own errors, zlib's, and bad offsets or methods.
+_BROKEN_ZIP = (
+    zipfile.BadZipFile,
+    zipfile.LargeZipFile,
+    zlib.error,
+    ValueError,
+    OSError,
+    EOFError,
+    NotImplementedError,
+    RuntimeError,
+)
 
 
 @dataclass(frozen=True)
@@ -85,8 +97,21 @@ def parse_apkg(
 def collection_bytes(data: bytes, limits: UploadLimits) -> bytes:
     """The SQLite image of the package's newest collection, within the unpacked limit."""
     try:
+        name, raw = _collection_member(data, limits)
+    except _BROKEN_ZIP as error:
+        raise RefusedError(
+            f"This Anki package is damaged ({error}). Export the deck again from Anki "
+            "(File › Export › Anki Deck Package)."
+        ) from None
+    if name.endswith("21b"):
+        return _decompress(raw, limits)
+    return raw
+
+
+def _collection_member(data: bytes, limits: UploadLimits) -> tuple[str, bytes]:
+    try:
         package = zipfile.ZipFile(io.BytesIO(data))
-    except (zipfile.BadZipFile, ValueError):
+    except zipfile.BadZipFile:
         raise RefusedError(
             "This is not an Anki package (.apkg files are zip files). "
             "Export the deck from Anki with File › Export › Anki Deck Package."
@@ -104,14 +129,8 @@ def collection_bytes(data: bytes, limits: UploadLimits) -> bytes:
                 ".anki21 or .anki2). Export the deck from Anki with File › Export › "
                 "Anki Deck Package."
             )
-        try:
-            with package.open(name) as member:
-                raw = _read_capped(member, limits)
-        except (zipfile.BadZipFile, OSError, EOFError, zipfile.LargeZipFile) as error:
-            raise RefusedError(f"This Anki package is damaged ({error}).") from None
-    if name.endswith("21b"):
-        return _decompress(raw, limits)
-    return raw
+        with package.open(name) as member:
+            return name, _read_capped(member, limits)
 
 
 def _bomb_message(limits: UploadLimits) -> str:

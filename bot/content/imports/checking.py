@@ -57,6 +57,8 @@ class Draft:
     where: Callable[[str | None], str]
     # What the reader already found wrong; reported in file order with the rest.
     problems: tuple[str, ...] = ()
+    # The id is a hash of the question text (no id given): a repeat is the same question.
+    id_from_text: bool = False
 
 
 def stable_id(text: str, prefix: str = "q") -> str:
@@ -122,13 +124,16 @@ def finish(
             found.extend(draft.problems)
             continue
         given_id = draft.values.get("id")
+        place = draft.where("question" if draft.id_from_text else "id")
         if isinstance(given_id, str) and given_id in first_at:
+            first = first_at[given_id]
             found.append(
-                f"{draft.where('id')}: id {given_id!r} is used twice "
-                f"(first at {first_at[given_id]})"
+                f"{place}: the same question as {first}"
+                if draft.id_from_text
+                else f"{place}: id {given_id!r} is used twice (first at {first})"
             )
         elif isinstance(given_id, str):
-            first_at[given_id] = draft.where("id")
+            first_at[given_id] = place
         question = _checked(draft, check_deck, limits, found)
         if question is not None:
             questions.append(question)

@@ -122,7 +122,7 @@ def _draft(number: int, columns: list[str], row: list[str]) -> Draft:
     difficulty = cells.get("difficulty", "").strip().lower()
     if difficulty:
         values["difficulty"] = difficulty
-    return Draft(values, _where(number))
+    return Draft(values, _where(number), id_from_text=not given_id)
 
 
 def _where(number: int) -> Callable[[str | None], str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.content.imports import parse_deck_upload, problems_message
@@ -87,7 +89,7 @@ def test_problems_name_the_row_and_column() -> None:
 def test_duplicate_id_without_an_id_column() -> None:
     upload = parse_deck_upload("d.csv", b"question,answer\nSame?,One\nSame?,Two\n")
     assert upload.problems == (
-        "row 3, column 'id': id 'q-7a067d3ae258' is used twice (first at row 2, column 'id')",
+        "row 3, column 'question': the same question as row 2, column 'question'",
     )
 
 
@@ -114,3 +116,16 @@ def test_not_utf8_says_how_to_save_it() -> None:
 def test_a_header_only_file_has_no_questions() -> None:
     upload = parse_deck_upload("d.csv", b"question,answer\n")
     assert upload.problems == ("the file has no questions",)
+
+
+def test_the_readme_example_imports() -> None:
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    example = readme.split("```csv\n", 1)[1].split("```\n", 1)[0]
+    upload = parse_deck_upload("NLP_basics.csv", example.encode())
+    assert upload.deck is not None, problems_message(upload)
+    assert upload.deck.title == "NLP basics"
+    bpe, softmax = upload.deck.questions
+    assert (bpe.id, bpe.tags, bpe.difficulty) == ("q-931ffe813958", ("nlp", "tokenization"), "easy")
+    assert bpe.answer.endswith("pair.\n- used by GPT tokenizers")
+    assert softmax.answer.startswith("\\( \\mathrm{softmax}(x)_i")
+    assert (softmax.tags, softmax.difficulty) == (("math",), None)

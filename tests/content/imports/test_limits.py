@@ -8,7 +8,13 @@ import zipfile
 import pytest
 import zstandard
 
-from bot.content.imports import DeckUpload, UploadLimits, parse_deck_upload, problems_message
+from bot.content.imports import (
+    DeckUpload,
+    UploadLimits,
+    parse_deck_upload,
+    problems_message,
+    size_refusal,
+)
 from tests.content.imports.anki_packages import NOTES, collection, old_package
 
 SMALL = UploadLimits(max_unpacked_bytes=1_000_000, max_questions=2)
@@ -42,6 +48,11 @@ def test_file_size() -> None:
         "This file is 10 MB; a deck file can be at most 10 MB."
     )
     assert _refusal(parse_deck_upload("empty.yaml", b"  \n")) == "This file is empty."
+    # Asked before downloading, from the Document's file_size: the same message.
+    assert size_refusal(10 * 2**20) is None
+    assert size_refusal(15 * 2**20 + 2**19) == (
+        "This file is 15.5 MB; a deck file can be at most 10 MB."
+    )
 
 
 @pytest.mark.parametrize(
