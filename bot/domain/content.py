@@ -132,17 +132,23 @@ class Bank:
         if not decks:
             return self
         base = self.builtin
-        extra = Bank(tuple(decks))  # raises on a question id repeated within the added decks
-        clash = extra._questions.keys() & base._questions.keys()
-        if clash:
-            raise ValueError(f"duplicate question id {min(clash)!r}")
+        questions = dict(base._questions)
+        deck_of = dict(base._deck_of)
+        deck_id_of = dict(base._deck_id_of)
+        for deck in decks:
+            for question in deck.questions:
+                if question.id in questions:
+                    raise ValueError(f"duplicate question id {question.id!r}")
+                questions[question.id] = question
+                deck_of[question.id] = deck
+                deck_id_of[question.id] = deck.id
         bank = object.__new__(Bank)
         set_ = object.__setattr__
-        set_(bank, "decks", base.decks + extra.decks)
-        set_(bank, "_questions", base._questions | extra._questions)
-        set_(bank, "_deck_of", base._deck_of | extra._deck_of)
-        set_(bank, "_deck_id_of", base._deck_id_of | extra._deck_id_of)
-        set_(bank, "_decks", base._decks | extra._decks)
+        set_(bank, "decks", base.decks + tuple(decks))
+        set_(bank, "_questions", questions)
+        set_(bank, "_deck_of", deck_of)
+        set_(bank, "_deck_id_of", deck_id_of)
+        set_(bank, "_decks", base._decks | {deck.id: deck for deck in decks})
         set_(bank, "_hash", hash((base._hash, key)))
         set_(bank, "_builtin", base)
         return bank

@@ -13,9 +13,12 @@ bank).
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+
+from pydantic import TypeAdapter
 
 from bot.domain.content import Deck, Question, Source
 
@@ -83,23 +86,50 @@ def decks_of_questions(question_ids: Iterable[str]) -> set[int]:
     return found
 
 
-def as_bank_deck(deck_id: int, title: str, questions: Sequence[Question]) -> Deck:
-    """An own deck as a bank :class:`Deck`: namespaced ids, the uploaded title.
+_QUESTIONS: TypeAdapter[tuple[Question, ...]] = TypeAdapter(tuple[Question, ...])
 
-    Built without validating again (``model_construct``): the questions were checked on
-    upload, and a deck is built on every cache miss.
-    """
-    namespaced = tuple(
-        question.model_copy(update={"id": question_key(deck_id, question.id)})
-        for question in questions
+
+def encode_questions(questions: Sequence[Question]) -> str:
+    """A deck's questions as the JSON document storage keeps (ids as in the file)."""
+    return json.dumps(
+        [question.model_dump(exclude_defaults=True) for question in questions],
+        ensure_ascii=False,
+        separators=(",", ":"),
     )
+
+
+def decode_questions(document: str, *, deck_id: int | None = None) -> tuple[Question, ...]:
+    """The questions of a stored document, validated again (pydantic-core, a few
+    microseconds a question); with ``deck_id``, under their bank-wide ids."""
+    if deck_id is None:
+        return _QUESTIONS.validate_json(document)
+    items = json.loads(document)
+    for item in items:
+        item["id"] = question_key(deck_id, item["id"])
+    return _QUESTIONS.validate_python(items)
+
+
+def as_bank_deck(deck_id: int, title: str, questions: Sequence[Question]) -> Deck:
+    """An own deck as a bank :class:`Deck` (``questions`` already under their bank-wide
+    ids: :func:`decode_questions` with ``deck_id``), with the uploaded title.
+
+    Built without validating the deck again (``model_construct``): its questions were.
+    """
     return Deck.model_construct(
         id=deck_key(deck_id),
         title=title,
         description=title,
         source=OWN_SOURCE,
         notes=None,
-        questions=namespaced,
+        questions=tuple(questions),
+    )
+
+
+def namespaced(deck_id: int, questions: Sequence[Question]) -> tuple[Question, ...]:
+    """``questions`` (ids as in the file) under their bank-wide ids."""
+    return tuple(
+        question.model_copy(update={"id": question_key(deck_id, question.id)})
+        for question in questions
     )
 
 

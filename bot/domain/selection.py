@@ -39,7 +39,14 @@ class _Pool:
     @classmethod
     def of(cls, bank: Bank, decks: Collection[str]) -> _Pool:
         """The pool for these decks; memoised, since the bank never changes and the
-        dispatcher asks for the same few deck selections thousands of times a minute."""
+        dispatcher asks for the same few deck selections thousands of times a minute.
+
+        Not for a bank with decks of someone's own (``Bank.extended``, built per chat):
+        memoised, each would keep its decks alive past the bounded deck cache, and no
+        other chat asks for it again; its pool is built each time (microseconds).
+        """
+        if bank.builtin is not bank:
+            return _build_pool(bank, frozenset(decks))
         return _pool(bank, frozenset(decks))
 
     def ids(self) -> tuple[str, ...]:
@@ -65,6 +72,10 @@ class _Pool:
 
 @lru_cache(maxsize=256)
 def _pool(bank: Bank, wanted: frozenset[str]) -> _Pool:
+    return _build_pool(bank, wanted)
+
+
+def _build_pool(bank: Bank, wanted: frozenset[str]) -> _Pool:
     decks = tuple(
         tuple(question.id for question in deck.questions)
         for deck in bank.decks

@@ -76,6 +76,10 @@ async def button_pressed(update: Update, context: BotContext) -> None:
             await decks.manage_button(update, context, action)
         case cb.ShareDeck():
             await deck_sharing.share_button(update, context, action)
+        case cb.DeckMenu():
+            await deck_sharing.deck_menu_button(update, context, action)
+        case cb.RemoveAddedDeck():
+            await deck_sharing.remove_button(update, context, action)
         case cb.AddSharedDeck():
             await deck_sharing.add_button(update, context, action)
         case cb.DownloadDecks():

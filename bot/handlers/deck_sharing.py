@@ -9,11 +9,20 @@ from telegram import InputFile, Message, Update
 
 from bot.handlers.common import edit_or_ignore, reply, toast, turn_of
 from bot.rendering import deck_sharing_texts as say
+from bot.rendering import decks_texts
 from bot.service.context import BotContext
 from bot.study import deck_exports, deck_sharing
+from bot.study import decks as own_decks
 from bot.study.deck_sharing import Added, Relation
 from bot.telegram import keyboards
-from bot.telegram.callbacks import AddSharedDeck, DownloadDeck, DownloadDecks, ShareDeck
+from bot.telegram.callbacks import (
+    AddSharedDeck,
+    DeckMenu,
+    DownloadDeck,
+    DownloadDecks,
+    RemoveAddedDeck,
+    ShareDeck,
+)
 
 
 async def share_button(update: Update, context: BotContext, action: ShareDeck) -> None:
@@ -37,6 +46,38 @@ async def share_button(update: Update, context: BotContext, action: ShareDeck) -
         return
     await toast(update, "")
     await reply(update, say.share_text(deck, url), reply_markup=markup)
+
+
+async def deck_menu_button(update: Update, context: BotContext, action: DeckMenu) -> None:
+    """One deck's Replace, Share and Delete (/decks lists many decks with one button each)."""
+    turn = turn_of(update, context)
+    if turn is None or turn.user is None:
+        return
+    deck = await own_decks.own_deck(turn.services, person_id=turn.user.id, deck_id=action.deck_id)
+    if deck is None:
+        await toast(update, say.NOT_YOURS)
+        return
+    await toast(update, "")
+    await reply(
+        update,
+        decks_texts.deck_line(deck),
+        reply_markup=keyboards.own_deck_keyboard(deck.id, deck.title),
+    )
+
+
+async def remove_button(update: Update, context: BotContext, action: RemoveAddedDeck) -> None:
+    """Remove: a deck shared with the person leaves their decks."""
+    turn = turn_of(update, context)
+    if turn is None or turn.user is None:
+        return
+    deck = await deck_sharing.remove(
+        turn.services, person_id=turn.user.id, deck_id=action.deck_id, now=turn.now
+    )
+    if deck is None:
+        await toast(update, say.NOT_ADDED)
+        return
+    await toast(update, "Removed.")
+    await reply(update, say.removed_text(deck))
 
 
 async def start_with_link(update: Update, context: BotContext) -> None:
@@ -95,7 +136,7 @@ async def downloads_button(update: Update, context: BotContext, action: Download
     await toast(update, "")
     await reply(
         update,
-        say.DOWNLOAD_PICK,
+        say.download_pick(len(found), keyboards.DOWNLOADS_SHOWN),
         reply_markup=keyboards.downloads_keyboard([(c.key, c.title) for c in found]),
     )
 

@@ -11,23 +11,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot.content.imports import DeckUpload, UploadLimits, parse_deck_upload, problems_message
 from bot.handlers.common import Turn, edit_or_ignore, reply, toast, turn_of
+from bot.rendering import deck_sharing_texts as sharing_say
 from bot.rendering import decks_texts as say
 from bot.rendering.text import escape_html
 from bot.service.context import BotContext
+from bot.study import deck_sharing
 from bot.study import decks as use
 from bot.study.people import Person
 from bot.telegram import keyboards
 from bot.telegram.callbacks import ManageDeck
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from bot.content.imports import DeckUpload
 
-LIMITS = UploadLimits()
+log = logging.getLogger(__name__)
 
 
 async def decks_command(update: Update, context: BotContext) -> None:
@@ -36,10 +39,14 @@ async def decks_command(update: Update, context: BotContext) -> None:
     if turn is None or turn.user is None:
         return
     decks = await use.my_decks(turn.services, person_id=turn.user.id)
+    # Decks shared with the person (bot/study/deck_sharing.py), each with Remove.
+    added = await deck_sharing.added_decks(turn.services, person_id=turn.user.id)
     await reply(
         update,
-        say.decks_text(decks),
-        reply_markup=keyboards.own_decks_keyboard([(deck.id, deck.title) for deck in decks]),
+        say.decks_text(decks) + sharing_say.added_listing(added),
+        reply_markup=keyboards.own_decks_keyboard(
+            [(deck.id, deck.title) for deck in decks], [(deck.id, deck.title) for deck in added]
+        ),
     )
 
 
@@ -92,15 +99,19 @@ async def read_deck_file(
     without a deck: refused, and the sender was told why (a refused file counts
     against the hourly limit). Used for private uploads and for a group's
     (bot/handlers/group_decks.py)."""
+    # The readers (YAML, CSV, Anki) are imported on the first file, not at start-up.
+    from bot.content.imports import parse_deck_upload, problems_message, size_refusal
+
     message = update.effective_message
     if message is None or message.document is None:
         return None
     document = message.document
     file_name = document.file_name or ""
-    if document.file_size is not None and document.file_size > LIMITS.max_file_bytes:
+    too_big = size_refusal(document.file_size) if document.file_size is not None else None
+    if too_big is not None:
         # Not downloaded at all: the size Telegram reports is enough to refuse it.
         await use.count_upload(turn.services, person=person, now=turn.now)
-        await reply(update, say.too_big(document.file_size, LIMITS.max_file_bytes))
+        await reply(update, escape_html(too_big))
         return None
     try:
         telegram_file = await document.get_file()
@@ -109,7 +120,7 @@ async def read_deck_file(
         log.warning("could not download an uploaded deck: %s", error)
         await reply(update, say.DOWNLOAD_FAILED)
         return None
-    upload = await asyncio.to_thread(parse_deck_upload, file_name, data, title=title, limits=LIMITS)
+    upload = await asyncio.to_thread(parse_deck_upload, file_name, data, title=title)
     if upload.deck is None or upload.problems:
         await use.count_upload(turn.services, person=person, now=turn.now)
         await reply(update, escape_html(problems_message(upload)))

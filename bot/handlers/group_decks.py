@@ -82,6 +82,10 @@ async def group_document(update: Update, context: BotContext) -> None:
     message = update.effective_message
     if turn is None or person is None or message is None:
         return
+    if message.sender_chat is not None and message.sender_chat.id == turn.chat.id:
+        # An anonymous admin posts as the group: the deck would have no owner to manage it.
+        await reply(update, say.ANONYMOUS_UPLOAD)
+        return
     match = CAPTION.match((message.caption or "").strip())
     named = (match.group("title") or "").strip() if match is not None else ""
     title = named[:64] or None

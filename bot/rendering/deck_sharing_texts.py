@@ -25,6 +25,7 @@ LINK_GONE = (
 )
 NOT_A_LINK = "That start link is not one of mine. /decks shows your decks."
 NOT_YOURS = "That deck is gone, or not yours."
+NOT_ADDED = "That deck is gone, or not one you added."
 STALE = "That button has expired. /decks shows your decks."
 
 
@@ -50,6 +51,20 @@ def link_text(deck: StoredDeck, owner_first_name: str, *, own: bool, added: bool
     if added:
         return f"{head}\nYou have added it already: it is in /topics and /quiz."
     return f"{head}\nAdd it to study it like your own decks: the daily question, /quiz, /stats."
+
+
+def added_listing(decks: Sequence[StoredDeck]) -> str:
+    """/decks: the decks shared with the person (empty when none)."""
+    if not decks:
+        return ""
+    lines = "\n".join(
+        f"• {_title(deck.title)}: {_questions(deck.question_count)}" for deck in decks
+    )
+    return f"\n\n<b>Shared with you</b> (Remove takes one out of your decks):\n{lines}"
+
+
+def removed_text(deck: StoredDeck) -> str:
+    return f"Removed {_title(deck.title)} from your decks. Your history stays in /export."
 
 
 def added_text(deck: StoredDeck) -> str:
@@ -86,6 +101,12 @@ DOWNLOAD_PICK = (
 )
 
 
+def download_pick(count: int, shown: int) -> str:
+    if count <= shown:
+        return DOWNLOAD_PICK
+    return f"{DOWNLOAD_PICK}\nThe first {shown} of your {count} decks."
+
+
 def download_caption(title: str, kind: str) -> str:
     return f"{_title(title)} as {kind}."
 
@@ -93,6 +114,10 @@ def download_caption(title: str, kind: str) -> str:
 # --- groups -----------------------------------------------------------------------------
 
 GROUP_NOT_SUBSCRIBED = "This group is not subscribed yet. Send /start."
+ANONYMOUS_UPLOAD = (
+    "Send the deck from your own account, not anonymously: it becomes your deck, which "
+    "you replace or delete from /decks in a private chat with me."
+)
 GROUP_HOW_TO = (
     "<b>This group's decks</b>: tap to switch a deck on or off (at least one stays on). "
     "The daily question and /quiz come from the decks that are on. You can choose the "

@@ -78,7 +78,3 @@ def delete_prompt(deck: StoredDeck) -> str:
 
 def deleted_text(deck: StoredDeck) -> str:
     return f"Deleted <b>{escape_html(deck.title)}</b>."
-
-
-def too_big(size: int, limit: int) -> str:
-    return f"This file is {size / 2**20:.1f} MB; a deck file can be at most {limit // 2**20} MB."

@@ -6,9 +6,10 @@ The storage API of own decks, for this module's callers and for sharing:
   questions are domain :class:`~bot.domain.content.Question` values under the id they
   have in the file. Namespacing them for the bank (``u<deck>-<id>``) is
   bot/domain/own_decks.py's job, not storage's.
-- Only the current version is stored. :func:`replace_deck` rewrites the questions and
-  bumps ``version``; :func:`load_decks` reads headers and questions in one statement,
-  so what it returns for a version is that version's questions.
+- Only the current version is stored, its questions as one JSON document in the deck's
+  row (bot/domain/own_decks.py ``encode_questions``): a deck is written and read whole.
+  :func:`replace_deck` rewrites it and bumps ``version``; :func:`load_decks` reads a
+  version's header and document from one row, so they always match.
 - Who studies a deck: its owner (``decks.owner_id``) and the people who added it
   (``added_decks``: :func:`add_deck`, :func:`remove_added`). Deleting a deck (or its
   owner) deletes its questions and those links.
@@ -23,12 +24,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, false, func, insert, or_, select, update
+from sqlalchemy import case, delete, func, insert, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.content import Question
-from bot.domain.own_decks import DeckChanges, compare_versions
-from bot.storage.models import AddedDeckRow, DeckQuestionRow, DeckRow, DeckUploadRow
+from bot.domain.own_decks import (
+    DeckChanges,
+    compare_versions,
+    decode_questions,
+    encode_questions,
+)
+from bot.storage.models import AddedDeckRow, DeckRow, DeckUploadRow
 
 
 @dataclass(frozen=True)
@@ -47,10 +53,15 @@ class StoredDeck:
 
 @dataclass(frozen=True)
 class DeckContent:
-    """A deck's version with its questions (ids as in the file, file order)."""
+    """A deck's version with its questions' document (None: not read)."""
 
     deck: StoredDeck
-    questions: tuple[Question, ...]
+    document: str | None
+
+    @property
+    def questions(self) -> tuple[Question, ...]:
+        """The questions, ids as in the file, file order (decoded on each call)."""
+        return decode_questions(self.document) if self.document is not None else ()
 
 
 _HEADER = (
@@ -76,31 +87,6 @@ def _stored(row: Any) -> StoredDeck:
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
-
-
-def _question(row: Any) -> Question:
-    return Question.model_construct(
-        id=row.question_id,
-        question=row.question,
-        answer=row.answer,
-        tags=tuple(row.tags.split()) if row.tags else (),
-        difficulty=row.difficulty,
-    )
-
-
-def _question_rows(deck_id: int, questions: Sequence[Question]) -> list[dict[str, Any]]:
-    return [
-        {
-            "deck_id": deck_id,
-            "question_id": question.id,
-            "position": position,
-            "question": question.question,
-            "answer": question.answer,
-            "tags": " ".join(question.tags),
-            "difficulty": question.difficulty,
-        }
-        for position, question in enumerate(questions)
-    ]
 
 
 async def get_deck(deck_id: int, *, session: AsyncSession) -> StoredDeck | None:
@@ -145,48 +131,26 @@ async def load_decks(
 ) -> dict[int, DeckContent]:
     """The current version of each existing deck of ``deck_ids``, in one statement.
 
-    Questions are read only for the decks in ``with_questions`` (those a cache does not
-    hold); the others come back with their header (their version) and no questions.
+    The questions' document is read only for the decks in ``with_questions`` (those a
+    cache does not hold); the others come back with their header (their version) only.
     Deleted decks are absent.
     """
     if not deck_ids:
         return {}
     wanted = sorted(with_questions)
-    join_on = (DeckQuestionRow.deck_id == DeckRow.id) & (
-        DeckRow.id.in_(wanted) if wanted else false()
+    document: Any = (
+        case((DeckRow.id.in_(wanted), DeckRow.questions), else_=null()) if wanted else null()
     )
     rows = await session.execute(
-        select(
-            *_HEADER,
-            DeckQuestionRow.question_id,
-            DeckQuestionRow.question,
-            DeckQuestionRow.answer,
-            DeckQuestionRow.tags,
-            DeckQuestionRow.difficulty,
-        )
-        .select_from(DeckRow)
-        .outerjoin(DeckQuestionRow, join_on)
-        .where(DeckRow.id.in_(sorted(deck_ids)))
-        .order_by(DeckRow.id, DeckQuestionRow.position)
+        select(*_HEADER, document.label("document")).where(DeckRow.id.in_(sorted(deck_ids)))
     )
-    headers: dict[int, StoredDeck] = {}
-    questions: dict[int, list[Question]] = {}
-    for row in rows:
-        if row.id not in headers:
-            headers[row.id] = _stored(row)
-            questions[row.id] = []
-        if row.question_id is not None:
-            questions[row.id].append(_question(row))
-    return {
-        deck_id: DeckContent(header, tuple(questions[deck_id]))
-        for deck_id, header in headers.items()
-    }
+    return {row.id: DeckContent(_stored(row), row.document) for row in rows}
 
 
 async def deck_questions(deck_id: int, *, session: AsyncSession) -> dict[str, Question]:
     """The current questions of a deck by their id in the file."""
-    rows = await session.execute(select(DeckQuestionRow).where(DeckQuestionRow.deck_id == deck_id))
-    return {row.question_id: _question(row) for row in rows.scalars()}
+    document = await session.scalar(select(DeckRow.questions).where(DeckRow.id == deck_id))
+    return {q.id: q for q in decode_questions(document)} if document is not None else {}
 
 
 async def create_deck(
@@ -205,13 +169,13 @@ async def create_deck(
             title=title,
             version=1,
             question_count=len(questions),
+            questions=encode_questions(questions),
             created_at=now,
             updated_at=now,
         )
         .returning(DeckRow.id)
     )
     assert deck_id is not None
-    await session.execute(insert(DeckQuestionRow), _question_rows(deck_id, questions))
     deck = await get_deck(deck_id, session=session)
     assert deck is not None
     return deck
@@ -228,37 +192,36 @@ async def replace_deck(
     """The deck's next version: its questions rewritten, ``version`` bumped, the title
     changed when given. None when the deck no longer exists.
 
-    The version is bumped first (an UPDATE, which locks the row on PostgreSQL), so two
-    replaces of one deck run one after the other and each compares with the one before.
+    The old version is read ``FOR UPDATE`` (a row lock on PostgreSQL; SQLite has one
+    writer), so two replaces of one deck run one after the other and each compares with
+    the one before.
     """
+    old_document = await session.scalar(
+        select(DeckRow.questions).where(DeckRow.id == deck_id).with_for_update()
+    )
+    if old_document is None:
+        return None
+    changes = compare_versions({q.id: q for q in decode_questions(old_document)}, questions)
     values: dict[str, Any] = {
         "version": DeckRow.version + 1,
         "replace_requested_at": None,
         "question_count": len(questions),
+        "questions": encode_questions(questions),
         "updated_at": now,
     }
     if title is not None:
         values["title"] = title
-    result = await session.execute(
-        update(DeckRow).where(DeckRow.id == deck_id).values(**values).returning(DeckRow.id)
-    )
-    if result.first() is None:
-        return None
-    old = await deck_questions(deck_id, session=session)
-    changes = compare_versions(old, questions)
-    await session.execute(delete(DeckQuestionRow).where(DeckQuestionRow.deck_id == deck_id))
-    await session.execute(insert(DeckQuestionRow), _question_rows(deck_id, questions))
+    await session.execute(update(DeckRow).where(DeckRow.id == deck_id).values(**values))
     deck = await get_deck(deck_id, session=session)
     assert deck is not None
     return deck, changes
 
 
 async def delete_deck(deck_id: int, *, session: AsyncSession) -> bool:
-    """Delete a deck, its questions and who added it. False if it was already gone.
+    """Delete a deck and who added it. False if it was already gone.
 
     Progress on its questions (cards, reviews) stays: it is the studier's history.
     """
-    await session.execute(delete(DeckQuestionRow).where(DeckQuestionRow.deck_id == deck_id))
     await session.execute(delete(AddedDeckRow).where(AddedDeckRow.deck_id == deck_id))
     result = await session.execute(delete(DeckRow).where(DeckRow.id == deck_id))
     return bool(getattr(result, "rowcount", 0))

@@ -345,13 +345,15 @@ class SendBudgetRow(Base):
 
 
 class DeckRow(Base):
-    """A deck a person uploaded (bot/storage/decks.py): its current version's header.
+    """A deck a person uploaded (bot/storage/decks.py): its current version, whole.
 
-    Only the current version's questions are stored (``deck_questions``): progress is
-    kept by question id, not by version, and a reader loads a deck and its questions
-    in one statement, so ``version`` (bumped on each replace) is enough to key the
-    process's cache (bot/study/deck_cache.py). ``share_code`` is the secret of a
-    sharing link (NULL: not shared).
+    Only the current version is stored, and its questions as one JSON document
+    (``questions``): a deck is written whole (an upload replaces it) and read whole (the
+    process's cache, bot/content/deck_cache.py), never one question at a time, so one
+    row per deck is what a cache miss reads (rows per question cost several times more
+    to load: BENCHMARKS.md, "Own decks"). Progress is kept by question id, not by version;
+    ``version`` (bumped on each replace) keys the cache. ``share_code`` is the secret of
+    a sharing link (NULL: not shared).
     """
 
     __tablename__ = "decks"
@@ -363,27 +365,13 @@ class DeckRow(Base):
     title: Mapped[str] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer, default=1)
     question_count: Mapped[int] = mapped_column(Integer)
+    questions: Mapped[str] = mapped_column(Text)
+    """JSON: ``[[id, question, answer, [tags], difficulty or null], ...]`` in file order."""
     share_code: Mapped[str | None] = mapped_column(String(64), unique=True)
     replace_requested_at: Mapped[datetime | None]
     """Replace was pressed in /decks: the owner's next file (within the hour) replaces it."""
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
-
-
-class DeckQuestionRow(Base):
-    """One question of a deck's current version, under the id it has in the file."""
-
-    __tablename__ = "deck_questions"
-
-    deck_id: Mapped[int] = mapped_column(
-        ForeignKey("decks.id", ondelete="CASCADE"), primary_key=True
-    )
-    question_id: Mapped[str] = mapped_column(String(80), primary_key=True)
-    position: Mapped[int] = mapped_column(Integer)
-    question: Mapped[str] = mapped_column(Text)
-    answer: Mapped[str] = mapped_column(Text)
-    tags: Mapped[str] = mapped_column(Text, default="")  # space-separated slugs
-    difficulty: Mapped[str | None] = mapped_column(String(8))
 
 
 class AddedDeckRow(Base):

@@ -25,7 +25,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.chats import ChatSettings
 from bot.domain.content import Bank, Deck
-from bot.domain.own_decks import as_bank_deck, decks_of_questions, own_deck_ids
+from bot.domain.own_decks import (
+    as_bank_deck,
+    decks_of_questions,
+    decode_questions,
+    own_deck_ids,
+)
 from bot.service.context import Services
 from bot.storage import chats as chat_store
 from bot.storage import decks as deck_store
@@ -48,11 +53,10 @@ async def own_decks(
     found: dict[int, Deck] = {}
     stale: list[int] = []
     for deck_id, content in contents.items():
-        header = content.deck
-        deck = cache.get(deck_id, header.version)
-        if deck is None and (content.questions or deck_id in missing):
-            deck = as_bank_deck(deck_id, header.title, content.questions)
-            cache.put(deck_id, header.version, deck)
+        deck = cache.get(deck_id, content.deck.version)
+        if deck is None and content.document is not None:
+            deck = _bank_deck(content)
+            cache.put(deck_id, content.deck.version, deck)
         if deck is None:
             stale.append(deck_id)
         else:
@@ -60,10 +64,17 @@ async def own_decks(
     if stale:
         again = await deck_store.load_decks(stale, with_questions=stale, session=session)
         for deck_id, content in again.items():
-            deck = as_bank_deck(deck_id, content.deck.title, content.questions)
+            deck = _bank_deck(content)
             cache.put(deck_id, content.deck.version, deck)
             found[deck_id] = deck
     return found
+
+
+def _bank_deck(content: deck_store.DeckContent) -> Deck:
+    """A loaded deck as the bank holds it: its questions under their bank-wide ids."""
+    header = content.deck
+    questions = decode_questions(content.document or "[]", deck_id=header.id)
+    return as_bank_deck(header.id, header.title, questions)
 
 
 def _extended(services: Services, decks: Iterable[Deck]) -> Bank:

@@ -4,7 +4,7 @@ as an Anki package or as YAML in the bank's format.
 Own decks are exported with the ids their questions have in the file (not the bank's
 ``u<deck>-`` ids), so sending the YAML back to the bot, or re-importing the package into
 Anki, keeps the same questions. The files are built off the event loop (genanki and
-PyYAML are CPU work: up to 2,000 questions).
+PyYAML are CPU work: up to 2,000 questions), and imported on the first download.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import asyncio
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.content.exports import deck_to_apkg, deck_to_yaml
 from bot.domain.content import Deck, slugify
 from bot.domain.own_decks import OWN_SOURCE, deck_id_of_key, deck_key
 from bot.domain.topics import topic_ref
@@ -70,6 +69,10 @@ async def _deck(services: Services, *, person_id: int, ref: str) -> Deck | None:
 
 
 def _file(deck: Deck, kind: Kind) -> DeckDownload:
+    # Imported when first needed: genanki and PyYAML stay out of the start-up
+    # (tests/domain/test_answer_check.py checks what ``import bot.app`` loads).
+    from bot.content.exports import deck_to_apkg, deck_to_yaml
+
     name = slugify(deck.title) or "deck"
     if kind == "apkg":
         return DeckDownload(f"{name}.apkg", deck_to_apkg(deck), deck.title)

@@ -116,8 +116,11 @@ async def add(services: Services, *, person: Person, code: str, now: datetime) -
     """Add the deck a link code opens to the person's decks, switched on in their
     private chat (subscribed first if they never were)."""
     async with services.autocommit() as session:
+        found = await deck_shares.shared_deck(code, session=session)
         known = await chat_store.get_chat(person.id, session=session)
-    if known is None:
+    if found is None:
+        return AddResult(Added.GONE)
+    if known is None and found.deck.owner_id != person.id:
         await subscription.subscribe(
             services, chat_id=person.id, chat_kind="private", person=person, now=now
         )
@@ -138,6 +141,29 @@ async def add(services: Services, *, person: Person, code: str, now: datetime) -
             chosen = (*settings.decks, deck_key(deck.id))
             await chat_store.save_chat(replace(settings, decks=chosen), session=session, now=now)
         return AddResult(Added.ADDED, deck)
+
+
+async def added_decks(services: Services, *, person_id: int) -> tuple[StoredDeck, ...]:
+    """The decks the person added (shared with them), oldest first."""
+    async with services.autocommit() as session:
+        visible = await deck_store.visible_decks(person_id, session=session)
+    return tuple(deck for deck in visible if deck.owner_id != person_id)
+
+
+async def remove(
+    services: Services, *, person_id: int, deck_id: int, now: datetime
+) -> StoredDeck | None:
+    """Take an added deck out of the person's decks (and their private chat's topics);
+    the owner and everyone else keep it. None: they had not added it (or it is gone)."""
+    async with services.sessions() as session, session.begin():
+        deck = await deck_store.get_deck(deck_id, session=session)
+        if deck is None or not await deck_store.remove_added(person_id, deck_id, session=session):
+            return None
+        settings = await chat_store.get_chat(person_id, session=session)
+        if settings is not None and deck_key(deck_id) in settings.decks:
+            kept = tuple(key for key in settings.decks if key != deck_key(deck_id))
+            await chat_store.save_chat(replace(settings, decks=kept), session=session, now=now)
+        return deck
 
 
 async def tell_adders(

@@ -46,7 +46,8 @@ class Imported:
 
 
 async def plan_upload(services: Services, *, person_id: int, now: datetime) -> UploadPlan:
-    """Whether the person may upload now, and into which deck. Counts this upload."""
+    """Whether the person may upload now, and into which deck (nothing is written: the
+    upload is counted when it is stored or refused, save_upload and count_upload)."""
     async with services.sessions() as session, session.begin():
         since = now - deck_store.UPLOAD_WINDOW
         if await deck_store.uploads_since(person_id, since, session=session) >= (

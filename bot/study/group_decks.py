@@ -100,7 +100,7 @@ async def switch(
             if key not in chosen and own not in await deck_shares.visible_among(
                 person_id, [own], session=session
             ):
-                return SwitchResult(Switched.NOT_ALLOWED, title)
+                return SwitchResult(Switched.NOT_ALLOWED)  # its title is not theirs to see
         turning_on = key not in chosen
         after = chosen ^ {key}
         if not turning_on:

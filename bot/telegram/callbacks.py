@@ -177,6 +177,20 @@ class ShareDeck:
 
 
 @dataclass(frozen=True)
+class DeckMenu:
+    """/decks with too many decks for three buttons each: one deck's buttons."""
+
+    deck_id: int
+
+
+@dataclass(frozen=True)
+class RemoveAddedDeck:
+    """/decks: take a deck shared with one out of one's decks (its internal id)."""
+
+    deck_id: int
+
+
+@dataclass(frozen=True)
 class AddSharedDeck:
     """A shared link's Add: ``code`` is the link's code (bot-issued, random), so a
     revoked link's button adds nothing."""
@@ -229,6 +243,8 @@ Action = (
     | KeepTyped
     | ManageDeck
     | ShareDeck
+    | DeckMenu
+    | RemoveAddedDeck
     | AddSharedDeck
     | DownloadDecks
     | DownloadDeck
@@ -261,6 +277,8 @@ _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"kt:([01])"), "keep-typed"),
     (re.compile(rf"dk:([rdyn]):{_ID}"), "deck"),
     (re.compile(rf"sh:([sr]):{_ID}"), "share"),
+    (re.compile(rf"dm:{_ID}"), "deck-menu"),
+    (re.compile(rf"dr:{_ID}"), "remove-added"),
     (re.compile(r"ad:([A-Za-z0-9_-]{16,40})"), "add-shared"),
     (re.compile(r"dl"), "downloads"),
     (re.compile(rf"dx:([ay]):{_REF}"), "download"),
@@ -316,6 +334,10 @@ def encode(action: Action) -> str:
             body = f"dk:{letter}:{deck_id}"
         case ShareDeck(revoke, deck_id):
             body = f"sh:{'r' if revoke else 's'}:{deck_id}"
+        case DeckMenu(deck_id):
+            body = f"dm:{deck_id}"
+        case RemoveAddedDeck(deck_id):
+            body = f"dr:{deck_id}"
         case AddSharedDeck(code):
             body = f"ad:{code}"
         case DownloadDecks():
@@ -382,6 +404,10 @@ def _build(kind: str, groups: tuple[str | None, ...]) -> Action:
         return ManageDeck(DECK_STEPS[values[0]], int(values[1]))
     if kind == "share":
         return ShareDeck(values[0] == "r", int(values[1]))
+    if kind == "deck-menu":
+        return DeckMenu(int(values[0]))
+    if kind == "remove-added":
+        return RemoveAddedDeck(int(values[0]))
     if kind == "add-shared":
         return AddSharedDeck(values[0])
     if kind == "download":

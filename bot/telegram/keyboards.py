@@ -9,6 +9,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.domain.content import Deck
 from bot.domain.srs import Rating
 from bot.telegram import callbacks as cb
+from bot.telegram.limits import MAX_INLINE_BUTTONS
 
 TYPE_ANSWER_LABEL = "✍️ Type my answer"
 SUGGESTED_MARK = " ★"
@@ -203,20 +204,42 @@ def open_private_keyboard(bot_username: str, payload: str) -> InlineKeyboardMark
     return InlineKeyboardMarkup([[InlineKeyboardButton(f"Open @{bot_username}", url=url)]])
 
 
-def own_decks_keyboard(decks: Sequence[tuple[int, str]]) -> InlineKeyboardMarkup:
-    """/decks: Replace and Delete under each deck of one's own ((id, title) pairs); the
-    buttons carry the deck's internal id only."""
-    rows = [
-        [
-            _button(f"Replace {_short(title)}", cb.ManageDeck("replace", deck_id)),
-            _button("Share", cb.ShareDeck(False, deck_id)),
-            _button("Delete", cb.ManageDeck("delete", deck_id)),
-        ]
-        for deck_id, title in decks
+def own_decks_keyboard(
+    decks: Sequence[tuple[int, str]], added: Sequence[tuple[int, str]] = ()
+) -> InlineKeyboardMarkup:
+    """/decks: Replace, Share and Delete under each deck of one's own ((id, title) pairs),
+    Remove under each deck one added, then "Take a deck with you"; the buttons carry
+    decks' internal ids only.
+
+    Telegram refuses an inline keyboard of more than ``MAX_INLINE_BUTTONS``: with more
+    decks than three buttons each allow, each deck gets one button that opens its three
+    (:func:`own_deck_keyboard`).
+    """
+    take = (_button("⬇️ Take a deck with you (.apkg, YAML)", cb.DownloadDecks()),)
+    removes = [
+        (_button(f"Remove {_short(title)}", cb.RemoveAddedDeck(deck_id)),)
+        for deck_id, title in added
     ]
-    # Any deck, built-in or one's own, as a file (bot/handlers/deck_sharing.py).
-    rows.append([_button("⬇️ Take a deck with you (.apkg, YAML)", cb.DownloadDecks())])
-    return InlineKeyboardMarkup(rows)
+    rows: list[Sequence[InlineKeyboardButton]]
+    if 3 * len(decks) + len(added) + 1 <= MAX_INLINE_BUTTONS:
+        rows = [own_deck_keyboard(deck_id, title).inline_keyboard[0] for deck_id, title in decks]
+    else:
+        rows = [(_button(f"⚙️ {_short(title)}", cb.DeckMenu(deck_id)),) for deck_id, title in decks]
+    shown = [*rows, *removes][: MAX_INLINE_BUTTONS - 1]
+    return InlineKeyboardMarkup([*shown, take])
+
+
+def own_deck_keyboard(deck_id: int, title: str) -> InlineKeyboardMarkup:
+    """One deck of one's own: Replace, Share, Delete."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                _button(f"Replace {_short(title)}", cb.ManageDeck("replace", deck_id)),
+                _button("Share", cb.ShareDeck(False, deck_id)),
+                _button("Delete", cb.ManageDeck("delete", deck_id)),
+            ]
+        ]
+    )
 
 
 def delete_deck_keyboard(deck_id: int) -> InlineKeyboardMarkup:
@@ -245,23 +268,28 @@ def add_shared_keyboard(code: str) -> InlineKeyboardMarkup:
 
 
 def downloads_keyboard(decks: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup:
-    """A deck per row ((bank deck id, title) pairs): .apkg and YAML."""
+    """A deck per row ((bank deck id, title) pairs): .apkg and YAML; as many decks as
+    Telegram's limit on buttons allows (the caller says when some are left out)."""
     return InlineKeyboardMarkup(
         [
             [
                 _button(f"{_short(title)} · .apkg", cb.DownloadDeck("apkg", key)),
                 _button("YAML", cb.DownloadDeck("yaml", key)),
             ]
-            for key, title in decks
+            for key, title in decks[: MAX_INLINE_BUTTONS // 2]
         ]
     )
 
 
+DOWNLOADS_SHOWN = MAX_INLINE_BUTTONS // 2
+
+
 def group_decks_keyboard(decks: Sequence[tuple[str, str, bool]]) -> InlineKeyboardMarkup:
-    """A group's /decks: (bank deck id, title, on) per row, tap to switch."""
+    """A group's /decks: (bank deck id, title, on) per row, tap to switch (at most
+    ``MAX_INLINE_BUTTONS`` decks: the built-in ones come first)."""
     return InlineKeyboardMarkup(
         [
             [_button(f"{'✅' if on else '▫️'} {_short(title)}", cb.GroupDeck(key))]
-            for key, title, on in decks
+            for key, title, on in decks[:MAX_INLINE_BUTTONS]
         ]
     )

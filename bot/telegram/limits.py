@@ -22,6 +22,11 @@ PRIVATE_MESSAGES_PER_SECOND = 1.0
 PRIVATE_BURST = 3
 
 
+MAX_INLINE_BUTTONS = 100
+"""Buttons in one inline keyboard: Telegram answers "reply markup is too long" beyond
+(not in the Bot API's documentation; found by bot authors, and what clients show)."""
+
+
 def is_message(method: str) -> bool:
     """Whether a Bot API method (any case) posts or edits a message: what the limits count."""
     name = method.lower()

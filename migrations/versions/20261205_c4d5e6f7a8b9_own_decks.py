@@ -1,11 +1,12 @@
-"""own decks: decks people upload, their questions, who added them, the upload log
+"""own decks: decks people upload, who added them, the upload log
 
 Revision ID: c4d5e6f7a8b9
 Revises: c4f1a9e2d7b3
 Create Date: 2026-12-05 10:06:18
 
-Only each deck's current version is stored (``deck_questions``); ``decks.version`` counts
-replaces and keys the process's deck cache. Cards, deliveries and reviews refer to an own
+Only each deck's current version is stored, its questions as one JSON document in
+``decks.questions`` (a deck is written and read whole); ``decks.version`` counts replaces
+and keys the process's deck cache. Cards, deliveries and reviews refer to an own
 deck's questions as ``u<deck id>-<question id>`` (bot/domain/own_decks.py), so no column
 of theirs changes.
 """
@@ -46,6 +47,7 @@ def upgrade() -> None:
         sa.Column("title", sa.String(length=64), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("question_count", sa.Integer(), nullable=False),
+        sa.Column("questions", sa.Text(), nullable=False),
         sa.Column("share_code", sa.String(length=64), nullable=True),
         sa.Column(
             "replace_requested_at", bot.storage.types.UTCDateTime(timezone=True), nullable=True
@@ -78,27 +80,8 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_added_decks_deck_id"), "added_decks", ["deck_id"])
 
-    op.create_table(
-        "deck_questions",
-        sa.Column("deck_id", sa.Integer(), nullable=False),
-        sa.Column("question_id", sa.String(length=80), nullable=False),
-        sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column("question", sa.Text(), nullable=False),
-        sa.Column("answer", sa.Text(), nullable=False),
-        sa.Column("tags", sa.Text(), nullable=False),
-        sa.Column("difficulty", sa.String(length=8), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["deck_id"],
-            ["decks.id"],
-            name=op.f("fk_deck_questions_deck_id_decks"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("deck_id", "question_id", name=op.f("pk_deck_questions")),
-    )
-
 
 def downgrade() -> None:
-    op.drop_table("deck_questions")
     op.drop_table("added_decks")
     op.drop_table("decks")
     op.drop_table("deck_uploads")

@@ -18,6 +18,9 @@ from bot.domain.own_decks import (
     deck_id_of_question,
     deck_key,
     decks_of_questions,
+    decode_questions,
+    encode_questions,
+    namespaced,
     own_deck_ids,
     question_key,
 )
@@ -57,6 +60,20 @@ def test_no_built_in_id_looks_like_an_own_one() -> None:
     assert not decks_of_questions(question.id for question in bank)
 
 
+def test_the_stored_document_round_trips_and_namespaces() -> None:
+    questions = [
+        Question(
+            id="a", question="Q <b>?</b>", answer="\\(x^2\\) é", tags=("t", "u"), difficulty="hard"
+        ),
+        Question(id="x" * 79, question="Q?", answer="A."),
+    ]
+    document = encode_questions(questions)
+    assert decode_questions(document) == tuple(questions)
+    bank_ids = [question.id for question in decode_questions(document, deck_id=3)]
+    assert bank_ids == ["u3-a", question_key(3, "x" * 79)]
+    assert [q.id for q in namespaced(3, questions)] == bank_ids
+
+
 def test_what_a_new_version_changes() -> None:
     old = {"a": q("a"), "b": q("b"), "c": q("c")}
     assert compare_versions(old, [q("a"), q("b", "Other."), q("d"), q("e")]) == DeckChanges(
@@ -66,7 +83,7 @@ def test_what_a_new_version_changes() -> None:
 
 def test_the_extended_bank_has_both_and_remembers_its_base() -> None:
     base = small_bank()
-    own = as_bank_deck(7, "Mine", [q("a"), q("b")])
+    own = as_bank_deck(7, "Mine", namespaced(7, [q("a"), q("b")]))
     bank = base.extended([own], key=("u7", 1))
     assert bank.builtin is base
     assert base.builtin is base

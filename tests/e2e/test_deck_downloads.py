@@ -5,6 +5,8 @@ by the upload reader); a deck that is not yours, or gone, gets a clear answer.""
 from __future__ import annotations
 
 from bot.content.imports import parse_deck_upload
+from bot.domain.content import Question
+from bot.storage import decks as deck_store
 from bot.telegram import callbacks as cb
 from tests.e2e.test_own_decks import (
     ADA,
@@ -118,3 +120,30 @@ async def test_someone_elses_or_a_gone_deck_is_refused(tg: FakeTelegram, bot: Ru
         toast = await answered(tg, await tg.press(BOB, BOB, menu.message_id, cb.encode(action)))
         assert toast == "That deck is gone, or not yours."
     assert len(tg.sent(BOB, "sendDocument")) == before
+
+
+async def test_fifty_decks_fit_telegrams_limit_on_buttons(
+    tg: FakeTelegram, bot: RunningBot
+) -> None:
+    """The fake refuses more than 100 buttons, as Telegram does: /decks with 50 decks
+    gives each one button that opens its own three."""
+    await start(tg)
+    question = Question(id="a", question="Q?", answer="A.")
+    async with bot.services.sessions() as session, session.begin():
+        for number in range(50):
+            await deck_store.create_deck(
+                ADA, f"D{number}", [question], session=session, now=bot.clock()
+            )
+    listing = await command(tg, "/decks", "D49")
+    labels = [text for text, _ in listing.buttons]
+    assert labels[0] == "⚙️ D0"
+    assert len(labels) == 51
+    data = listing.buttons[49][1]
+    assert data is not None
+    before = len(tg.sent(ADA))
+    await tg.press(ADA, ADA, listing.message_id, data)
+    await tg.wait_for(lambda: len(tg.sent(ADA)) > before, what="D49's buttons")
+    assert [text for text, _ in tg.sent(ADA)[-1].buttons] == ["Replace D49", "Share", "Delete"]
+    menu = await downloads(tg)
+    assert len(menu.buttons) == 100
+    assert "The first 50 of your 52 decks." in (menu.plain_text or "")

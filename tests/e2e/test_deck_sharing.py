@@ -113,6 +113,18 @@ async def test_share_add_and_revoke(tg: FakeTelegram, bot: RunningBot) -> None:
     await add(tg, CAROL, new_code)
     assert await count(bot.services.sessions, AddedDeckRow) == 2
 
+    # Carol's /decks lists it as shared with her; Remove takes it out of her decks only.
+    listing = await command(tg, "/decks", "Shared with you", CAROL)
+    assert "mine: 3 questions" in (listing.plain_text or "")
+    await press(tg, listing, "Remove mine", "Removed", CAROL)
+    async with bot.services.sessions() as session:
+        carol_chat = await session.get(ChatRow, CAROL)
+    assert carol_chat is not None
+    assert f"u{deck.id}" not in carol_chat.decks.split(",")
+    assert await count(bot.services.sessions, AddedDeckRow) == 1
+    query = await tg.press(CAROL, CAROL, listing.message_id, cb.encode(cb.RemoveAddedDeck(deck.id)))
+    assert "not one you added" in await answered(tg, query)
+
     # Unknown codes and malformed payloads: a friendly line each.
     await open_link(tg, CAROL, "A" * 24, "no longer works")
     await open_link(tg, CAROL, "<b>x</b>", "not one of mine")

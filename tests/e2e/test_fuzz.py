@@ -132,6 +132,11 @@ MEDIA: tuple[dict[str, Any], ...] = (
     {"contact": {"phone_number": "+10000000000", "first_name": "Zed"}},
     {"dice": {"emoji": "🎲", "value": 3}},
 )
+DOCUMENTS: tuple[tuple[str, bytes], ...] = (
+    ("deck.csv", b"question,answer\nWhat is a tensor?,An n-dimensional array.\n"),
+    ("broken.csv", b"question,reply\nWhat?,That.\n"),
+    ("notes.txt", b"hello"),
+)
 _NUMBER = re.compile(r"\d+")
 
 
@@ -230,7 +235,15 @@ class Fuzzer:
             longitude = self.rng.uniform(-179.0, 179.0)
             await self.tg.send_location(chat, self.writer(chat), latitude, longitude)
             return
-        await self.tg.send_content(chat, self.writer(chat), self.rng.choice(MEDIA))
+        content = self.rng.choice(MEDIA)
+        if "document" in content:
+            # A file a person really sent (a file id Telegram knows): a deck, a broken
+            # deck or something else, captioned /decks half the time.
+            name, data = self.rng.choice(DOCUMENTS)
+            caption = "/decks" if self.rng.random() < 0.5 else None
+            await self.tg.send_document(chat, self.writer(chat), data, name, caption=caption)
+            return
+        await self.tg.send_content(chat, self.writer(chat), content)
 
     async def membership(self) -> None:
         tg, roll = self.tg, self.rng.random()

@@ -127,6 +127,15 @@ async def test_a_file_captioned_decks_from_an_admin_is_a_group_deck(
     assert refused.plain_text == ONLY_ADMINS
     assert await stored_decks(bot.services.sessions) == []
 
+    # An anonymous admin posts as the group: the deck would have no owner. Refused.
+    count = len(tg.sent(GROUP))
+    await tg.send_document(GROUP, ADA, CSV_V1, "anon.csv", caption="/decks", anonymous_admin=True)
+    await tg.wait_for(
+        lambda: any("not anonymously" in (m.plain_text or "") for m in tg.sent(GROUP)[count:]),
+        what="the anonymous upload refused",
+    )
+    assert await stored_decks(bot.services.sessions) == []
+
     # A file without the caption is no command: nothing is said.
     count = len(tg.sent(GROUP))
     await tg.send_document(GROUP, ADA, CSV_V1, "holiday.csv")

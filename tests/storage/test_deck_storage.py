@@ -12,7 +12,7 @@ from bot.domain.content import Question
 from bot.domain.own_decks import DeckChanges
 from bot.storage import decks as store
 from bot.storage import people
-from bot.storage.models import AddedDeckRow, DeckQuestionRow, DeckRow, DeckUploadRow
+from bot.storage.models import AddedDeckRow, DeckRow, DeckUploadRow
 from tests.support.storage_rows import add_person_with_private_chat
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
@@ -79,14 +79,6 @@ async def test_who_sees_a_deck_and_deleting_it(sessions: async_sessionmaker[Asyn
     async with sessions() as session:
         assert [d.id for d in await store.visible_decks(BOB, session=session)] == [bob.id]
         assert await session.scalar(select(func.count()).select_from(AddedDeckRow)) == 0
-        assert (
-            await session.scalar(
-                select(func.count())
-                .select_from(DeckQuestionRow)
-                .where(DeckQuestionRow.deck_id == ada.id)
-            )
-            == 0
-        )
 
 
 async def test_the_upload_log_counts_the_last_hour_and_prunes(
@@ -120,4 +112,3 @@ async def test_forget_deletes_own_decks_and_links_but_not_others(
         assert list(await session.scalars(select(DeckRow.id))) == [bob.id]
         assert await session.scalar(select(func.count()).select_from(AddedDeckRow)) == 0
         assert await session.scalar(select(func.count()).select_from(DeckUploadRow)) == 0
-        assert await session.scalar(select(func.count()).select_from(DeckQuestionRow)) == 1

@@ -11,6 +11,7 @@ import html
 import re
 from typing import Any
 
+from bot.telegram.limits import MAX_INLINE_BUTTONS
 from tests.support.fake_telegram_spec import ApiError, bad_request, utf16_len
 from tests.support.telegram_html import telegram_html_problems, visible_text
 
@@ -145,7 +146,10 @@ def _rows(keyboard: Any, name: str) -> list[list[Any]]:
 
 
 def _check_inline_keyboard(keyboard: Any) -> None:
-    for row in _rows(keyboard, "inline_keyboard"):
+    rows = _rows(keyboard, "inline_keyboard")
+    if sum(len(row) for row in rows) > MAX_INLINE_BUTTONS:
+        raise bad_request("reply markup is too long")
+    for row in rows:
         for button in row:
             _check_inline_button(button)
 

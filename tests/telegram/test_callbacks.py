@@ -39,6 +39,8 @@ ACTIONS: list[cb.Action] = [
     cb.KeepTyped(True),
     cb.KeepTyped(False),
     cb.ShareDeck(False, 12),
+    cb.DeckMenu(3),
+    cb.RemoveAddedDeck(4),
     cb.ShareDeck(True, 123456789012),
     cb.AddSharedDeck("Ab_-0123456789abcdefXYZ9"),
     cb.AddSharedDeck("x" * 40),
