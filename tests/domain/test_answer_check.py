@@ -228,6 +228,10 @@ HEAVY = (
     "matplotlib",
     "alembic",
     "yaml",
+    # Deck files (issue 18) and the formula check: read on the first upload or check.
+    # (Not zstandard: httpx, which PTB imports, loads it whenever it is installed.)
+    "genanki",
+    "latex2mathml",
 )
 
 
