@@ -241,10 +241,22 @@ def _render_card(bank: Bank, question_id: str, label: str, footer: str) -> str |
     return texts.question_card(deck, question, label=label, footer=footer)
 
 
-@lru_cache(maxsize=4096)
 def rich_card_text(bank: Bank, question_id: str, label: str, footer: str = "") -> str | None:
     """The question card as a rich message, or None: a plain question (no formula, no
-    code) goes as the ordinary HTML card. Cached like :func:`card_text`."""
+    code) goes as the ordinary HTML card. Cached like :func:`card_text`: a built-in
+    question's only, never under a chat's extended bank (that would keep it alive)."""
+    builtin = bank.builtin
+    if bank is builtin or builtin.question(question_id) is not None:
+        return _builtin_rich_card_text(builtin, question_id, label, footer)
+    return _render_rich_card(bank, question_id, label, footer)
+
+
+@lru_cache(maxsize=4096)
+def _builtin_rich_card_text(bank: Bank, question_id: str, label: str, footer: str) -> str | None:
+    return _render_rich_card(bank, question_id, label, footer)
+
+
+def _render_rich_card(bank: Bank, question_id: str, label: str, footer: str) -> str | None:
     question = bank.question(question_id)
     deck = bank.deck_of(question_id)
     if question is None or deck is None:

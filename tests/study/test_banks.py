@@ -28,7 +28,7 @@ from bot.study.banks import (
     bank_for_settings,
     banks_for_settings,
 )
-from bot.study.questions import card_text
+from bot.study.questions import card_text, rich_card_text
 from tests.support.bot_harness import small_bank, test_settings
 from tests.support.databases import TestDatabase
 from tests.support.storage_rows import add_person_with_private_chat
@@ -174,6 +174,15 @@ def test_a_chats_bank_is_not_kept_by_the_memoised_choices_and_cards() -> None:
     assert chosen == "u9-q0"
     assert card_text(bank, chosen, "Question of the day") is not None
     assert card_text(bank, "bias-variance", "Question of the day") is not None
+    # The rich card too (a question of an own deck with a formula goes as a rich message).
+    assert rich_card_text(bank, chosen, "Question of the day") is None  # no formula: plain
+    assert rich_card_text(bank, "bias-variance", "Question of the day") is None
+    formula = [Question(id="u9-f", question=r"What is \(x^2\)?", answer="A.")]
+    with_formula = base.extended([as_bank_deck(9, "Mine", formula)], key=("u9", 2))
+    kept = weakref.ref(with_formula)
+    assert rich_card_text(with_formula, "u9-f", "Question of the day") is not None
+    del with_formula
     del bank
     gc.collect()
     assert alive() is None
+    assert kept() is None
