@@ -268,23 +268,9 @@ def test_a_stored_mark_equals_the_checked_one() -> None:
 def test_streak_of_runs_equals_streak_of_marks(seed: int) -> None:
     """The runs (with edge marks only where two runs are one date apart, as storage reads
     them) give exactly compute_streak's answer, travel and freezes included."""
-    from random import Random
-
     from bot.domain.streaks import StudyRun, compute_streak_of_runs
 
-    rng = Random(seed)
-    start = datetime(2026, 1, 1, 12, tzinfo=UTC)
-    marks: list[StudyMark] = []
-    offset = 0
-    day = 0
-    for _ in range(rng.randint(0, 60)):
-        day += rng.choice([1, 1, 1, 1, 2, 2, 3, 5])
-        if rng.random() < 0.15:
-            offset = rng.choice([-480, -300, 0, 60, 180, 540])
-        for _ in range(rng.randint(1, 2)):
-            at = start + timedelta(days=day, hours=rng.randint(-10, 10))
-            marks.append(StudyMark.at_zone(at, f"Etc/GMT{-offset // 60:+d}" if offset else "UTC"))
-    today = (start + timedelta(days=day + rng.randint(0, 3))).date()
+    marks, today = _random_marks(seed)
     expected = compute_streak(marks, today=today)
     by_day: dict[date, list[StudyMark]] = {}
     for mark in marks:

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 
-import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-
 from bot.domain.chats import ChatSettings
 from bot.domain.quiz import QuizGrade
 from bot.domain.schedule import Schedule
@@ -25,20 +22,10 @@ from bot.study import quiz as study_quiz
 from bot.study.answers import AnswerToPost, Graded, Revealed
 from bot.study.people import Person
 from bot.study.questions import Asked, AskResult, PreparedSend, ask
-from tests.support.bot_harness import small_bank, test_settings
-from tests.support.databases import TestDatabase
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 ANNA = Person(501, first_name="Anna", username="anna")
 GROUP = -100
-
-
-@pytest.fixture
-def services(
-    database: TestDatabase, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
-) -> Services:
-    settings = test_settings("http://127.0.0.1:9", database.url)
-    return Services(settings=settings, bank=small_bank(), engine=engine, sessions=sessions)
 
 
 async def _chat(services: Services, chat_id: int, kind: str = "private") -> None:

@@ -10,9 +10,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, time
 from typing import Any
 
-import pytest
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.content.deck_cache import DeckCache
 from bot.domain.chats import ChatSettings
@@ -29,20 +28,11 @@ from bot.study.banks import (
     banks_for_settings,
 )
 from bot.study.questions import card_text, rich_card_text
-from tests.support.bot_harness import small_bank, test_settings
-from tests.support.databases import TestDatabase
+from tests.support.bot_harness import small_bank
 from tests.support.storage_rows import add_person_with_private_chat
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 ADA, BOB = 1001, 1002
-
-
-@pytest.fixture
-def services(
-    database: TestDatabase, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
-) -> Services:
-    settings = test_settings("http://127.0.0.1:9", database.url)
-    return Services(settings=settings, bank=small_bank(), engine=engine, sessions=sessions)
 
 
 class Statements:

@@ -8,9 +8,6 @@ import json
 from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 
-import pytest
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-
 from bot.domain.srs import Rating
 from bot.service.context import Services
 from bot.storage import chats as chat_store
@@ -21,19 +18,9 @@ from bot.study import answers, subscription
 from bot.study.answers import AnswerToPost
 from bot.study.export import export
 from bot.study.people import Person
-from tests.support.bot_harness import small_bank, test_settings
-from tests.support.databases import TestDatabase
 
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 ANNA = Person(501, first_name="Anna", username="anna")
-
-
-@pytest.fixture
-def services(
-    database: TestDatabase, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
-) -> Services:
-    settings = test_settings("http://127.0.0.1:9", database.url)
-    return Services(settings=settings, bank=small_bank(), engine=engine, sessions=sessions)
 
 
 async def _subscribe(services: Services) -> None:

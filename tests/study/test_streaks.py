@@ -4,28 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.domain.streaks import StudyMark, compute_streak, compute_streak_of_history
 from bot.service.context import Services
 from bot.storage import learning
 from bot.storage.models import PersonRow, ReviewRow, StreakCheckpointRow
 from bot.study.streaks import keep_checkpoints
-from tests.support.bot_harness import small_bank, test_settings
-from tests.support.databases import TestDatabase
 from tests.support.storage_rows import add_person_with_private_chat
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def services(
-    database: TestDatabase, engine: AsyncEngine, sessions: async_sessionmaker[AsyncSession]
-) -> Services:
-    settings = test_settings("http://127.0.0.1:9", database.url)
-    return Services(settings=settings, bank=small_bank(), engine=engine, sessions=sessions)
 
 
 def _reviews(person: int, marks: list[StudyMark]) -> list[ReviewRow]:
