@@ -47,6 +47,7 @@ from bot.handlers import (
     weak,
 )
 from bot.handlers import reminder_settings as reminders
+from bot.jobs import notices
 from bot.jobs.dispatch import TickFailures, dispatch_due
 from bot.jobs.streak_reminders import remind_due
 from bot.rendering import texts
@@ -103,6 +104,16 @@ def build_application(
             # counted as running until the event loop gets to its done callback: with a
             # busy loop (a picture drawing) a third tick could come due first, and
             # APScheduler would log a warning for it. The lock, not this, is the bound.
+            job_kwargs={"max_instances": 16, "coalesce": True, "misfire_grace_time": None},
+        )
+        # One-off notices (the decks someone added are gone) left in the outbox by a crash
+        # or a restart, or not sent by the run kicked after the reply (bot/jobs/notices.py);
+        # on every instance, as often as the dispatcher. Same overlap rule as the dispatcher.
+        application.job_queue.run_repeating(
+            _notices_job,
+            interval=timedelta(seconds=config.dispatch_interval_seconds),
+            first=timedelta(seconds=0),
+            name="notices",
             job_kwargs={"max_instances": 16, "coalesce": True, "misfire_grace_time": None},
         )
         application.job_queue.run_repeating(
@@ -172,6 +183,16 @@ async def _prune_history_job(context: BotContext) -> None:
         return
     if removed:
         log.info("pruned %d old rows (HISTORY_RETENTION_DAYS)", removed)
+
+
+async def _notices_job(context: BotContext) -> None:
+    """Send what the notices outbox holds, one bounded run at a time (a run still going
+    makes the next one return at once, as for the dispatcher); never while stopping."""
+    lock = context.bot_data.noticing
+    if lock.locked() or context.services.stopping.is_set():
+        return
+    async with lock:
+        await notices.kick(context.bot, context.services)
 
 
 async def _dispatch_job(context: BotContext) -> None:

@@ -17,6 +17,7 @@ from telegram import Update
 from telegram.error import TelegramError
 
 from bot.handlers.common import Turn, edit_or_ignore, reply, toast, turn_of
+from bot.jobs import notices
 from bot.rendering import deck_sharing_texts as sharing_say
 from bot.rendering import decks_texts as say
 from bot.rendering.text import escape_html
@@ -168,3 +169,6 @@ async def manage_button(update: Update, context: BotContext, action: ManageDeck)
     await toast(update, "Deleted." if deck is not None else say.NOT_YOURS)
     if deck is not None and message is not None and hasattr(message, "text"):
         await edit_or_ignore(message, say.deleted_text(deck))  # type: ignore[arg-type]
+    if deck is not None:
+        # Those who added it are owed a notice (the outbox): sent now, after the reply.
+        context.application.create_task(notices.kick(context.bot, services))

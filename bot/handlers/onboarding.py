@@ -5,10 +5,10 @@ from __future__ import annotations
 from telegram import MaybeInaccessibleMessage, Message, Update
 
 from bot.handlers.common import edit_or_ignore, reply, toast, turn_of
-from bot.rendering import deck_sharing_texts as say
+from bot.jobs import notices
 from bot.rendering import texts
 from bot.service.context import BotContext
-from bot.study import deck_sharing, subscription
+from bot.study import subscription
 from bot.telegram import keyboards
 from bot.telegram.callbacks import Forget
 
@@ -53,18 +53,16 @@ async def forget_button(update: Update, context: BotContext, action: Forget) -> 
         await toast(update, "Nothing was deleted.")
         await _settle(query.message, "Nothing was deleted.")
         return
-    notices = await subscription.forget(context.services, person_id=user.id)
+    owed = await subscription.forget(context.services, person_id=user.id)
     await toast(update, "Deleted.")
     await _settle(
         query.message, "Done: everything stored about you is deleted. Send /start to begin again."
     )
-    if notices:
-        # The people who added the person's decks are told once, as broadcast traffic,
-        # after the reply (a task of the Application's: awaited when it stops).
-        context.application.create_task(
-            deck_sharing.tell_adders(context.bot, notices, text=say.owner_left_text),
-            update=update,
-        )
+    if owed:
+        # The people who added the person's decks are owed one notice each, in the outbox
+        # (written with the delete): sent now, after the reply, as broadcast traffic; what
+        # a crash or restart leaves, the periodic job sends (bot/jobs/notices.py).
+        context.application.create_task(notices.kick(context.bot, context.services))
 
 
 async def _settle(message: MaybeInaccessibleMessage | None, text: str) -> None:

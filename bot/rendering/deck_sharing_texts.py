@@ -93,6 +93,15 @@ def owner_left_text(titles: Sequence[str]) -> str:
     )
 
 
+def deck_deleted_text(titles: Sequence[str]) -> str:
+    """To someone who added a deck its owner deleted (Delete in /decks)."""
+    listed = ", ".join(_title(title) for title in titles)
+    return (
+        f"The owner of {listed} deleted it: it is no longer in your decks. "
+        "Your history stays in /export."
+    )
+
+
 # --- downloads ---------------------------------------------------------------------------
 
 DOWNLOAD_PICK = (

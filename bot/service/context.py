@@ -52,6 +52,8 @@ class BotData:
     extras: dict[str, Any] = field(default_factory=dict)
     dispatching: asyncio.Lock = field(default_factory=asyncio.Lock)
     """Held while a dispatcher tick runs (one tick at a time, bot.app._dispatch_job)."""
+    noticing: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Held while the periodic notices job runs (bot.app._notices_job)."""
     tick_failures: Any = None
     """bot.jobs.dispatch.TickFailures (made by the first tick): one traceback per distinct
     failure."""

@@ -397,3 +397,29 @@ class DeckUploadRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     person_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("people.id", ondelete="CASCADE"))
     uploaded_at: Mapped[datetime]
+
+
+class NoticeRow(Base):
+    """A one-off message owed to a person (the outbox of bot/jobs/notices.py): "the decks
+    X, Y are gone" after their owner's /forget or delete.
+
+    Written in the transaction that makes it owed, so it exists if and only if that
+    committed; deleted once Telegram accepted it (or refused it for good). ``kind`` and
+    ``payload`` are rendered when it is sent. ``lease_until`` is the instant from which a
+    sender may claim it: its creation at first, a lease ahead once claimed, so a crashed
+    sender's notice goes out after its lease. ``attempts`` counts the claims.
+    """
+
+    __tablename__ = "notices"
+    # The claim's order (lease_until, id): a range scan over the claimable ones.
+    __table_args__ = (Index("ix_notices_lease_until_id", "lease_until", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    person_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("people.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))  # owner_left | deck_deleted
+    payload: Mapped[dict[str, Any]]
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    lease_until: Mapped[datetime]
+    created_at: Mapped[datetime]

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage import decks, llm_quota, typed_answers
+from bot.storage import decks, llm_quota, notices, typed_answers
 from bot.storage.models import (
     CardRow,
     ChatRow,
@@ -82,6 +82,7 @@ async def forget_person(person_id: int, *, session: AsyncSession) -> None:
     await typed_answers.forget(person_id, session=session)
     await decks.forget_owner(person_id, session=session)
     await llm_quota.forget(person_id, session=session)
+    await notices.forget(person_id, session=session)
     await session.execute(delete(ReviewRow).where(ReviewRow.person_id == person_id))
     await session.execute(delete(CardRow).where(CardRow.person_id == person_id))
     await session.execute(delete(DeliveryRow).where(DeliveryRow.chat_id == person_id))

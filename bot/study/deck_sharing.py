@@ -1,5 +1,4 @@
-"""Sharing a deck by a link: issue or revoke its code, open a link, add its deck, and
-tell the people who added someone's decks when that person /forgets.
+"""Sharing a deck by a link: issue or revoke its code, open a link, add its deck.
 
 A link is ``https://t.me/<bot>?start=d-<code>``; the code is ``CODE_BYTES`` random bytes
 (144 bits) in base64url, which Telegram's start parameter allows (A-Z a-z 0-9 _ -, at
@@ -8,7 +7,8 @@ a deck records it in ``added_decks`` and switches it on in the person's private 
 a new upload is: it is then studied like their own (bot/study/banks.py reads both).
 Only the owner replaces or deletes (bot/study/decks.py checks); a replace is seen by
 everyone at once (the deck cache is keyed by version), a delete too (a missing deck is
-left out of every bank).
+left out of every bank). The people who added a deck are told once when it goes (its
+owner deleted it or used /forget) through the notices outbox (bot/jobs/notices.py).
 """
 
 from __future__ import annotations
@@ -16,12 +16,9 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import Enum
-
-from telegram import Bot
 
 from bot.domain.own_decks import deck_key
 from bot.service.context import Services
@@ -31,8 +28,6 @@ from bot.storage import decks as deck_store
 from bot.storage.decks import StoredDeck
 from bot.study import subscription
 from bot.study.people import Person, remember
-from bot.telegram.ratelimit import Traffic
-from bot.telegram.sending import Outcome, deliver, send_message_id
 
 log = logging.getLogger(__name__)
 
@@ -164,28 +159,3 @@ async def remove(
             kept = tuple(key for key in settings.decks if key != deck_key(deck_id))
             await chat_store.save_chat(replace(settings, decks=kept), session=session, now=now)
         return deck
-
-
-async def tell_adders(
-    bot: Bot,
-    notices: Mapping[int, Sequence[str]],
-    *,
-    text: Callable[[Sequence[str]], str],
-) -> list[Outcome]:
-    """One message to each person in ``notices`` (by id: the titles of the decks they
-    lose, ``text`` makes the message of them), sent as broadcast traffic: it waits
-    behind replies to people. A blocked chat is simply not told."""
-    outcomes: list[Outcome] = []
-    for person_id in sorted(notices):
-        params: dict[str, object] = {
-            "chat_id": person_id,
-            "text": text(notices[person_id]),
-            "parse_mode": "HTML",
-        }
-
-        async def call(params: dict[str, object] = params) -> int:
-            return await send_message_id(bot, params, traffic=Traffic.BROADCAST)
-
-        outcome = await deliver(call)
-        outcomes.append(outcome)
-    return outcomes

@@ -19,6 +19,7 @@ from bot.domain.own_decks import DeckChanges, deck_key
 from bot.service.context import Services
 from bot.storage import chats as chat_store
 from bot.storage import decks as deck_store
+from bot.storage import notices as notice_store
 from bot.storage.decks import StoredDeck
 from bot.study.people import Person, remember
 
@@ -139,6 +140,10 @@ async def delete(services: Services, *, person_id: int, deck_id: int) -> StoredD
         deck = await deck_store.get_deck(deck_id, session=session)
         if deck is None or deck.owner_id != person_id:
             return None
+        # Those who added it are told once, through the outbox (bot/jobs/notices.py).
+        await notice_store.add_deck_deleted(
+            deck_id, deck.title, session=session, now=services.clock()
+        )
         await deck_store.delete_deck(deck_id, session=session)
     services.own_decks.drop(deck_id)
     return deck

@@ -9,6 +9,7 @@ from bot.domain.chats import ChatSettings
 from bot.service.context import Services
 from bot.storage import chats as chat_store
 from bot.storage import deck_shares, people
+from bot.storage import notices as notice_store
 from bot.storage import reminder_candidates as reminder_store
 from bot.study.chats import default_settings, load_chat
 from bot.study.people import Person, remember
@@ -32,11 +33,18 @@ async def subscribe(
     return settings
 
 
-async def forget(services: Services, *, person_id: int) -> dict[int, list[str]]:
+async def forget(services: Services, *, person_id: int) -> int:
     """Delete everything stored about a person (their chat, cards, reviews, streaks,
-    their own decks). Returns who had added one of their decks, with the titles of those
-    decks (by person id): the people to tell, once, that the decks are gone."""
+    their own decks), and owe each person who had added one of their decks one notice
+    saying so (the outbox, bot/jobs/notices.py: written in this transaction, so it is
+    sent if and only if the delete committed). How many notices are owed."""
     async with services.sessions() as session, session.begin():
-        notices = await deck_shares.adders_of_owner(person_id, session=session)
+        adders = await deck_shares.adders_of_owner(person_id, session=session)
+        owed = await notice_store.add(
+            notice_store.OWNER_LEFT,
+            {adder: {"titles": titles} for adder, titles in adders.items()},
+            session=session,
+            now=services.clock(),
+        )
         await people.forget_person(person_id, session=session)
-    return notices
+    return owed
