@@ -37,7 +37,15 @@ from bot.service.context import Services
 from bot.storage import notices as store
 from bot.storage.notices import Notice
 from bot.telegram.ratelimit import Traffic
-from bot.telegram.sending import Sent, Transient, deliver, send_message_id
+from bot.telegram.sending import (
+    Blocked,
+    Migrated,
+    Rejected,
+    Sent,
+    Transient,
+    deliver,
+    send_message_id,
+)
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +127,12 @@ async def kick(bot: Bot, services: Services) -> None:
             log.warning(
                 "sending notices failed (%s); the next run tries again", db_outage.describe(error)
             )
+
+
+def _refusal(outcome: Blocked | Migrated | Rejected) -> str:
+    if isinstance(outcome, Migrated):
+        return f"the chat moved to {outcome.new_chat_id}"
+    return outcome.reason
 
 
 def _lease(services: Services) -> timedelta:
@@ -248,7 +262,10 @@ async def _send_batch(
         else:
             report.dropped += 1
             log.warning(
-                "notice %d (%s) dropped: the chat refused it (%s)", notice.id, notice.kind, outcome
+                "notice %d (%s) dropped: Telegram refused it for good (%s)",
+                notice.id,
+                notice.kind,
+                _refusal(outcome),
             )
         await _finish(services, [notice.id])
 
