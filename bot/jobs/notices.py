@@ -140,8 +140,12 @@ def _lease(services: Services) -> timedelta:
 
 
 async def _claim(services: Services, size: int) -> list[Notice]:
-    """Drop the stale notices and claim a batch, in one transaction, committed."""
+    """Drop the stale notices and claim a batch, in one transaction, committed (none
+    when nothing is claimable: the common case writes nothing)."""
     now = services.clock()
+    async with services.autocommit() as session:
+        if not await store.any_claimable(session=session, now=now):
+            return []
     async with services.sessions() as session, session.begin():
         stale = await store.drop_stale(
             session=session, now=now, max_attempts=MAX_ATTEMPTS, created_before=now - MAX_AGE

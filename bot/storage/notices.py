@@ -93,6 +93,13 @@ def _postgres(session: AsyncSession) -> bool:
     return session.bind is not None and session.bind.dialect.name == "postgresql"
 
 
+async def any_claimable(*, session: AsyncSession, now: datetime) -> bool:
+    """Whether a run has anything to do: one index probe, read only (the periodic job
+    asks every few seconds on every instance; almost always the answer is no)."""
+    found = await session.scalar(select(NoticeRow.id).where(NoticeRow.lease_until <= now).limit(1))
+    return found is not None
+
+
 async def claim(
     *, session: AsyncSession, now: datetime, until: datetime, limit: int
 ) -> list[Notice]:

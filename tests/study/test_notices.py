@@ -26,6 +26,7 @@ from bot.storage import notices as store
 from bot.storage import people
 from bot.storage.database import create_engine, create_sessionmaker
 from bot.storage.models import NoticeRow
+from bot.study import subscription
 from bot.telegram.ratelimit import Traffic
 from tests.support.bot_harness import FakeClock, small_bank, test_settings
 from tests.support.databases import TestDatabase
@@ -366,3 +367,9 @@ async def test_concurrent_claims_on_postgresql_skip_each_others_rows(
     assert again == []
     async with services.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(NoticeRow)) == 3
+
+
+async def test_a_person_who_forgets_is_owed_nothing_any_more(services: Services) -> None:
+    await _owe(services)
+    assert await subscription.forget(services, person_id=12) == 0  # owned no deck
+    assert await _rows(services) == [(11, 0), (13, 0)]
