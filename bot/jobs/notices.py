@@ -93,10 +93,10 @@ async def send_notices(bot: Bot, services: Services, *, limit: int = RUN_LIMIT) 
     report = NoticeReport()
     while report.claimed < limit and not services.stopping.is_set():
         size = min(BATCH, limit - report.claimed)
-        batch = await _claim(services, size)
+        batch, until = await _claim(services, size)
         report.claimed += len(batch)
         if batch:
-            await _send_batch(bot, services, batch, report)
+            await _send_batch(bot, services, batch, until, report)
         if len(batch) < size:
             break
     if report.claimed:
@@ -139,20 +139,19 @@ def _lease(services: Services) -> timedelta:
     return timedelta(seconds=services.settings.delivery_lease_seconds)
 
 
-async def _claim(services: Services, size: int) -> list[Notice]:
+async def _claim(services: Services, size: int) -> tuple[list[Notice], datetime]:
     """Drop the stale notices and claim a batch, in one transaction, committed (none
     when nothing is claimable: the common case writes nothing)."""
     now = services.clock()
+    until = now + _lease(services)
     async with services.autocommit() as session:
         if not await store.any_claimable(session=session, now=now):
-            return []
+            return [], until
     async with services.sessions() as session, session.begin():
         stale = await store.drop_stale(
             session=session, now=now, max_attempts=MAX_ATTEMPTS, created_before=now - MAX_AGE
         )
-        batch = await store.claim(
-            session=session, now=now, until=now + _lease(services), limit=size
-        )
+        batch = await store.claim(session=session, now=now, until=until, limit=size)
     for notice in stale:
         log.warning(
             "notice %d (%s) dropped unsent after %d attempts, %d days old",
@@ -161,7 +160,7 @@ async def _claim(services: Services, size: int) -> list[Notice]:
             notice.attempts,
             (now - notice.created_at).days,
         )
-    return batch
+    return batch, until
 
 
 class _Leases:
@@ -218,9 +217,11 @@ class _Leases:
 
 
 async def _send_batch(
-    bot: Bot, services: Services, batch: list[Notice], report: NoticeReport
+    bot: Bot, services: Services, batch: list[Notice], until: datetime, report: NoticeReport
 ) -> None:
-    leases = _Leases(services, batch, services.clock() + _lease(services))
+    """Send a claimed batch (leased until ``until``), a few at a time; delete each sent
+    or refused notice's row as soon as its answer came."""
+    leases = _Leases(services, batch, until)
     semaphore = asyncio.Semaphore(CONCURRENCY)
     released: list[int] = []
 
