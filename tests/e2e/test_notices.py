@@ -8,16 +8,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from bot.jobs import notices
 from bot.service.context import Services
+from bot.storage.database import create_engine, create_sessionmaker
 from bot.storage.models import NoticeRow
 from tests.e2e.test_deck_sharing import CAROL, add, link_code, share
 from tests.e2e.test_own_decks import ADA, BOB, CSV_V1, command, count, press, start, upload
-from tests.support.bot_harness import FakeClock, RunningBot, running_bot, test_settings
+from tests.support.bot_harness import (
+    FakeClock,
+    RunningBot,
+    running_bot,
+    small_bank,
+    test_settings,
+    write_bank,
+)
+from tests.support.bot_process import start_bot, wait_until
 from tests.support.databases import TestDatabase
 from tests.support.fake_telegram import FakeTelegram, SentMessage
 
@@ -109,6 +120,56 @@ async def test_a_stop_between_the_forget_and_its_notice_leaves_it_to_the_next_pr
         "The owner of mine deleted their data, and with it the deck: it is no longer in "
         "your decks. Your history stays in /export."
     )
+
+
+async def _owed_at(url: str) -> int:
+    engine = create_engine(url)
+    try:
+        return await count(create_sessionmaker(engine), NoticeRow)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_process_killed_while_sending_the_notice_leaves_it_to_the_next(
+    tg: FakeTelegram, database: TestDatabase, tmp_path: Path
+) -> None:
+    """The real bot (``python -m bot run``) commits the forget, claims the notice and
+    sends it; the fake holds that request and the process is SIGKILLed (the request
+    never reaches Telegram). A new process sends the notice once its lease (1 s) is over."""
+    content = write_bank(small_bank(), tmp_path / "content")
+    log_path = tmp_path / "bot.log"
+    with log_path.open("ab") as log:
+        first = await start_bot(tg, database.url, content, log, DELIVERY_LEASE_SECONDS="1")
+        held = None
+        try:
+            await tg.wait_for(lambda: bool(tg.calls("getUpdates")), 60, what="the bot polling")
+            await _ada_shares_with(tg, BOB)
+            held = tg.hold_call("sendMessage", chat_id=BOB)
+            await _forget(tg)
+            await asyncio.wait_for(held.arrived.wait(), 30)
+        finally:
+            first.send_signal(signal.SIGKILL)
+            await first.wait()
+        try:
+            assert _told(tg, BOB) == []
+            assert await _owed_at(database.url) == 1
+            second = await start_bot(tg, database.url, content, log, DELIVERY_LEASE_SECONDS="1")
+            try:
+                await tg.wait_for(lambda: bool(_told(tg, BOB)), 60, what="the notice, resent")
+
+                async def none_owed() -> bool:
+                    return await _owed_at(database.url) == 0
+
+                await wait_until(none_owed, 30, "the notice's row deleted")
+            finally:
+                second.send_signal(signal.SIGTERM)
+                await second.wait()
+            assert len(_told(tg, BOB)) == 1
+        finally:
+            if held is not None:
+                held.release()  # the dead process's request: answered to nobody
+    output = log_path.read_text(encoding="utf-8", errors="replace")
+    assert "Traceback" not in output, output[output.find("Traceback") - 500 :][:4000]
 
 
 async def test_a_claimed_notice_whose_send_failed_goes_after_a_restart(
