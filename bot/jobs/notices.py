@@ -1,5 +1,6 @@
 """The notices sender: one-off messages owed to people, sent from the outbox
-(bot/storage/notices.py) so that none is lost to a crash and none goes twice.
+(bot/storage/notices.py) so that none is lost to a crash or a restart, and none is sent
+by two instances.
 
 The transaction that owes a notice (a /forget, a deck deleted) writes its row. A run
 claims a batch with a lease and commits, sends each as broadcast traffic (behind
@@ -8,8 +9,9 @@ accepted it. The run is kicked right after the reply that owes the notices (so t
 at once) and by a periodic job on every instance (bot/app.py), which sends what a
 crashed or restarted process left: a row nobody sent is claimable from the start, a
 claimed one once its lease has run out. A send without an answer (a timeout) may
-have arrived: it is retried once (bot/telegram/sending.py), then left to a later run
-after the lease, so a notice goes at least once and at most twice in that case.
+have arrived: it is retried once at once (bot/telegram/sending.py), then left to a
+later run after the lease, as the dispatcher does: at least once, and only such a send
+can make a notice arrive twice.
 
 While its sends wait (in the rate limiter behind replies and daily questions) the run
 renews its leases every third of their length, as the dispatcher does
