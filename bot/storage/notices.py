@@ -4,7 +4,7 @@ A notice is added in the transaction that owes it (``add``), so it exists exactl
 that transaction committed. A sender claims a batch (``claim``: the lease moves a lease
 ahead, ``attempts`` up by one; ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so concurrent
 senders on several instances take disjoint rows; SQLite has one writer and needs
-nothing), sends, then deletes what is done (``delete``). A notice whose claimer died is
+nothing), sends, then deletes what is done (``delete_done``). A notice whose claimer died is
 claimable again when its lease runs out. ``drop_stale`` removes the ones that will not
 go: too many attempts, or too old.
 """
