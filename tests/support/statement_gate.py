@@ -96,19 +96,14 @@ async def blocked_or_done(
     database: TestDatabase,
     gate: StatementGate,
     *,
-    write: str = "",
     timeout: float = 10.0,  # noqa: ASYNC109 - a deadline on a condition
 ) -> None:
-    """Until ``task`` is done, or waits for the transaction ``gate`` holds (see above).
-
-    ``write`` (SQLite): only a write matching it counts, when others (an update's
-    bookkeeping) may come before the one the test is about."""
-    pattern = re.compile(write)
+    """Until ``task`` is done, or waits for the transaction ``gate`` holds (see above)."""
     async with asyncio.timeout(timeout):
         while not task.done():
             if database.backend == "postgresql":
                 if await _lock_waits(database.url) > 0:
                     return
-            elif any(pattern.search(statement) for statement in gate.writes_after()):
+            elif gate.writes_after():
                 return
             await asyncio.sleep(0.01)
