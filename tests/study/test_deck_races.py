@@ -310,6 +310,33 @@ async def test_a_topics_toggle_and_a_new_deck_at_once_both_count(
     assert await _chat_decks(services, ADA.id) == ("ml", "nlp", deck_key(saved.deck.id))
 
 
+async def test_a_group_topics_toggle_and_a_deck_switch_at_once_both_count(
+    services: Services, database: TestDatabase
+) -> None:
+    """In a group studying ``ml``, one admin's /topics switches ``nlp`` on (held before it
+    writes) while another switches her own deck on in /decks: both stay on. Before: the
+    held one wrote the decks it had read and the other's deck was lost, on both
+    backends. (Only the chat's row is shared here: what change_settings locks.)"""
+    await _subscribe(services, ADA)
+    await _subscribe(services, ADA, GROUP)
+    [own] = await _decks(services, ADA.id, 1)
+    await group_decks.switch(services, group_id=GROUP, person_id=ADA.id, ref="nlp", now=NOW)
+    topics = study_settings.change_settings(
+        services,
+        chat_id=GROUP,
+        private=False,
+        change=lambda s: replace(s, decks=(*s.decks, "nlp")),
+        now=NOW,
+    )
+    switch = group_decks.switch(
+        services, group_id=GROUP, person_id=ADA.id, ref=deck_key(own), now=NOW
+    )
+    toggled, switched = await _held_then(services, database, CHAT_WRITE, topics, switch)
+    assert toggled is not None
+    assert switched.outcome is Switched.ON
+    assert await _chat_decks(services, GROUP) == ("ml", "nlp", deck_key(own))
+
+
 # --- 4. the limit on added decks -------------------------------------------------------------
 
 
