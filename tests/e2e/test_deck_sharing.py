@@ -5,7 +5,6 @@ once; forged and stale buttons answered."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 from sqlalchemy import select
@@ -30,9 +29,7 @@ from tests.e2e.test_own_decks import (
     upload,
 )
 from tests.support.bot_harness import RunningBot
-from tests.support.databases import TestDatabase
 from tests.support.fake_telegram import FakeTelegram, SentMessage
-from tests.support.statement_gate import StatementGate, blocked_or_done
 
 CAROL = 1003
 LINK = re.compile(r"https://t\.me/InterviewTestBot\?start=d-([A-Za-z0-9_-]+)")
@@ -241,56 +238,6 @@ async def test_forget_tells_each_adder_once(tg: FakeTelegram, bot: RunningBot) -
     async with bot.services.sessions() as session:
         assert await session.get(ChatRow, BOB) is not None
         assert (await session.scalars(select(DeckRow))).all() == []
-
-
-async def test_an_add_while_the_owner_deletes_the_deck_answers_deleted(
-    tg: FakeTelegram, bot: RunningBot, database: TestDatabase
-) -> None:
-    """Bob presses Add while Ada's Delete is in flight (held before it deletes the deck's
-    row, its transaction open): Bob's Add waits for it and answers that the owner deleted
-    the deck, instead of failing on the foreign key ("something went wrong"); nothing
-    of it is stored. Then the other order: the deck already gone, the link answers so."""
-    await start(tg)
-    await start(tg, BOB, "Bob")
-    await upload(tg, CSV_V1, "mine.csv", "Imported")
-    [deck] = await stored_decks(bot.services.sessions)
-    code = link_code(await share(tg, "mine"))
-    card = await open_link(tg, BOB, code, "shared by Ada")
-    listing = await command(tg, "/decks", "mine")
-    await press(tg, listing, "Delete", "for good")
-    prompt = next(m for m in reversed(tg.sent(ADA)) if "for good" in (m.plain_text or ""))
-    yes = next(d for text, d in prompt.buttons if text.startswith("Yes, delete it"))
-    add_data = next(d for text, d in card.buttons if text == "➕ Add")
-    assert yes is not None
-    assert add_data is not None
-
-    with StatementGate(bot.services.engine, r"^DELETE FROM decks\b") as gate:
-        ada_query = await tg.press(ADA, ADA, prompt.message_id, yes)
-        await gate.wait_arrived()
-        bob_query = await tg.press(BOB, BOB, card.message_id, add_data)
-        bob_answer = asyncio.ensure_future(answered(tg, bob_query))
-        await blocked_or_done(bob_answer, database, gate)
-        gate.release()
-        assert await answered(tg, ada_query) == "Deleted."
-        assert await bob_answer == say.DECK_DELETED
-    [alert] = [
-        r.params
-        for r in tg.calls("answerCallbackQuery")
-        if r.params.get("callback_query_id") == bob_query
-    ]
-    assert alert.get("show_alert") is True
-    await tg.wait_for(
-        lambda: any(
-            m.message_id == card.message_id and m.plain_text == say.DECK_DELETED
-            for m in tg.sent(BOB)
-        ),
-        what="the card saying the deck was deleted",
-    )
-    assert await count(bot.services.sessions, AddedDeckRow) == 0
-    async with bot.services.sessions() as session:
-        bob_chat = await session.get(ChatRow, BOB)
-    assert bob_chat is not None
-    assert f"u{deck.id}" not in bob_chat.decks.split(",")
 
 
 async def test_a_hundred_added_decks_is_the_most(tg: FakeTelegram, bot: RunningBot) -> None:

@@ -5,20 +5,13 @@ daily question and /quiz then come from the group's decks."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
-from bot.domain.content import Question
-from bot.rendering.decks_texts import TOO_MANY_DECKS
-from bot.storage import decks as deck_store
 from bot.storage.models import ChatRow
-from bot.study.decks import MAX_DECKS
 from bot.telegram import callbacks as cb
 from tests.e2e.test_own_decks import CSV_V1, YAML_DECK, answered, start, stored_decks, upload
 from tests.support.bot_harness import FakeClock, RunningBot
-from tests.support.databases import TestDatabase
 from tests.support.fake_telegram import FakeTelegram, SentMessage
-from tests.support.statement_gate import StatementGate, blocked_or_done
 
 GROUP = -100
 ADA, BOB = 1001, 1002  # Ada administers the group, Bob is a member
@@ -160,39 +153,3 @@ async def test_a_file_captioned_decks_from_an_admin_is_a_group_deck(
     # A broken file: the problems, nothing stored.
     await file_in_group(tg, ADA, b"question,reply\nA?,B.\n", "bad.csv", "/decks", "not imported")
     assert len(await stored_decks(bot.services.sessions)) == 1
-
-
-async def test_a_private_and_a_group_upload_at_once_stay_within_fifty_decks(
-    tg: FakeTelegram, bot: RunningBot, database: TestDatabase
-) -> None:
-    """Ada has 49 decks and sends two files at once, one to the bot and one to her group
-    (two chats: handled side by side, as two instances would). Both pass the check made
-    before the download; the private one is held after its checks, before it stores its
-    deck, while the group's is saved. Before, on PostgreSQL, both were stored: 51 decks.
-    Now the group's waits for the person's row and is refused. (SQLite was already safe
-    here: logging the upload, a write, came before the count.)"""
-    await join(tg)
-    await start(tg)
-    question = Question(id="a", question="Q?", answer="A.")
-    async with bot.services.sessions() as session, session.begin():
-        for number in range(MAX_DECKS - 1):
-            await deck_store.create_deck(
-                ADA, f"D{number}", [question], session=session, now=bot.clock()
-            )
-    private_count, group_count = len(tg.sent(ADA)), len(tg.sent(GROUP))
-    with StatementGate(bot.services.engine, r"^INSERT INTO decks\b") as gate:
-        await tg.send_document(ADA, ADA, CSV_V1, "private.csv")
-        await gate.wait_arrived()
-        await tg.send_document(GROUP, ADA, YAML_DECK, "group.yaml", caption="/decks")
-        group_answer = asyncio.ensure_future(
-            tg.wait_for(lambda: len(tg.sent(GROUP)) > group_count, 20, what="the group's answer")
-        )
-        await blocked_or_done(group_answer, database, gate)
-        gate.release()
-        await group_answer
-        await tg.wait_for(lambda: len(tg.sent(ADA)) > private_count, what="the private answer")
-    [private] = tg.sent(ADA)[private_count:]
-    [refused] = tg.sent(GROUP)[group_count:]
-    assert (private.plain_text or "").startswith("Imported private")
-    assert refused.plain_text == TOO_MANY_DECKS
-    assert len(await stored_decks(bot.services.sessions)) == MAX_DECKS
