@@ -18,6 +18,8 @@ from bot.handlers import groups
 from bot.handlers.common import now_of
 from bot.service.context import BotContext
 from bot.storage import chats as chat_store
+from bot.storage.locks import lock_row
+from bot.storage.models import ChatRow
 
 
 async def bot_membership_changed(update: Update, context: BotContext) -> None:
@@ -31,6 +33,7 @@ async def bot_membership_changed(update: Update, context: BotContext) -> None:
     blocked = change.new_chat_member.status == ChatMember.BANNED
     now = now_of(context)
     async with context.services.sessions() as session, session.begin():
+        await lock_row(session, ChatRow, change.chat.id)  # a read-modify-write of the chat
         settings = await chat_store.get_chat(change.chat.id, session=session)
         if settings is None or settings.active == (not blocked):
             return

@@ -117,6 +117,12 @@ async def add_button(update: Update, context: BotContext, action: AddSharedDeck)
     if result.outcome is Added.GONE or result.deck is None:
         await toast(update, say.LINK_GONE, alert=True)
         return
+    if result.outcome in (Added.DELETED, Added.TOO_MANY):
+        text = say.DECK_DELETED if result.outcome is Added.DELETED else say.TOO_MANY_ADDED
+        await toast(update, text, alert=True)
+        if isinstance(query.message, Message):
+            await edit_or_ignore(query.message, text)
+        return
     texts = {
         Added.ADDED: say.added_text,
         Added.ALREADY: say.already_text,

@@ -89,6 +89,8 @@ async def document_message(update: Update, context: BotContext) -> None:
         await reply(update, say.REPLACE_GONE)
     elif saved is use.Refused.TOO_MANY_DECKS:
         await reply(update, say.TOO_MANY_DECKS)
+    elif saved is use.Refused.TOO_MANY_UPLOADS:  # another upload of theirs reached it meanwhile
+        await reply(update, say.TOO_MANY_UPLOADS)
     elif isinstance(saved, use.Imported):
         await reply(update, say.imported_text(saved.deck, saved.changes, upload.dropped_media))
 

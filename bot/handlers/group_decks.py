@@ -108,7 +108,8 @@ async def group_document(update: Update, context: BotContext) -> None:
         now=turn.now,
     )
     if not isinstance(saved, deck_use.Imported):
-        await reply(update, decks_texts.TOO_MANY_DECKS)
+        refused = saved is deck_use.Refused.TOO_MANY_UPLOADS
+        await reply(update, decks_texts.TOO_MANY_UPLOADS if refused else decks_texts.TOO_MANY_DECKS)
         return
     if not await use.use_in_group(
         turn.services, group_id=turn.chat.id, deck_id=saved.deck.id, now=turn.now

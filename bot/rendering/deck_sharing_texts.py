@@ -24,6 +24,11 @@ LINK_GONE = (
     "Ask them for a fresh link."
 )
 NOT_A_LINK = "That start link is not one of mine. /decks shows your decks."
+DECK_DELETED = "This deck was deleted by its owner just now, so it was not added."
+TOO_MANY_ADDED = (
+    "You have added 100 decks of others, the most I keep for one person. "
+    "Remove one in /decks first."
+)
 NOT_YOURS = "That deck is gone, or not yours."
 NOT_ADDED = "That deck is gone, or not one you added."
 STALE = "That button has expired. /decks shows your decks."

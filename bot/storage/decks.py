@@ -34,6 +34,7 @@ from bot.domain.own_decks import (
     decode_questions,
     encode_questions,
 )
+from bot.storage.locks import lock_row
 from bot.storage.models import AddedDeckRow, DeckRow, DeckUploadRow
 
 
@@ -220,8 +221,12 @@ async def replace_deck(
 async def delete_deck(deck_id: int, *, session: AsyncSession) -> bool:
     """Delete a deck and who added it. False if it was already gone.
 
-    Progress on its questions (cards, reviews) stays: it is the studier's history.
+    The deck's row is locked first (bot/storage/locks.py): an Add of it in flight (which
+    holds it shared) finishes first and its row is then deleted with the others, or the
+    Add waits and finds the deck gone. Progress on its questions (cards, reviews) stays:
+    it is the studier's history.
     """
+    await lock_row(session, DeckRow, deck_id)
     await session.execute(delete(AddedDeckRow).where(AddedDeckRow.deck_id == deck_id))
     result = await session.execute(delete(DeckRow).where(DeckRow.id == deck_id))
     return bool(getattr(result, "rowcount", 0))
@@ -255,6 +260,18 @@ async def add_deck(person_id: int, deck_id: int, *, session: AsyncSession, now: 
         insert(AddedDeckRow).values(person_id=person_id, deck_id=deck_id, added_at=now)
     )
     return True
+
+
+async def count_added(person_id: int, *, session: AsyncSession) -> int:
+    """How many decks of others the person added."""
+    return int(
+        await session.scalar(
+            select(func.count())
+            .select_from(AddedDeckRow)
+            .where(AddedDeckRow.person_id == person_id)
+        )
+        or 0
+    )
 
 
 async def remove_added(person_id: int, deck_id: int, *, session: AsyncSession) -> bool:

@@ -26,6 +26,8 @@ from bot.storage import chats as chat_store
 from bot.storage import deck_shares
 from bot.storage import decks as deck_store
 from bot.storage.decks import StoredDeck
+from bot.storage.locks import lock_row
+from bot.storage.models import ChatRow, DeckRow, PersonRow
 from bot.study import subscription
 from bot.study.people import Person, remember
 
@@ -94,11 +96,17 @@ async def open_link(services: Services, *, code: str, person_id: int) -> LinkVie
     return LinkView(shared, Relation.ADDED if added else Relation.STRANGER)
 
 
+MAX_ADDED = 100
+"""The most decks of others one person can have added (their own are ``MAX_DECKS``)."""
+
+
 class Added(Enum):
     ADDED = "added"
     ALREADY = "already"
     OWN = "own"
     GONE = "gone"  # the code opens no deck any more
+    DELETED = "deleted"  # its owner deleted the deck while it was being added
+    TOO_MANY = "too many"  # the person has MAX_ADDED decks of others already
 
 
 @dataclass(frozen=True)
@@ -109,7 +117,13 @@ class AddResult:
 
 async def add(services: Services, *, person: Person, code: str, now: datetime) -> AddResult:
     """Add the deck a link code opens to the person's decks, switched on in their
-    private chat (subscribed first if they never were)."""
+    private chat (subscribed first if they never were).
+
+    One transaction, its rows locked in order (bot/storage/locks.py): the person's (two
+    Adds of theirs count against ``MAX_ADDED`` one after the other), the deck's, shared
+    (its owner's delete waits for the Add, or the Add waits for the delete and answers
+    DELETED, storing nothing), then their chat's (its decks are read and written whole).
+    """
     async with services.autocommit() as session:
         found = await deck_shares.shared_deck(code, session=session)
         known = await chat_store.get_chat(person.id, session=session)
@@ -120,17 +134,24 @@ async def add(services: Services, *, person: Person, code: str, now: datetime) -
             services, chat_id=person.id, chat_kind="private", person=person, now=now
         )
     async with services.sessions() as session, session.begin():
-        shared = await deck_shares.shared_deck(code, session=session)
-        if shared is None:
-            return AddResult(Added.GONE)
-        deck = shared.deck
-        if deck.owner_id == person.id:
-            return AddResult(Added.OWN, deck)
         await remember(
             person, session=session, timezone=services.settings.default_timezone, now=now
         )
-        if not await deck_store.add_deck(person.id, deck.id, session=session, now=now):
+        await lock_row(session, PersonRow, person.id)
+        if not await lock_row(session, DeckRow, found.deck.id, shared=True):
+            return AddResult(Added.DELETED, found.deck)
+        shared = await deck_shares.shared_deck(code, session=session)
+        if shared is None or shared.deck.id != found.deck.id:
+            return AddResult(Added.GONE)  # the link was revoked meanwhile
+        deck = shared.deck
+        if deck.owner_id == person.id:
+            return AddResult(Added.OWN, deck)
+        if await deck_shares.has_added(person.id, deck.id, session=session):
             return AddResult(Added.ALREADY, deck)
+        if await deck_store.count_added(person.id, session=session) >= MAX_ADDED:
+            return AddResult(Added.TOO_MANY, deck)
+        await deck_store.add_deck(person.id, deck.id, session=session, now=now)
+        await lock_row(session, ChatRow, person.id)
         settings = await chat_store.get_chat(person.id, session=session)
         if settings is not None and deck_key(deck.id) not in settings.decks:
             chosen = (*settings.decks, deck_key(deck.id))
@@ -154,6 +175,7 @@ async def remove(
         deck = await deck_store.get_deck(deck_id, session=session)
         if deck is None or not await deck_store.remove_added(person_id, deck_id, session=session):
             return None
+        await lock_row(session, ChatRow, person_id)
         settings = await chat_store.get_chat(person_id, session=session)
         if settings is not None and deck_key(deck_id) in settings.decks:
             kept = tuple(key for key in settings.decks if key != deck_key(deck_id))

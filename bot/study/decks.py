@@ -3,8 +3,19 @@ mark for replacing, delete. Each returns a frozen result for bot/handlers/decks.
 
 Limits: at most ``MAX_DECKS`` decks per person and ``MAX_UPLOADS_PER_HOUR`` uploads
 (accepted or not, counted when a file is read: a refused file costs the bot as much).
+``plan_upload`` checks both before the file is downloaded (a file refused there is not
+read, and not counted); ``save_upload`` and ``count_upload`` check again in the
+transaction that records the upload, with the person's row locked
+(bot/storage/locks.py): two uploads of one person on two instances (or a private and a
+group upload at once) are recorded one after the other, so the log never holds more
+than ``MAX_UPLOADS_PER_HOUR`` uploads in an hour and nobody gets past ``MAX_DECKS``.
+A file that was read counts (stored, refused for a problem, or refused by the deck limit
+when saved), unless the hour's limit was reached meanwhile: then it is refused unstored
+and uncounted.
+
 A new deck is switched on in the person's private chat (its ``u<id>`` in the chat's
-decks), so the daily question can come from it at once; /topics switches it off.
+decks), so the daily question can come from it at once; /topics switches it off. The
+chat's row is locked for that read-modify-write, as /topics locks it.
 """
 
 from __future__ import annotations
@@ -14,6 +25,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import Enum
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.domain.content import Question
 from bot.domain.own_decks import DeckChanges, deck_key
 from bot.service.context import Services
@@ -21,6 +34,8 @@ from bot.storage import chats as chat_store
 from bot.storage import decks as deck_store
 from bot.storage import notices as notice_store
 from bot.storage.decks import StoredDeck
+from bot.storage.locks import lock_row
+from bot.storage.models import ChatRow, PersonRow
 from bot.study.people import Person, remember
 
 MAX_DECKS = 50
@@ -73,15 +88,18 @@ async def save_upload(
 ) -> Imported | Refused | None:
     """Store a checked deck: a new one, or the next version of ``replaces``.
 
-    Records the upload (the hourly limit), re-checks the deck limit in the same
-    transaction, and switches a new deck on in the person's private chat. None: the
-    deck to replace was deleted meanwhile.
+    With the person's row locked: re-checks the hourly limit (refused unrecorded when a
+    concurrent upload reached it), records the upload, re-checks the deck limit, and
+    switches a new deck on in the person's private chat. None: the deck to replace was
+    deleted meanwhile.
     """
     async with services.sessions() as session, session.begin():
         await remember(
             person, session=session, timezone=services.settings.default_timezone, now=now
         )
-        await deck_store.record_upload(person.id, session=session, now=now)
+        await lock_row(session, PersonRow, person.id)
+        if not await _record_within_limit(person.id, session=session, now=now):
+            return Refused.TOO_MANY_UPLOADS
         if replaces is not None:
             done = await deck_store.replace_deck(
                 replaces, questions, session=session, now=now, title=title
@@ -93,6 +111,7 @@ async def save_upload(
         if await deck_store.count_owned(person.id, session=session) >= MAX_DECKS:
             return Refused.TOO_MANY_DECKS
         deck = await deck_store.create_deck(person.id, title, questions, session=session, now=now)
+        await lock_row(session, ChatRow, person.id)
         settings = await chat_store.get_chat(person.id, session=session)
         if settings is not None:
             chosen = (*settings.decks, deck_key(deck.id))
@@ -100,13 +119,24 @@ async def save_upload(
         return Imported(deck, None)
 
 
+async def _record_within_limit(person_id: int, *, session: AsyncSession, now: datetime) -> bool:
+    """Log an upload unless the hour's limit is reached (the person's row is locked)."""
+    since = now - deck_store.UPLOAD_WINDOW
+    if await deck_store.uploads_since(person_id, since, session=session) >= MAX_UPLOADS_PER_HOUR:
+        return False
+    await deck_store.record_upload(person_id, session=session, now=now)
+    return True
+
+
 async def count_upload(services: Services, *, person: Person, now: datetime) -> None:
-    """Count a file that was refused (it still counts against the hourly limit)."""
+    """Count a file that was refused (it still counts against the hourly limit, up to the
+    limit: a concurrent upload may have reached it meanwhile)."""
     async with services.sessions() as session, session.begin():
         await remember(
             person, session=session, timezone=services.settings.default_timezone, now=now
         )
-        await deck_store.record_upload(person.id, session=session, now=now)
+        await lock_row(session, PersonRow, person.id)
+        await _record_within_limit(person.id, session=session, now=now)
 
 
 async def my_decks(services: Services, *, person_id: int) -> tuple[StoredDeck, ...]:
@@ -129,7 +159,8 @@ async def ask_replace(
         deck = await deck_store.get_deck(deck_id, session=session)
         if deck is None or deck.owner_id != person_id:
             return None
-        await deck_store.request_replace(deck_id, person_id, session=session, now=now)
+        if not await deck_store.request_replace(deck_id, person_id, session=session, now=now):
+            return None  # deleted meanwhile
         return deck
 
 

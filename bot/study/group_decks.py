@@ -23,6 +23,8 @@ from bot.service.context import Services
 from bot.storage import chats as chat_store
 from bot.storage import deck_shares
 from bot.storage import decks as deck_store
+from bot.storage.locks import lock_row
+from bot.storage.models import ChatRow, DeckRow
 from bot.study.banks import bank_for_chat
 from bot.study.chats import load_chat
 
@@ -79,14 +81,22 @@ def _with_decks(
 async def switch(
     services: Services, *, group_id: int, person_id: int, ref: str, now: datetime
 ) -> SwitchResult:
-    """Switch one deck on or off for the group (``ref``: a button's deck reference)."""
+    """Switch one deck on or off for the group (``ref``: a button's deck reference).
+
+    A read-modify-write of the group's decks with the chat's row locked (and a person's
+    deck's row, shared, before it: its owner's delete waits, or has happened and the
+    answer is GONE), so two admins switching at once both get their change.
+    """
     builtin = services.bank.builtin
+    own = deck_id_of_key(ref)
     async with services.sessions() as session, session.begin():
+        if own is not None:
+            await lock_row(session, DeckRow, own, shared=True)
+        await lock_row(session, ChatRow, group_id)
         settings = await load_chat(group_id, session=session, services=services)
         if settings is None:
             return SwitchResult(Switched.NOT_SUBSCRIBED)
         chosen = set(settings.decks)
-        own = deck_id_of_key(ref)
         if own is None:
             deck = next((d for d in builtin.decks if topic_ref(d.id) == ref), None)
             if deck is None:
@@ -119,6 +129,7 @@ async def switch(
 async def use_in_group(services: Services, *, group_id: int, deck_id: int, now: datetime) -> bool:
     """Switch a freshly imported deck on for the group; False: the group is not subscribed."""
     async with services.sessions() as session, session.begin():
+        await lock_row(session, ChatRow, group_id)
         settings = await load_chat(group_id, session=session, services=services)
         if settings is None:
             return False

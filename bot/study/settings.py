@@ -10,6 +10,8 @@ from bot.service.context import Services
 from bot.storage import chats as chat_store
 from bot.storage import people
 from bot.storage import reminder_candidates as reminder_store
+from bot.storage.locks import lock_row
+from bot.storage.models import ChatRow, PersonRow
 from bot.study.chats import load_chat
 
 Change = Callable[[ChatSettings], ChatSettings]
@@ -26,9 +28,14 @@ async def change_settings(
 ) -> ChatSettings | None:
     """Apply ``change`` to the chat's settings, reschedule and save; None: not subscribed.
 
-    A private chat's time zone is its person's: their streak reminder follows it.
+    A private chat's time zone is its person's: their streak reminder follows it. The
+    chat's row is locked first (bot/storage/locks.py): two changes at once (two admins
+    of a group, two instances) are applied one after the other, none lost.
     """
     async with services.sessions() as session, session.begin():
+        if private:  # the person's row first, as an upload locks them (person, then chat)
+            await lock_row(session, PersonRow, chat_id)
+        await lock_row(session, ChatRow, chat_id)
         settings = await load_chat(chat_id, session=session, services=services)
         if settings is None:
             return None

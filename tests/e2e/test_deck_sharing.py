@@ -9,7 +9,11 @@ import re
 
 from sqlalchemy import select
 
+from bot.domain.content import Question
+from bot.rendering import deck_sharing_texts as say
+from bot.storage import decks as deck_store
 from bot.storage.models import AddedDeckRow, ChatRow, DeckRow, ReviewRow
+from bot.study import deck_sharing
 from bot.telegram import callbacks as cb
 from tests.e2e.test_own_decks import (
     ADA,
@@ -234,3 +238,29 @@ async def test_forget_tells_each_adder_once(tg: FakeTelegram, bot: RunningBot) -
     async with bot.services.sessions() as session:
         assert await session.get(ChatRow, BOB) is not None
         assert (await session.scalars(select(DeckRow))).all() == []
+
+
+async def test_a_hundred_added_decks_is_the_most(tg: FakeTelegram, bot: RunningBot) -> None:
+    await start(tg)
+    await start(tg, BOB, "Bob")
+    await upload(tg, CSV_V1, "mine.csv", "Imported")
+    code = link_code(await share(tg, "mine"))
+    question = Question(id="a", question="Q?", answer="A.")
+    async with bot.services.sessions() as session, session.begin():
+        for number in range(deck_sharing.MAX_ADDED):
+            other = await deck_store.create_deck(
+                ADA, f"D{number}", [question], session=session, now=bot.clock()
+            )
+            await deck_store.add_deck(BOB, other.id, session=session, now=bot.clock())
+    card = await open_link(tg, BOB, code, "shared by Ada")
+    add_data = next(d for text, d in card.buttons if text == "➕ Add")
+    assert add_data is not None
+    query = await tg.press(BOB, BOB, card.message_id, add_data)
+    assert await answered(tg, query) == say.TOO_MANY_ADDED
+    assert say.TOO_MANY_ADDED.startswith(f"You have added {deck_sharing.MAX_ADDED} decks")
+    assert await count(bot.services.sessions, AddedDeckRow) == deck_sharing.MAX_ADDED
+    # Removing one in /decks makes room.
+    listing = await command(tg, "/decks", "Shared with you", BOB)
+    await press(tg, listing, "Remove D0", "Removed", BOB)
+    await add(tg, BOB, code)
+    assert await count(bot.services.sessions, AddedDeckRow) == deck_sharing.MAX_ADDED
