@@ -59,6 +59,8 @@ class DeckParser:
         """Made on the first file (None before, and after ``close``); a new one after a
         worker died."""
         self._reading: set[int] = set()
+        self.in_flight = 0
+        """Calls handed to the pool and not finished (queued in it, or running)."""
 
     @property
     def reading(self) -> frozenset[int]:
@@ -97,11 +99,14 @@ class DeckParser:
         """
         executor = self._executor()
         task = functools.partial(function, *args, **kwargs)
+        self.in_flight += 1
         try:
             return await asyncio.get_running_loop().run_in_executor(executor, task)
         except BrokenProcessPool:
             self._replace(executor)
             raise
+        finally:
+            self.in_flight -= 1
 
     def _executor(self) -> Executor:
         if self.executor is None:
