@@ -13,7 +13,8 @@ PostgreSQL) and ``history-stats`` (the stats/reveal/grade bursts from people wit
 365 days of history); ``rich-render`` (issue 17: rendering every answer of the bank
 as rich messages and as today's HTML, benchmarks.rich_render); ``deck-import`` (reading
 uploaded deck files of 2,000 questions: CSV, YAML, Anki packages,
-benchmarks.deck_import). PostgreSQL runs need
+benchmarks.deck_import); ``deck-parse-loop`` (the event loop's work while such a file is
+read in a thread and in the worker process, benchmarks.deck_parse_loop). PostgreSQL runs need
 TEST_DATABASE_URL; without it those are skipped with a message. Each benchmark appends
 to BENCHMARKS.md.
 """
@@ -27,7 +28,15 @@ import sys
 DISPATCH = ("dispatch", "dispatch-100k")
 PEAK = ("taps", "stats", "startup")
 HISTORY = ("history", "history-stats")
-ORDER = (*DISPATCH, *PEAK, "instances", *HISTORY, "rich-render", "deck-import")
+ORDER = (
+    *DISPATCH,
+    *PEAK,
+    "instances",
+    *HISTORY,
+    "rich-render",
+    "deck-import",
+    "deck-parse-loop",
+)
 
 
 def commands(scenario: str, extra: list[str]) -> list[list[str]]:
@@ -50,6 +59,8 @@ def commands(scenario: str, extra: list[str]) -> list[list[str]]:
         return [[python, "-m", "benchmarks.rich_render", "--write", *extra]]
     if scenario == "deck-import":
         return [[python, "-m", "benchmarks.deck_import", *extra]]
+    if scenario == "deck-parse-loop":
+        return [[python, "-m", "benchmarks.deck_parse_loop", *extra]]
     if scenario == "history-stats":
         return [[python, "-m", "benchmarks.peak", "stats", "--history-days", "365", *extra]]
     return [[python, "-m", "benchmarks.peak", scenario, *extra]]

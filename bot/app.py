@@ -54,6 +54,7 @@ from bot.rendering import texts
 from bot.service import db_outage
 from bot.service.config import Settings
 from bot.service.context import BotApplication, BotContext, BotData, Services
+from bot.service.deck_parser import DeckParser
 from bot.service.metrics import MeasuredUpdateProcessor, rate_limiter_waiting
 from bot.storage import retention
 from bot.storage.database import create_engine, create_sessionmaker, migrate
@@ -86,6 +87,7 @@ def build_application(
             engine=engine,
             sessions=create_sessionmaker(engine),
             clock=clock,
+            deck_parser=DeckParser(config.deck_parse_workers),
         )
         await application.bot.set_my_commands(
             [BotCommand(n, d) for n, d in texts.COMMANDS], scope=BotCommandScopeAllPrivateChats()
@@ -128,6 +130,7 @@ def build_application(
         await model_grader.close_shared_grader(application.bot_data.extras)
         services = application.bot_data.services
         if services is not None:
+            await services.deck_parser.close()
             await db_outage.close(services.engine)
             await services.engine.dispose()
 
@@ -272,8 +275,9 @@ def register_handlers(application: BotApplication) -> None:
     application.add_handler(CommandHandler("days", settings.days_command))
     application.add_handler(CommandHandler("decks", decks.decks_command, filters=private))
     # A group's decks (admins): the built-in ones and the admin's own and added ones.
+    # /topics in a group is the same menu (an own deck switched off can come back on).
     application.add_handler(
-        CommandHandler("decks", group_decks.group_decks_command, filters=groups_only)
+        CommandHandler(["decks", "topics"], group_decks.group_decks_command, filters=groups_only)
     )
     application.add_handler(CommandHandler(["topics", "decks"], settings.topics_command))
     application.add_handler(CommandHandler("pause", settings.pause_command))

@@ -9,7 +9,6 @@ no problem at all.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING
 
@@ -22,6 +21,7 @@ from bot.rendering import deck_sharing_texts as sharing_say
 from bot.rendering import decks_texts as say
 from bot.rendering.text import escape_html
 from bot.service.context import BotContext
+from bot.service.deck_parser import Busy
 from bot.study import deck_sharing
 from bot.study import decks as use
 from bot.study.people import Person
@@ -103,7 +103,7 @@ async def read_deck_file(
     against the hourly limit). Used for private uploads and for a group's
     (bot/handlers/group_decks.py)."""
     # The readers (YAML, CSV, Anki) are imported on the first file, not at start-up.
-    from bot.content.imports import parse_deck_upload, problems_message, size_refusal
+    from bot.content.imports import problems_message, size_refusal
 
     message = update.effective_message
     if message is None or message.document is None:
@@ -116,14 +116,24 @@ async def read_deck_file(
         await use.count_upload(turn.services, person=person, now=turn.now)
         await reply(update, escape_html(too_big))
         return None
-    try:
-        telegram_file = await document.get_file()
-        data = bytes(await telegram_file.download_as_bytearray())
-    except TelegramError as error:
-        log.warning("could not download an uploaded deck: %s", error)
-        await reply(update, say.DOWNLOAD_FAILED)
+    # Read in a worker process, one file per person at a time (bot/service/deck_parser.py).
+    with turn.services.deck_parser.turn(person.id) as busy:
+        if busy is not None:
+            await reply(update, say.STILL_READING if busy is Busy.YOURS else say.READERS_BUSY)
+            return None
+        try:
+            telegram_file = await document.get_file()
+            data = bytes(await telegram_file.download_as_bytearray())
+        except TelegramError as error:
+            log.warning("could not download an uploaded deck: %s", error)
+            await reply(update, say.DOWNLOAD_FAILED)
+            return None
+        upload = await turn.services.deck_parser.parse(file_name, data, title=title)
+    if upload is None:
+        # The reader died (logged by the parser): counted, as a refused file is.
+        await use.count_upload(turn.services, person=person, now=turn.now)
+        await reply(update, say.READER_FAILED)
         return None
-    upload = await asyncio.to_thread(parse_deck_upload, file_name, data, title=title)
     if upload.deck is None or upload.problems:
         await use.count_upload(turn.services, person=person, now=turn.now)
         await reply(update, escape_html(problems_message(upload)))

@@ -1,6 +1,7 @@
-"""A study group's decks: /decks in a group (admins), its switches, and a deck file sent
-with ``/decks`` as its caption. Admins only, with the same one-line refusal as every
-other group setting (bot/handlers/groups.py ``admin_only``). Parse, call
+"""A study group's decks: /decks and /topics in a group (admins; one menu, as is the
+Topics button of the group's /settings), its switches, and a deck file sent with
+``/decks`` as its caption. Admins only, with the same one-line refusal as every other
+group setting (bot/handlers/groups.py ``admin_only``). Parse, call
 bot/study/group_decks.py (and bot/study/decks.py for a file), render."""
 
 from __future__ import annotations
@@ -25,20 +26,35 @@ CAPTION = re.compile(r"^/decks(?:@\w+)?(?:\s+(?P<title>.*))?$", re.DOTALL)
 """A caption that makes a file in a group its deck; what follows names the deck."""
 
 
-async def _menu(update: Update, context: BotContext) -> tuple[str, InlineKeyboardMarkup] | None:
+async def _menu(
+    update: Update, context: BotContext, *, back: bool = False
+) -> tuple[str, InlineKeyboardMarkup] | None:
+    """The menu for the admin of this update (the decks they own or added are theirs to
+    switch on); ``back``: with the /settings « Back row. None: not subscribed."""
     turn = turn_of(update, context)
     if turn is None or turn.user is None:
         return None
     found = await use.choices(turn.services, group_id=turn.chat.id, person_id=turn.user.id)
     if found is None:
         return None
-    markup = keyboards.group_decks_keyboard([(c.key, c.title, c.on) for c in found])
+    markup = keyboards.group_decks_keyboard([(c.key, c.title, c.on) for c in found], back=back)
     return say.GROUP_HOW_TO, markup
+
+
+async def edit_into_menu(update: Update, context: BotContext) -> None:
+    """The group's /settings Topics button: the same menu as /decks, with « Back."""
+    query = update.callback_query
+    if query is None or not isinstance(query.message, Message):
+        return
+    menu = await _menu(update, context, back=True)
+    if menu is not None:
+        text, markup = menu
+        await edit_or_ignore(query.message, text, reply_markup=markup)
 
 
 @admin_only
 async def group_decks_command(update: Update, context: BotContext) -> None:
-    """/decks in a group: the decks the group can study, switched by admins."""
+    """/decks and /topics in a group: the decks the group can study, switched by admins."""
     menu = await _menu(update, context)
     if menu is None:
         await reply(update, say.GROUP_NOT_SUBSCRIBED)
@@ -50,12 +66,19 @@ async def group_decks_command(update: Update, context: BotContext) -> None:
 @admin_only
 async def group_deck_button(update: Update, context: BotContext, action: GroupDeck) -> None:
     """Switch one deck on or off for the group."""
+    await switch_deck(update, context, action.key)
+
+
+async def switch_deck(update: Update, context: BotContext, ref: str) -> None:
+    """Switch the deck a button names (its ``topic_ref``) for the group, and redraw the
+    menu; also a group's /topics button from before /topics showed this menu
+    (bot/handlers/settings.py). The caller checked that the presser is an admin."""
     turn = turn_of(update, context)
     query = update.callback_query
     if turn is None or turn.user is None or query is None:
         return
     result = await use.switch(
-        turn.services, group_id=turn.chat.id, person_id=turn.user.id, ref=action.key, now=turn.now
+        turn.services, group_id=turn.chat.id, person_id=turn.user.id, ref=ref, now=turn.now
     )
     notes = {
         Switched.ON: f"On: {result.title}",
@@ -67,7 +90,8 @@ async def group_deck_button(update: Update, context: BotContext, action: GroupDe
     }
     await toast(update, notes[result.outcome][:200])
     if result.outcome in (Switched.ON, Switched.OFF) and isinstance(query.message, Message):
-        menu = await _menu(update, context)
+        back = keyboards.has_back_row(query.message.reply_markup)
+        menu = await _menu(update, context, back=back)
         if menu is not None:
             text, markup = menu
             await edit_or_ignore(query.message, text, reply_markup=markup)

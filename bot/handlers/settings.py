@@ -18,6 +18,7 @@ from bot.domain.schedule import (
     parse_timezone,
 )
 from bot.domain.topics import topic_ref
+from bot.handlers import group_decks
 from bot.handlers import reminder_settings as reminders
 from bot.handlers.common import (
     NOT_SUBSCRIBED,
@@ -230,7 +231,8 @@ async def days_command(update: Update, context: BotContext) -> None:
 
 @admin_only
 async def topics_command(update: Update, context: BotContext) -> None:
-    """/topics: toggle decks on and off (at least one stays on)."""
+    """/topics in a private chat: toggle decks on and off (at least one stays on). In a
+    group /topics is the group's /decks menu (bot/handlers/group_decks.py)."""
     current = await _show(update, context)
     if current is None:
         await reply(update, _not_subscribed(update))
@@ -288,6 +290,9 @@ async def _edit_menu(
             f"Questions come on: <b>{describe_days(settings.schedule.days)}</b>.\n{DAYS_HELP}",
             reply_markup=keyboards.days_keyboard(settings.schedule.days),
         )
+    elif section == "topics" and settings.is_group:
+        # A group's decks are one menu, /decks (its admins' own decks among them).
+        await group_decks.edit_into_menu(update, context)
     elif section == "topics":
         bank = await chat_bank(context, settings.chat_id)
         await edit_or_ignore(
@@ -381,6 +386,10 @@ def _toggle_deck(settings: ChatSettings, deck_id: str, bank_order: tuple[str, ..
 @admin_only
 async def toggle_deck_button(update: Update, context: BotContext, action: ToggleDeck) -> None:
     chat = update.effective_chat
+    if _in_group(update):
+        # A /topics menu sent in a group before /topics became the group's /decks menu.
+        await group_decks.switch_deck(update, context, action.deck_id)
+        return
     bank = await chat_bank(context, chat.id) if chat is not None else context.services.bank
     order = bank.deck_ids
     # The button carries the deck's topic_ref: the id itself unless the id is long.

@@ -25,6 +25,14 @@ NO_DECKS = "You have no deck of your own yet."
 TOO_MANY_UPLOADS = "That is 20 uploads in the last hour, the most I take. Try again a little later."
 TOO_MANY_DECKS = "You have 50 decks, the most one person can have. Delete one in /decks first."
 DOWNLOAD_FAILED = "I could not download that file from Telegram. Please send it again."
+STILL_READING = (
+    "I am still reading your previous deck file. Send this one again once I have answered."
+)
+READERS_BUSY = "I am reading many deck files right now. Please send yours again in a minute."
+READER_FAILED = (
+    "Something went wrong while I was reading that file, and nothing was imported. "
+    "Please send it again; if it fails again, the file may be damaged."
+)
 NOT_YOURS = "That deck is gone, or not yours."
 DELETE_KEPT = "Nothing was deleted."
 REPLACE_GONE = "The deck you chose to replace was deleted meanwhile; nothing was stored."

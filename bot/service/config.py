@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     # Model answers and formula/code questions as rich messages (Bot API 10.1), with
     # today's HTML as the fallback (bot/telegram/rich_messages.py).
     rich_messages: Literal["auto", "on", "off"] = "auto"
+    # Processes that read uploaded deck files (bot/service/deck_parser.py); 0 reads them
+    # in a thread of the bot's process (seconds of CPU that other replies wait behind).
+    deck_parse_workers: Annotated[int, Field(ge=0, le=8)] = 1
 
     @field_validator("bot_token")
     @classmethod

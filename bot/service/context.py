@@ -13,6 +13,7 @@ from bot.content.deck_cache import DeckCache
 from bot.domain.clock import Clock, system_clock
 from bot.domain.content import Bank
 from bot.service.config import Settings
+from bot.service.deck_parser import DeckParser
 from bot.storage.database import create_autocommit_sessionmaker
 from bot.telegram.ratelimit import Traffic
 from bot.telegram.rich_messages import RichMessages, RichMode
@@ -31,6 +32,9 @@ class Services:
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     own_decks: DeckCache = field(default_factory=DeckCache)
     """People's decks loaded on demand, bounded (bot/study/banks.py reads through it)."""
+    deck_parser: DeckParser = field(default_factory=DeckParser)
+    """Reads uploaded deck files off the event loop: bot/app.py gives it the configured
+    worker processes (DECK_PARSE_WORKERS); the default reads in a thread."""
     autocommit: async_sessionmaker[AsyncSession] = field(init=False)
     """Sessions whose statements each commit on their own on PostgreSQL (no BEGIN,
     no ROLLBACK: bot.storage.database.create_autocommit_sessionmaker), for reads

@@ -7,10 +7,11 @@ from dataclasses import replace
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.chats import ChatSettings, ordered_decks
-from bot.domain.own_decks import deck_id_of_key
+from bot.domain.own_decks import deck_id_of_key, deck_key
 from bot.domain.schedule import Schedule
 from bot.service.context import Services
 from bot.storage import chats as chat_store
+from bot.storage import decks as deck_store
 
 
 def default_settings(services: Services, chat_id: int, kind: str) -> ChatSettings:
@@ -25,6 +26,23 @@ def default_settings(services: Services, chat_id: int, kind: str) -> ChatSetting
         ),
         decks=services.bank.deck_ids,
     )
+
+
+async def new_chat_settings(
+    services: Services, chat_id: int, kind: str, *, session: AsyncSession
+) -> ChatSettings:
+    """The settings of a chat seen for the first time: the defaults, and in a private
+    chat the person's own and added decks switched on too (decks uploaded or added
+    before the chat existed), as an upload or an added deck switches itself on in a
+    chat that exists (bot/study/decks.py, bot/study/deck_sharing.py). A private
+    chat's id is its person's."""
+    settings = default_settings(services, chat_id, kind)
+    if chat_id <= 0:
+        return settings
+    visible = await deck_store.visible_decks(chat_id, session=session)
+    if not visible:
+        return settings
+    return replace(settings, decks=(*settings.decks, *(deck_key(d.id) for d in visible)))
 
 
 async def load_chat(

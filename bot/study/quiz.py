@@ -27,7 +27,7 @@ from bot.storage import progress as progress_store
 from bot.storage import quizzes as quiz_store
 from bot.storage.models import DeliveryRow, PersonRow, QuizRow
 from bot.study.banks import bank_for_chat
-from bot.study.chats import default_settings, load_chat
+from bot.study.chats import load_chat, new_chat_settings
 from bot.study.people import Person, remember
 from bot.study.questions import PreparedSend, prepare
 
@@ -210,7 +210,8 @@ async def start(
     async with services.sessions() as session, session.begin():
         settings = await load_chat(chat_id, session=session, services=services)
         if settings is None:
-            settings = replace(default_settings(services, chat_id, chat_kind), paused=not group)
+            fresh = await new_chat_settings(services, chat_id, chat_kind, session=session)
+            settings = replace(fresh, paused=not group)
             await chat_store.save_chat(
                 settings.rescheduled(now=now), session=session, now=now, title=chat_title
             )

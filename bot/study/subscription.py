@@ -11,7 +11,7 @@ from bot.storage import chats as chat_store
 from bot.storage import deck_shares, people
 from bot.storage import notices as notice_store
 from bot.storage import reminder_candidates as reminder_store
-from bot.study.chats import default_settings, load_chat
+from bot.study.chats import load_chat, new_chat_settings
 from bot.study.people import Person, remember
 
 
@@ -23,7 +23,7 @@ async def subscribe(
     async with services.sessions() as session, session.begin():
         settings = await load_chat(chat_id, session=session, services=services)
         if settings is None:
-            settings = default_settings(services, chat_id, chat_kind)
+            settings = await new_chat_settings(services, chat_id, chat_kind, session=session)
         settings = replace(settings, active=True, paused=False).rescheduled(now=now)
         await remember(person, session=session, timezone=settings.schedule.timezone, now=now)
         await chat_store.save_chat(settings, session=session, now=now)

@@ -284,12 +284,23 @@ def downloads_keyboard(decks: Sequence[tuple[str, str]]) -> InlineKeyboardMarkup
 DOWNLOADS_SHOWN = MAX_INLINE_BUTTONS // 2
 
 
-def group_decks_keyboard(decks: Sequence[tuple[str, str, bool]]) -> InlineKeyboardMarkup:
-    """A group's /decks: (bank deck id, title, on) per row, tap to switch (at most
-    ``MAX_INLINE_BUTTONS`` decks: the built-in ones come first)."""
-    return InlineKeyboardMarkup(
-        [
-            [_button(f"{'✅' if on else '▫️'} {_short(title)}", cb.GroupDeck(key))]
-            for key, title, on in decks[:MAX_INLINE_BUTTONS]
-        ]
-    )
+def group_decks_keyboard(
+    decks: Sequence[tuple[str, str, bool]], *, back: bool = False
+) -> InlineKeyboardMarkup:
+    """A group's /decks (and /topics): (bank deck id, title, on) per row, tap to switch
+    (at most ``MAX_INLINE_BUTTONS`` buttons: the built-in decks come first). ``back``:
+    opened from /settings, with its « Back row."""
+    room = MAX_INLINE_BUTTONS - 1 if back else MAX_INLINE_BUTTONS
+    rows = [
+        [_button(f"{'✅' if on else '▫️'} {_short(title)}", cb.GroupDeck(key))]
+        for key, title, on in decks[:room]
+    ]
+    return InlineKeyboardMarkup([*rows, _back_row()] if back else rows)
+
+
+def has_back_row(markup: InlineKeyboardMarkup | None) -> bool:
+    """Whether a menu has the /settings « Back row (so a redraw keeps it)."""
+    if markup is None:
+        return False
+    back = cb.encode(cb.OpenSettings("menu"))
+    return any(button.callback_data == back for row in markup.inline_keyboard for button in row)

@@ -153,3 +153,49 @@ async def test_a_file_captioned_decks_from_an_admin_is_a_group_deck(
     # A broken file: the problems, nothing stored.
     await file_in_group(tg, ADA, b"question,reply\nA?,B.\n", "bad.csv", "/decks", "not imported")
     assert len(await stored_decks(bot.services.sessions)) == 1
+
+
+async def test_topics_in_a_group_is_the_decks_menu_and_switches_a_deck_back_on(
+    tg: FakeTelegram, bot: RunningBot
+) -> None:
+    """/topics in a group (and /settings › Topics) is the group's /decks menu: an own deck
+    switched off is still listed, and switches back on."""
+    await start(tg)
+    await start(tg, BOB, "Bob")
+    await upload(tg, CSV_V1, "mine.csv", "Imported")
+    await upload(tg, YAML_DECK, "bobs.yaml", "Imported", user=BOB)
+    ada_deck, bob_deck = await stored_decks(bot.services.sessions)
+    await join(tg)
+    await in_group(tg, BOB, "/topics", ONLY_ADMINS)
+
+    menu = await in_group(tg, ADA, "/topics", "This group's decks")
+    assert labels(tg, menu) == ["✅ Machine Learning", "✅ NLP", "▫️ mine"]
+    assert await switch(tg, menu, "mine") == "On: mine"
+    await tg.wait_for(lambda: "✅ mine" in labels(tg, menu), what="the menu redrawn")
+    assert await group_decks(bot) == f"ml,nlp,u{ada_deck.id}"
+    assert await switch(tg, menu, "mine") == "Off: mine"
+    await tg.wait_for(lambda: "▫️ mine" in labels(tg, menu), what="mine off, still listed")
+    assert await group_decks(bot) == "ml,nlp"
+    assert await switch(tg, menu, "mine") == "On: mine"
+    await tg.wait_for(lambda: "✅ mine" in labels(tg, menu), what="mine on again")
+    assert await group_decks(bot) == f"ml,nlp,u{ada_deck.id}"
+
+    # /settings › Topics opens the same menu, with « Back kept through a switch.
+    settings = await in_group(tg, ADA, "/settings", "Next question")
+    data = next(d for text, d in settings.buttons if text == "Topics")
+    assert data is not None
+    await answered(tg, await tg.press(GROUP, ADA, settings.message_id, data))
+    await tg.wait_for(lambda: "✅ mine" in labels(tg, settings), what="the decks menu")
+    assert labels(tg, settings) == ["✅ Machine Learning", "✅ NLP", "✅ mine", "« Back"]
+    assert await switch(tg, settings, "mine") == "Off: mine"
+    await tg.wait_for(lambda: "▫️ mine" in labels(tg, settings), what="redrawn")
+    assert labels(tg, settings) == ["✅ Machine Learning", "✅ NLP", "▫️ mine", "« Back"]
+
+    # A /topics button sent before this menu (ToggleDeck) switches through it too.
+    old = cb.encode(cb.ToggleDeck(f"u{ada_deck.id}"))
+    assert await answered(tg, await tg.press(GROUP, ADA, menu.message_id, old)) == "On: mine"
+    forged = cb.encode(cb.ToggleDeck(f"u{bob_deck.id}"))
+    assert await answered(tg, await tg.press(GROUP, ADA, menu.message_id, forged)) == (
+        "Only decks you own or added can be switched on."
+    )
+    assert await group_decks(bot) == f"ml,nlp,u{ada_deck.id}"

@@ -367,3 +367,39 @@ async def test_the_daily_question_and_typed_answers_come_from_own_decks(
     # (The first check builds the bank's term statistics: seconds on a busy machine.)
     feedback = await said(tg, count, "key point", timeout=30)
     assert "Your answer: 1 of 1 key point" in (feedback.plain_text or "")
+
+
+async def chat_decks(sessions: async_sessionmaker[AsyncSession], chat_id: int) -> str | None:
+    async with sessions() as session:
+        chat = await session.get(ChatRow, chat_id)
+    return chat.decks if chat is not None else None
+
+
+async def test_decks_sent_before_start_are_on_in_the_chat_start_makes(
+    tg: FakeTelegram, bot: RunningBot
+) -> None:
+    """A deck sent before /start is on in the chat /start makes, as it would be had the
+    chat existed (and so in a chat a /quiz before /start makes)."""
+    tg.private_chat(ADA, "Ada")
+    await upload(tg, CSV_V1, "early.csv", "Imported")
+    [deck] = await stored_decks(bot.services.sessions)
+    assert await chat_decks(bot.services.sessions, ADA) is None
+    await command(tg, "/start", "Hi Ada")
+    assert await chat_decks(bot.services.sessions, ADA) == f"ml,nlp,u{deck.id}"
+    topics = await command(tg, "/topics", "Topics")
+    assert [text for text, _ in topics.buttons] == [
+        "✅ Machine Learning",
+        "✅ NLP",
+        "✅ early",
+        "« Back",
+    ]
+
+    # Bob: a deck, then /quiz (a paused chat of his own), then /start.
+    tg.private_chat(BOB, "Bob")
+    await upload(tg, YAML_DECK, "stats.yaml", "Imported", user=BOB)
+    picker = await command(tg, "/quiz", "pick a topic", BOB)
+    await press(tg, picker, "Statistics basics", "Quiz · Statistics basics · 1/2", BOB)
+    _, bobs = await stored_decks(bot.services.sessions)
+    assert await chat_decks(bot.services.sessions, BOB) == f"ml,nlp,u{bobs.id}"
+    await command(tg, "/start", "Hi Bob", BOB)
+    assert await chat_decks(bot.services.sessions, BOB) == f"ml,nlp,u{bobs.id}"

@@ -96,6 +96,9 @@ def test_settings(api_root: str, database_url: str, **overrides: object) -> Sett
         "default_delivery_time": "09:00",
         # Pictures at once: tests ask for several in a row (the pause is for crowds).
         "stats_picture_share": 1.0,
+        # Deck files are read in a thread: a worker process costs a spawn (half a second)
+        # per bot; tests/e2e/test_deck_parser.py runs the process pool.
+        "deck_parse_workers": 0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]

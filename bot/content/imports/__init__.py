@@ -11,8 +11,9 @@ Every deck then goes through the same checks as ``content/`` (``checking.finish`
 within ``UploadLimits``; a deck with any problem is refused whole.
 
 For the upload handler: ``size_refusal(document.file_size)`` before downloading, then
-``parse_deck_upload(document.file_name or "", data, title=...)``, off the event loop (a
-2,000-question deck costs seconds of CPU, BENCHMARKS.md); if ``upload.deck`` is None,
+``parse_deck_upload(document.file_name or "", data, title=...)``, off the event loop, in
+a worker process (a 2,000-question deck costs seconds of CPU, BENCHMARKS.md; arguments and
+result pickle: bot/service/deck_parser.py); if ``upload.deck`` is None,
 send ``problems_message(upload)`` (plain text: escape it for HTML); else store
 ``upload.deck`` and mention ``upload.dropped_media`` if any.
 """
