@@ -13,7 +13,9 @@ PostgreSQL) and ``history-stats`` (the stats/reveal/grade bursts from people wit
 365 days of history); ``rich-render`` (issue 17: rendering every answer of the bank
 as rich messages and as today's HTML, benchmarks.rich_render); ``deck-import`` (reading
 uploaded deck files of 2,000 questions: CSV, YAML, Anki packages,
-benchmarks.deck_import). PostgreSQL runs need
+benchmarks.deck_import); ``decks-taps`` (issue 18: Show answer taps during the
+broadcast of 100,000 chats, 20 % studying their own decks, 10,000 decks stored,
+limits off then on: ``benchmarks.own_decks --taps``, PostgreSQL). PostgreSQL runs need
 TEST_DATABASE_URL; without it those are skipped with a message. Each benchmark appends
 to BENCHMARKS.md.
 """
@@ -27,7 +29,15 @@ import sys
 DISPATCH = ("dispatch", "dispatch-100k")
 PEAK = ("taps", "stats", "startup")
 HISTORY = ("history", "history-stats")
-ORDER = (*DISPATCH, *PEAK, "instances", *HISTORY, "rich-render", "deck-import")
+ORDER = (
+    *DISPATCH,
+    *PEAK,
+    "instances",
+    *HISTORY,
+    "rich-render",
+    "deck-import",
+    "decks-taps",
+)
 
 
 def commands(scenario: str, extra: list[str]) -> list[list[str]]:
@@ -39,6 +49,11 @@ def commands(scenario: str, extra: list[str]) -> list[list[str]]:
             print("dispatch-100k: skipped, PostgreSQL needs TEST_DATABASE_URL", flush=True)
             return []
         return [[python, "-m", "benchmarks.dispatch", "100000", "postgresql"]]
+    if scenario == "decks-taps":
+        if not os.environ.get("TEST_DATABASE_URL"):
+            print("decks-taps: skipped, PostgreSQL needs TEST_DATABASE_URL", flush=True)
+            return []
+        return [[python, "-m", "benchmarks.own_decks", "--taps", *extra]]
     if scenario == "instances":
         if not os.environ.get("TEST_DATABASE_URL"):
             print("instances: skipped, PostgreSQL needs TEST_DATABASE_URL", flush=True)
