@@ -1,6 +1,6 @@
 """``make bench``: every benchmark, or the ones named.
 
-    python -m benchmarks                       # all (about 8 minutes on 2 busy cores)
+    python -m benchmarks                       # all (about 10 minutes on 2 busy cores)
     python -m benchmarks taps stats            # some
     python -m benchmarks startup -- --runs 3   # options after -- go to benchmarks.peak
 

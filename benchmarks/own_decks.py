@@ -21,8 +21,8 @@ sent 5 minutes before. Reported: answer posted and callback answered p50/p99/max
 broadcast's deliveries/s over the window (first question → last tap answered), 429s, the
 bot's CPU and peak RSS. The bot is stopped once the taps are answered: the broadcast is
 not run to its end (about 2 minutes of wall time per phase). Phases (``--limits``): off
-(SEND_RATE_LIMIT=0, the fake without limits: the bot's CPU taken by the broadcast, the
-worst case for taps) and on (SEND_RATE_LIMIT=30, the fake enforcing Telegram's limits),
+(SEND_RATE_LIMIT=0, the fake without limits: the broadcast as fast as the machine allows,
+the worst case for taps) and on (SEND_RATE_LIMIT=30, the fake enforcing Telegram's limits),
 each on a fresh seed.
 
     TEST_DATABASE_URL=... python -m benchmarks.own_decks --taps [--limits off|on|both]
@@ -383,7 +383,7 @@ async def run_taps(args: argparse.Namespace, workdir: Path) -> list[Table]:
         "limits on: SEND_RATE_LIMIT=30, Telegram's limits enforced by the fake"
         if phase.limits
         else "limits off: SEND_RATE_LIMIT=0 and the fake without limits (the broadcast "
-        "as fast as the bot's CPU allows: the worst case for taps)"
+        "as fast as the bot, the database and the machine allow: the worst case for taps)"
         for phase in phases
     )
     return [
