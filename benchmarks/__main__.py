@@ -1,6 +1,6 @@
 """``make bench``: every benchmark, or the ones named.
 
-    python -m benchmarks                       # all (about 8 minutes on 2 busy cores)
+    python -m benchmarks                       # all (about 10 minutes on 2 busy cores)
     python -m benchmarks taps stats            # some
     python -m benchmarks startup -- --runs 3   # options after -- go to benchmarks.peak
 
@@ -14,7 +14,10 @@ PostgreSQL) and ``history-stats`` (the stats/reveal/grade bursts from people wit
 as rich messages and as today's HTML, benchmarks.rich_render); ``deck-import`` (reading
 uploaded deck files of 2,000 questions: CSV, YAML, Anki packages,
 benchmarks.deck_import); ``deck-parse-loop`` (the event loop's work while such a file is
-read in a thread and in the worker process, benchmarks.deck_parse_loop). PostgreSQL runs need
+read in a thread and in the worker process, benchmarks.deck_parse_loop); ``decks-taps``
+(issue 18: Show answer taps during the broadcast of 100,000 chats, 20 % studying their own
+decks, 10,000 decks stored, limits off then on: ``benchmarks.own_decks --taps``,
+PostgreSQL). PostgreSQL runs need
 TEST_DATABASE_URL; without it those are skipped with a message. Each benchmark appends
 to BENCHMARKS.md.
 """
@@ -36,6 +39,7 @@ ORDER = (
     "rich-render",
     "deck-import",
     "deck-parse-loop",
+    "decks-taps",
 )
 
 
@@ -48,6 +52,11 @@ def commands(scenario: str, extra: list[str]) -> list[list[str]]:
             print("dispatch-100k: skipped, PostgreSQL needs TEST_DATABASE_URL", flush=True)
             return []
         return [[python, "-m", "benchmarks.dispatch", "100000", "postgresql"]]
+    if scenario == "decks-taps":
+        if not os.environ.get("TEST_DATABASE_URL"):
+            print("decks-taps: skipped, PostgreSQL needs TEST_DATABASE_URL", flush=True)
+            return []
+        return [[python, "-m", "benchmarks.own_decks", "--taps", *extra]]
     if scenario == "instances":
         if not os.environ.get("TEST_DATABASE_URL"):
             print("instances: skipped, PostgreSQL needs TEST_DATABASE_URL", flush=True)
