@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     # Model answers and formula/code questions as rich messages (Bot API 10.1), with
     # today's HTML as the fallback (bot/telegram/rich_messages.py).
     rich_messages: Literal["auto", "on", "off"] = "auto"
+    # Seconds after start-up before the answers and the picture library are warmed in the
+    # background (bot/study/warm_up.py); 0: never (they warm on first use).
+    warm_up_after_seconds: Annotated[float, Field(ge=0, le=3600)] = 1.0
 
     @field_validator("bot_token")
     @classmethod

@@ -96,6 +96,9 @@ def test_settings(api_root: str, database_url: str, **overrides: object) -> Sett
         "default_delivery_time": "09:00",
         # Pictures at once: tests ask for several in a row (the pause is for crowds).
         "stats_picture_share": 1.0,
+        # No background warm-up: it would spend a second of CPU in every test's bot
+        # (tests/study/test_warm_up.py tests it).
+        "warm_up_after_seconds": 0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]
