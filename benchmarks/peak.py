@@ -409,6 +409,17 @@ async def wait_ready(api: FakeApi, bot: Bot, *, within: float = 120) -> float:
         await asyncio.sleep(0.05)
 
 
+async def wait_warmed_up(bot: Bot, *, within: float = 60) -> None:
+    """Wait for the bot's background warm-up (bot/study/warm_up.py, its "warmed up" log
+    line): the figures are for a bot that has been running, not for its first seconds."""
+    deadline = time.monotonic() + within
+    while b"warmed up" not in bot.log_path.read_bytes():
+        bot.check_alive()
+        if time.monotonic() > deadline:
+            raise SystemExit("the bot did not warm up in time")
+        await asyncio.sleep(0.1)
+
+
 # --- updates --------------------------------------------------------------------
 
 
@@ -641,6 +652,7 @@ async def run_taps(options: Options, workdir: Path) -> list[Table]:
         )
         try:
             await wait_ready(api, bot)
+            await wait_warmed_up(bot)
             await asyncio.sleep(max(2.0, options.dispatch_interval))  # the first tick, idle
             idle_chats = [IDLE_TAPPERS + i for i in range(options.taps)]
             busy_chats = [BUSY_TAPPERS + i for i in range(options.taps)]
@@ -949,6 +961,7 @@ async def run_bursts(options: Options, workdir: Path) -> list[Table]:
         ids = [BURST_CHATS + i for i in range(chats)]
         try:
             await wait_ready(api, bot)
+            await wait_warmed_up(bot)
             await asyncio.sleep(2.0)
             results = []
 

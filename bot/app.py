@@ -51,6 +51,7 @@ from bot.jobs import notices
 from bot.jobs.dispatch import TickFailures, dispatch_due
 from bot.jobs.streak_reminders import remind_due
 from bot.rendering import texts
+from bot.rendering.picture_pool import drawing_of
 from bot.service import db_outage
 from bot.service.config import Settings
 from bot.service.context import BotApplication, BotContext, BotData, Services
@@ -59,6 +60,7 @@ from bot.service.metrics import MeasuredUpdateProcessor, rate_limiter_waiting
 from bot.storage import retention
 from bot.storage.database import create_engine, create_sessionmaker, migrate
 from bot.study import model_grader
+from bot.study.warm_up import warm_up
 from bot.telegram.http import AiohttpRequest
 from bot.telegram.inflight import InFlightUpdates
 from bot.telegram.ratelimit import PriorityRateLimiter
@@ -124,6 +126,12 @@ def build_application(
             first=timedelta(minutes=5),
             name="prune-history",
         )
+        if config.warm_up_after_seconds > 0:
+            # What the first crowd after a restart would pay for (answers rendered, the
+            # picture library loaded), done in the background once the bot answers.
+            application.job_queue.run_once(
+                _warm_up_job, when=timedelta(seconds=config.warm_up_after_seconds), name="warm-up"
+            )
         log.info("ready: %d questions in %d decks", len(loaded), len(loaded.decks))
 
     async def post_shutdown(application: BotApplication) -> None:
@@ -196,6 +204,17 @@ async def _notices_job(context: BotContext) -> None:
         return
     async with lock:
         await notices.kick(context.bot, context.services)
+
+
+async def _warm_up_job(context: BotContext) -> None:
+    """Warm the answers and the picture library (bot/study/warm_up.py), once."""
+    services = context.services
+    await warm_up(
+        services.bank,
+        drawing_of(context.bot_data.extras),
+        rich=services.rich.on,
+        stopping=services.stopping.is_set,
+    )
 
 
 async def _dispatch_job(context: BotContext) -> None:

@@ -22,9 +22,10 @@ WEEK = timedelta(days=7)
 async def stats_command(update: Update, context: BotContext) -> None:
     """/stats: the person's progress, in their own time zone.
 
-    Two or three reads (bot.storage.learning.study_snapshot), each bounded by what
-    the message shows: counts in SQL with the ids of due cards and shown questions as
-    arrays in the same row, then one row per run of study days.
+    Two reads (bot.storage.learning.study_snapshot), each bounded by what the message
+    shows: counts in SQL with the ids of due cards and shown questions as arrays in the
+    same row, then one row per run of study days; a third, the person's own decks, only
+    for someone who has one (the first row says so). The picture reuses that bank.
     """
     chat, user = update.effective_chat, update.effective_user
     if chat is None or user is None:
@@ -41,8 +42,10 @@ async def stats_command(update: Update, context: BotContext) -> None:
     settings = snapshot.settings
     today = local_date_of(now, snapshot.timezone)
     streak = compute_streak_of_history(snapshot.history, today=today)
-    async with services.autocommit() as session:
-        bank = await bank_for_person(services, user.id, session=session)
+    bank = services.bank
+    if snapshot.has_decks:
+        async with services.autocommit() as session:
+            bank = await bank_for_person(services, user.id, session=session)
     selected = [deck for deck in bank.decks if deck.id in settings.decks]
     # Counted per deck from what the person has seen (at most the bank), in C: a year
     # of history is a few hundred ids.
@@ -69,6 +72,7 @@ async def stats_command(update: Update, context: BotContext) -> None:
         timezone=snapshot.timezone,
         streak=streak,
         state=snapshot.state,
+        bank=bank,
         caption=texts.stats_text(view),
     )
     await keep_checkpoints(services, {user.id: snapshot.history}, now=now)

@@ -39,7 +39,6 @@ from bot.rendering.progress_picture import GroupPicture, PersonPicture, render_g
 from bot.service.context import BotContext
 from bot.storage import progress as progress_store
 from bot.storage.progress import PersonPictureReads
-from bot.study.banks import bank_for_person
 
 log = logging.getLogger(__name__)
 
@@ -116,11 +115,13 @@ async def send_person_stats(
     timezone: str,
     streak: Streak,
     state: tuple[int, int],
+    bank: Bank,
     caption: str,
 ) -> None:
     """/stats in a private chat: the picture with the text summary as its caption.
 
-    ``state`` (reviews, newest review id) keys the cached picture.
+    ``state`` (reviews, newest review id) keys the cached picture; ``bank`` is the
+    person's (the built-in decks and theirs), as /stats read it.
     """
     now = now_of(context)
     today = local_date_of(now, timezone)
@@ -133,13 +134,13 @@ async def send_person_stats(
         return
     with drawing.slot():
         png, weak = await _draw_person(
-            context, person_id=person_id, name=name, timezone=timezone, streak=streak
+            context, person_id=person_id, name=name, timezone=timezone, streak=streak, bank=bank
         )
     await _upload(update, context, key, png, caption, weak)
 
 
 async def _draw_person(
-    context: BotContext, *, person_id: int, name: str, timezone: str, streak: Streak
+    context: BotContext, *, person_id: int, name: str, timezone: str, streak: Streak, bank: Bank
 ) -> tuple[bytes | None, bool]:
     """Read what the person's picture shows and draw it; (PNG or None, weak topics?)."""
     services = context.services
@@ -149,7 +150,6 @@ async def _draw_person(
         reads = await progress_store.person_picture_reads(
             person_id, session=session, now=now, today=today
         )
-        bank = await bank_for_person(services, person_id, session=session)
     picture, weak = _person_picture(reads, bank, name, timezone, streak, now=now)
     drawing = drawing_of(context.bot_data.extras)
     png = await drawing.draw(render_person, picture, services.settings.stats_picture_share)

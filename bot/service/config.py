@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     # Processes that read uploaded deck files (bot/service/deck_parser.py); 0 reads them
     # in a thread of the bot's process (seconds of CPU that other replies wait behind).
     deck_parse_workers: Annotated[int, Field(ge=0, le=8)] = 1
+    # Seconds after start-up before the answers and the picture library are warmed in the
+    # background (bot/study/warm_up.py); 0: never (they warm on first use).
+    warm_up_after_seconds: Annotated[float, Field(ge=0, le=3600)] = 1.0
 
     @field_validator("bot_token")
     @classmethod

@@ -17,7 +17,9 @@ from sqlalchemy import (
     Table,
     bindparam,
     case,
+    exists,
     func,
+    or_,
     select,
     text,
     true,
@@ -34,8 +36,10 @@ from bot.domain.srs import CardDue, CardState, Rating
 from bot.domain.streaks import StreakFold, StudyHistory, StudyMark, StudyRun
 from bot.storage.chats import to_settings
 from bot.storage.models import (
+    AddedDeckRow,
     CardRow,
     ChatRow,
+    DeckRow,
     DeliveryRow,
     PersonRow,
     ReviewRow,
@@ -546,6 +550,9 @@ class StudySnapshot:
     """Question ids the person has a card for or was shown (each once; includes ``due``)."""
     state: tuple[int, int]
     """(reviews, newest review id): changes with every grade (the picture's cache key)."""
+    has_decks: bool = False
+    """Whether the person owns or added a deck: /stats reads their decks only then (most
+    people have none, and the read is a round trip)."""
 
 
 _GOOD = ReviewRow.rating.in_([int(Rating.GOOD), int(Rating.EASY)])
@@ -595,10 +602,14 @@ def _snapshot(ids: Any, instants: Any) -> Select[Any]:
         )
         .subquery("due_soon")
     )
+    has_decks = or_(
+        exists().where(DeckRow.owner_id == bindparam("person")),
+        exists().where(AddedDeckRow.person_id == bindparam("person")),
+    )
     return (
         select(ChatRow, PersonRow.timezone, _COUNTS.c.total, _COUNTS.c.good, _COUNTS.c.week)
         .add_columns(_COUNTS.c.newest, due_soon.c.ids, due_soon.c.dues, shown.c.shown)
-        .add_columns(StreakCheckpointRow)
+        .add_columns(StreakCheckpointRow, has_decks.label("has_decks"))
         .join(PersonRow, PersonRow.id == ChatRow.id)
         .outerjoin(StreakCheckpointRow, StreakCheckpointRow.person_id == ChatRow.id)
         .join(_COUNTS, true())
@@ -635,7 +646,7 @@ async def study_snapshot(
     found = (await session.execute(statement, params)).first()
     if found is None:
         return None
-    chat, timezone, total, good, week, newest, due_ids, dues, seen, checkpoint = found
+    chat, timezone, total, good, week, newest, due_ids, dues, seen, checkpoint, has_decks = found
     if not postgres:  # JSON arrays; instants as SQLite stores them (UTC, no offset)
         due_ids, seen = json.loads(due_ids), json.loads(seen)
         dues = [datetime.fromisoformat(due).replace(tzinfo=UTC) for due in json.loads(dues)]
@@ -655,4 +666,5 @@ async def study_snapshot(
         due,
         seen or [],
         (int(total or 0), int(newest or 0)),
+        bool(has_decks),
     )

@@ -24,7 +24,7 @@ from bot.domain.streaks import (
 )
 from bot.storage import learning
 from bot.storage.deliveries import record_shown
-from bot.storage.models import CardRow, DeliveryRow, PersonRow, ReviewRow
+from bot.storage.models import AddedDeckRow, CardRow, DeckRow, DeliveryRow, PersonRow, ReviewRow
 from tests.support.storage_rows import add_person_with_private_chat
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
@@ -191,3 +191,30 @@ async def test_the_snapshot_reads_the_streak_checkpoint_in_its_first_query(
     assert compute_streak_of_history(snapshot.history, today=today) == compute_streak(
         marks, today=today
     )
+
+
+async def test_the_snapshot_says_whether_the_person_has_decks_of_their_own(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """/stats reads a person's decks (a round trip) only when this says they have one:
+    owned (person 1), added from someone's link (person 2), or neither (person 3)."""
+    async with sessions() as session, session.begin():
+        for person in (1, 2, 3):
+            await add_person_with_private_chat(session, person, now=NOW)
+        session.add(
+            DeckRow(
+                id=7, owner_id=1, title="Mine", version=1, question_count=0, questions="[]",
+                created_at=NOW, updated_at=NOW,
+            )
+        )  # fmt: skip
+        await session.flush()
+        session.add(AddedDeckRow(person_id=2, deck_id=7, added_at=NOW))
+    found = {}
+    async with sessions() as session:
+        for person in (1, 2, 3):
+            snapshot = await learning.study_snapshot(
+                person, session=session, now=NOW, week_start=NOW - timedelta(days=7)
+            )
+            assert snapshot is not None
+            found[person] = snapshot.has_decks
+    assert found == {1: True, 2: True, 3: False}

@@ -99,6 +99,9 @@ def test_settings(api_root: str, database_url: str, **overrides: object) -> Sett
         # Deck files are read in a thread: a worker process costs a spawn (half a second)
         # per bot; tests/e2e/test_deck_parser.py runs the process pool.
         "deck_parse_workers": 0,
+        # No background warm-up: it would spend a second of CPU in every test's bot
+        # (tests/study/test_warm_up.py tests it).
+        "warm_up_after_seconds": 0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[arg-type]
