@@ -53,6 +53,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from benchmarks.dispatch import REPO, _machine
 from benchmarks.peak import (
     SENT,
+    TAP_COLUMNS,
     FakeApi,
     Seed,
     Table,
@@ -67,6 +68,7 @@ from benchmarks.peak import (
     tap,
     tap_latencies,
     wait_ready,
+    wait_warmed_up,
 )
 from bot.domain.content import Question
 from bot.domain.own_decks import encode_questions, question_key
@@ -321,6 +323,7 @@ async def taps_phase(args: argparse.Namespace, *, limits: bool, workdir: Path) -
         )
         try:
             await wait_ready(api, bot)
+            await wait_warmed_up(bot)
             await asyncio.sleep(max(2.0, args.dispatch_interval))  # the first tick, idle
 
             # Idle: nothing due.
@@ -392,16 +395,7 @@ async def run_taps(args: argparse.Namespace, workdir: Path) -> list[Table]:
             f"{args.tap_rate:g}/s, alternately from chats studying their own deck (its "
             "answer read through the deck cache) and chats studying the built-in decks; "
             "seconds from the update being available to getUpdates",
-            [
-                "phase",
-                "taps",
-                "answer posted p50",
-                "p99",
-                "max",
-                "callback answered p50",
-                "p99",
-                "429s",
-            ],
+            TAP_COLUMNS,
             [row for phase in phases for row in phase.tap_rows],
             [f"Settings of the bot and the fake: {settings}."],
         ),

@@ -634,6 +634,19 @@ def latency_row(name: str, posted: list[float], answered: list[float], rejected:
     ]
 
 
+TAP_COLUMNS = [
+    "phase",
+    "taps",
+    "answer posted p50",
+    "p99",
+    "max",
+    "callback answered p50",
+    "p99",
+    "429s",
+]
+"""The columns of a tap-latency table (:func:`latency_row` makes its rows)."""
+
+
 async def run_taps(options: Options, workdir: Path) -> list[Table]:
     seed = new_seed(options.content)
     async with database(options.database, workdir) as url:
@@ -717,16 +730,7 @@ async def run_taps(options: Options, workdir: Path) -> list[Table]:
         f"Tap-to-answer latency, {options.taps} taps of Show answer at {options.tap_rate:g}/s, "
         f"Telegram's limits enforced by the fake, SEND_RATE_LIMIT=30 (seconds from the update "
         f"being available to getUpdates)",
-        [
-            "phase",
-            "taps",
-            "answer posted p50",
-            "p99",
-            "max",
-            "callback answered p50",
-            "p99",
-            "429s",
-        ],
+        TAP_COLUMNS,
         [
             latency_row("(a) idle", posted_a, answered_a, rejected_a),
             latency_row(

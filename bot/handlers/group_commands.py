@@ -17,7 +17,8 @@ from bot.handlers.common import load_chat, now_of, reply
 from bot.service.context import BotContext
 from bot.storage import deliveries as delivery_store
 from bot.storage import groups as group_store
-from bot.storage.models import DeliveryRow
+from bot.storage.locks import lock_row
+from bot.storage.models import ChatRow, DeliveryRow
 from bot.study.banks import bank_for_settings
 from bot.study.questions import (
     create_daily,
@@ -86,6 +87,9 @@ async def group_question(update: Update, context: BotContext) -> None:
     item = None
     existing: DeliveryRow | None = None
     async with services.sessions() as session, session.begin():
+        # The chat's row first, as the dispatcher's claim takes it (bot/study/questions.py
+        # ``ask``): otherwise today's row and the chat's row can deadlock with a tick.
+        await lock_row(session, ChatRow, chat.id)
         settings = await load_chat(chat.id, session=session, services=services)
         if settings is None:
             await reply(update, NOT_SUBSCRIBED)

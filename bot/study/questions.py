@@ -25,7 +25,8 @@ from bot.storage import chats as chat_store
 from bot.storage import deliveries as delivery_store
 from bot.storage import learning
 from bot.storage.learning import SoonestCards
-from bot.storage.models import DeliveryRow, QuizRow
+from bot.storage.locks import lock_row
+from bot.storage.models import ChatRow, DeliveryRow, QuizRow
 from bot.study.banks import bank_for_questions, bank_for_settings
 from bot.study.chats import load_chat
 from bot.telegram import keyboards
@@ -388,6 +389,11 @@ async def ask(services: Services, *, chat_id: int, daily: bool, now: datetime) -
     went out) and /next (an extra question, not the one just shown): the delivery
     recorded, to be sent."""
     async with services.sessions() as session, session.begin():
+        if daily:
+            # The chat's row first, as the dispatcher's claim takes it: today's delivery
+            # row and the chat's next due are then written in the same order by both
+            # (else each can wait for the other's half: a deadlock on PostgreSQL).
+            await lock_row(session, ChatRow, chat_id)
         settings = await load_chat(chat_id, session=session, services=services)
         if settings is None:
             return AskResult(Asked.NOT_SUBSCRIBED)
