@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.domain.progress import calendar_cells
+from bot.domain.progress import calendar_cells, window_counts
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -118,9 +118,15 @@ HEATMAP_TOP = 185
 CELL_GAP = 3
 
 
+MAX_CELL = 20
+"""The largest heatmap cell: a year's calendar (53 or 54 weeks) gets 19 px. A short one
+would otherwise get squares hundreds of pixels high, spilling over the rest of the picture,
+and drawing them took 600 MB (the first warm-up picture, a one-day calendar, did)."""
+
+
 def heatmap_cell_size(columns: int) -> int:
     """Whole pixels per heatmap cell (square plus gap) for a calendar of ``columns`` weeks."""
-    return (WIDTH - HEATMAP_LEFT - 40) // columns
+    return min(MAX_CELL, (WIDTH - HEATMAP_LEFT - 40) // columns)
 
 
 def heatmap_cell_centre(column: int, row: int, columns: int, top: int) -> tuple[int, int]:
@@ -314,4 +320,5 @@ def render_group(picture: GroupPicture) -> bytes:
 
 def warm_up() -> None:
     """Import matplotlib and draw one small picture (fonts loaded): the first /stats's cost."""
-    render_group(GroupPicture("warm-up", date(2026, 1, 1), {date(2026, 1, 1): 1}, [], 0))
+    today = date(2026, 1, 1)
+    render_group(GroupPicture("warm-up", today, window_counts({}, today=today), [], 0))

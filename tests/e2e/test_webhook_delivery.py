@@ -27,6 +27,7 @@ from tests.support.bot_harness import FakeClock, running_service, test_settings
 from tests.support.bot_process import wait_until
 from tests.support.databases import TestDatabase
 from tests.support.fake_telegram import FakeTelegram
+from tests.support.statement_gate import lock_waits
 
 SECRET = "s3cr3t_Webhook-token"
 WEBHOOK_URL = "https://bot.example.test/telegram/hook"
@@ -126,21 +127,6 @@ async def test_the_secret_is_checked_before_the_body_is_read(
             await writer.wait_closed()
 
 
-async def _waiting_for_a_lock(url: str) -> bool:
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as connection:
-            waiting = await connection.scalar(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity "
-                    "WHERE wait_event_type = 'Lock' AND datname = current_database()"
-                )
-            )
-        return bool(waiting)
-    finally:
-        await engine.dispose()
-
-
 async def test_a_post_claiming_when_stopping_begins_is_handled_not_dropped(
     tg: FakeTelegram, database: TestDatabase, clock: FakeClock
 ) -> None:
@@ -159,7 +145,7 @@ async def test_a_post_claiming_when_stopping_begins_is_handled_not_dropped(
                 await connection.execute(text("LOCK TABLE processed_updates IN EXCLUSIVE MODE"))
                 post = asyncio.create_task(tg.post_update(endpoint, update, secret=SECRET))
                 for _ in range(500):
-                    if await _waiting_for_a_lock(database.url):
+                    if await lock_waits(database.url):
                         break
                     await asyncio.sleep(0.01)
                 else:

@@ -10,7 +10,10 @@ the width matplotlib gives the same string as plain text. Parsed as math,
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
 from datetime import date
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -19,9 +22,11 @@ from bot.domain.progress import window_counts
 from bot.rendering.progress_picture import (
     GROUP_HEIGHT,
     HEIGHT,
+    MAX_CELL,
     WIDTH,
     GroupPicture,
     PersonPicture,
+    heatmap_cell_size,
     render_group,
     render_person,
 )
@@ -125,3 +130,31 @@ def test_the_tolerance_tells_math_from_text() -> None:
         font = FontProperties(size=size, weight=weight)
         as_math, _, _ = renderer.get_text_width_height_descent("Ann $5 and $6", font, ismath=True)
         assert plain_width("Ann $5 and $6", size, weight) - as_math > 30
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_a_short_calendar_keeps_its_squares_small() -> None:
+    """A year (53 weeks) shares out the width; a calendar of a few days must not: its
+    squares were hundreds of pixels high, drawn over the rest of the picture."""
+    assert heatmap_cell_size(53) == 19
+    assert heatmap_cell_size(54) == 19
+    assert heatmap_cell_size(1) == MAX_CELL == 20
+
+
+def test_the_warm_up_picture_stays_small_in_memory() -> None:
+    """The warm-up the bot runs after start-up (bot/study/warm_up.py) drew a one-day
+    calendar whose giant squares took the process to 629 MB; a year's calendar, as
+    every real picture has, takes it to about 100 MB (a fresh interpreter, matplotlib
+    imported). The bound is far from both."""
+    script = (
+        "import resource\n"
+        "from bot.rendering.progress_picture import warm_up\n"
+        "warm_up()\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=REPO
+    )
+    assert int(done.stdout.strip()) < 250

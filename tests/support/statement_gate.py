@@ -76,7 +76,8 @@ class StatementGate:
             await self.arrived.wait()
 
 
-async def _lock_waits(url: str) -> int:
+async def lock_waits(url: str) -> int:
+    """How many backends of this PostgreSQL database are waiting for a lock now."""
     engine = create_engine(url)
     try:
         async with engine.connect() as connection:
@@ -102,7 +103,7 @@ async def blocked_or_done(
     async with asyncio.timeout(timeout):
         while not task.done():
             if database.backend == "postgresql":
-                if await _lock_waits(database.url) > 0:
+                if await lock_waits(database.url) > 0:
                     return
             elif gate.writes_after():
                 return
