@@ -20,18 +20,36 @@ from bot.study.banks import bank_for_chat
 from bot.study.chats import default_settings as default_settings
 from bot.study.chats import load_chat as load_chat
 from bot.study.people import Person
+from bot.telegram.sending import send_message_id
 
 log = logging.getLogger(__name__)
 
 NOT_SUBSCRIBED = "You are not subscribed yet. Send /start to begin."
 
 
-async def reply(update: Update, text: str, **kwargs: object) -> Message | None:
-    """Reply in the chat the update came from (as a reply in groups)."""
+async def reply(
+    update: Update, text: str, *, reply_markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Reply (HTML) in the chat the update came from: quoting the message in groups, in its
+    topic in a forum, as PTB's ``Message.reply_text`` does by default.
+
+    Through ``send_message_id`` (``do_api_request``), as edits are: nobody reads the
+    reply's ``Message``, and building one from Telegram's answer (the whole text again,
+    its entities, the buttons) was about a tenth of a /stats (py-spy, BENCHMARKS.md).
+    """
     message = update.effective_message
     if message is None:
-        return None
-    return await message.reply_text(text, **kwargs)  # type: ignore[arg-type]
+        return
+    params: dict[str, object] = {"chat_id": message.chat_id, "text": text, "parse_mode": "HTML"}
+    if message.chat.type != ChatType.PRIVATE:
+        params["reply_parameters"] = {"message_id": message.message_id}
+    if message.is_topic_message and message.message_thread_id is not None:
+        params["message_thread_id"] = message.message_thread_id
+    if message.business_connection_id is not None:
+        params["business_connection_id"] = message.business_connection_id
+    if reply_markup is not None:
+        params["reply_markup"] = reply_markup
+    await send_message_id(message.get_bot(), params)
 
 
 # The callback query the current update's handlers answered (None: none yet). A
