@@ -11,6 +11,8 @@ from bot.storage import chats as chat_store
 from bot.storage import deck_shares, people
 from bot.storage import notices as notice_store
 from bot.storage import reminder_candidates as reminder_store
+from bot.storage.locks import lock_row
+from bot.storage.models import PersonRow
 from bot.study.chats import load_chat, new_chat_settings
 from bot.study.people import Person, remember
 
@@ -39,6 +41,10 @@ async def forget(services: Services, *, person_id: int) -> int:
     saying so (the outbox, bot/jobs/notices.py: written in this transaction, so it is
     sent if and only if the delete committed). How many notices are owed."""
     async with services.sessions() as session, session.begin():
+        # The person's row first (the lock order of bot/storage/locks.py: person, deck,
+        # chat): an upload holding it finishes before, and no deck of theirs appears
+        # between reading who added one and deleting them.
+        await lock_row(session, PersonRow, person_id)
         adders = await deck_shares.adders_of_owner(person_id, session=session)
         owed = await notice_store.add(
             notice_store.OWNER_LEFT,

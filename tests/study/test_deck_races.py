@@ -370,3 +370,29 @@ async def test_a_hundred_added_decks_is_the_most(services: Services) -> None:
     added = await deck_sharing.add(services, person=BOB, code=codes[1], now=NOW)
     assert added.outcome is Added.ADDED
     assert await _rows(services, AddedDeckRow) == deck_sharing.MAX_ADDED
+
+
+# --- 5. /forget vs an upload --------------------------------------------------------------
+
+
+async def test_forget_while_an_upload_is_saved_deletes_everything_without_a_deadlock(
+    services: Services, database: TestDatabase
+) -> None:
+    """An upload holds Ada's row (and will switch the deck on in her chat) when she
+    /forgets. Before, /forget deleted her chat's row, then waited for her person row; the
+    upload, let go, waited for the chat's row: a deadlock on PostgreSQL, the generic
+    apology for one of them. Now /forget locks her row first (person, deck, chat, as
+    everything else), waits for the upload, then deletes it with the rest. (SQLite was
+    already safe: one writer.)"""
+    await _subscribe(services, ADA)
+    saved, owed = await _held_then(
+        services,
+        database,
+        NEW_DECK,
+        _save(services),
+        subscription.forget(services, person_id=ADA.id),
+    )
+    assert isinstance(saved, use.Imported)
+    assert owed == 0
+    assert await _rows(services, DeckRow) == 0
+    assert await _rows(services, ChatRow) == 0
