@@ -48,7 +48,7 @@ from bot.handlers import (
 )
 from bot.handlers import reminder_settings as reminders
 from bot.jobs import notices
-from bot.jobs.dispatch import TickFailures, dispatch_due
+from bot.jobs.dispatch import dispatch_due
 from bot.jobs.streak_reminders import remind_due
 from bot.rendering import texts
 from bot.rendering.picture_pool import drawing_of
@@ -57,6 +57,7 @@ from bot.service.config import Settings
 from bot.service.context import BotApplication, BotContext, BotData, Services
 from bot.service.deck_parser import DeckParser
 from bot.service.metrics import MeasuredUpdateProcessor, rate_limiter_waiting
+from bot.service.repeated_failures import RepeatedFailures
 from bot.storage import retention
 from bot.storage.database import create_engine, create_sessionmaker, migrate
 from bot.study import model_grader
@@ -234,7 +235,7 @@ async def _dispatch_job(context: BotContext) -> None:
         return
     failures = context.bot_data.tick_failures
     if failures is None:
-        failures = context.bot_data.tick_failures = TickFailures()
+        failures = context.bot_data.tick_failures = RepeatedFailures("dispatcher tick")
     async with lock:
         try:
             await dispatch_due(context.bot, context.services)

@@ -37,7 +37,7 @@ from bot.domain.content import Bank
 from bot.domain.schedule import is_still_due, local_date_of
 from bot.domain.srs import CardDue
 from bot.jobs.send_outcomes import OutcomeRecorder
-from bot.service import db_outage, metrics
+from bot.service import metrics
 from bot.service.context import Services
 from bot.storage import chats as chat_store
 from bot.storage import deliveries as delivery_store
@@ -183,35 +183,6 @@ async def _send_due(
                     recorder.release(item)
             raise
         batch = await ahead
-
-
-class TickFailures:
-    """One traceback per distinct failure of the periodic tick, not one per tick.
-
-    A bug that fails every tick (a missing table, a broken query) would otherwise
-    log the same traceback every ``DISPATCH_INTERVAL_SECONDS``. An outage is not
-    logged here: ``DatabaseStatus`` says it once (bot/service/db_outage.py).
-    """
-
-    def __init__(self) -> None:
-        self._last: str | None = None
-        self._repeats = 0
-
-    def failed(self, error: BaseException, services: Services) -> None:
-        if db_outage.is_unavailable(error):
-            db_outage.status_of(services.engine).failed(error)
-            return
-        key = f"{type(error).__name__}: {error}"
-        if key == self._last:
-            self._repeats += 1
-            return
-        self._last, self._repeats = key, 0
-        log.error("dispatcher tick failed; the next tick tries again", exc_info=error)
-
-    def succeeded(self) -> None:
-        if self._last is not None:
-            log.warning("dispatcher tick works again (%d more failed ticks)", self._repeats)
-            self._last, self._repeats = None, 0
 
 
 def expected_seconds(services: Services, sends: int) -> float:

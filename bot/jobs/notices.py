@@ -122,13 +122,10 @@ async def kick(bot: Bot, services: Services) -> None:
     by DatabaseStatus (bot/service/db_outage.py)."""
     try:
         await send_notices(bot, services)
-    except Exception as error:
-        if db_outage.is_unavailable(error):
-            db_outage.status_of(services.engine).failed(error)
-        else:
-            log.warning(
-                "sending notices failed (%s); the next run tries again", db_outage.describe(error)
-            )
+    except Exception as error:  # one traceback per distinct failure, not one per run
+        services.notice_failures.failed(error, services)
+    else:
+        services.notice_failures.succeeded()
 
 
 def _refusal(outcome: Blocked | Migrated | Rejected) -> str:

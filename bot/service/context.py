@@ -14,6 +14,7 @@ from bot.domain.clock import Clock, system_clock
 from bot.domain.content import Bank
 from bot.service.config import Settings
 from bot.service.deck_parser import DeckParser
+from bot.service.repeated_failures import RepeatedFailures
 from bot.storage.database import create_autocommit_sessionmaker
 from bot.telegram.ratelimit import Traffic
 from bot.telegram.rich_messages import RichMessages, RichMode
@@ -35,6 +36,11 @@ class Services:
     deck_parser: DeckParser = field(default_factory=DeckParser)
     """Reads uploaded deck files off the event loop: bot/app.py gives it the configured
     worker processes (DECK_PARSE_WORKERS); the default reads in a thread."""
+    notice_failures: RepeatedFailures = field(
+        default_factory=lambda: RepeatedFailures("sending notices")
+    )
+    """One traceback per distinct failure of the notices sender (bot/jobs/notices.py),
+    whichever runs it: the periodic job or the kick after a reply."""
     autocommit: async_sessionmaker[AsyncSession] = field(init=False)
     """Sessions whose statements each commit on their own on PostgreSQL (no BEGIN,
     no ROLLBACK: bot.storage.database.create_autocommit_sessionmaker), for reads
@@ -59,8 +65,8 @@ class BotData:
     noticing: asyncio.Lock = field(default_factory=asyncio.Lock)
     """Held while the periodic notices job runs (bot.app._notices_job)."""
     tick_failures: Any = None
-    """bot.jobs.dispatch.TickFailures (made by the first tick): one traceback per distinct
-    failure."""
+    """bot.service.repeated_failures.RepeatedFailures of the dispatcher's tick (made by
+    the first tick): one traceback per distinct failure."""
 
 
 class BotContext(CallbackContext[ExtBot[Traffic], dict[Any, Any], dict[Any, Any], BotData]):

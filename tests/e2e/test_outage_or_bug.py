@@ -137,3 +137,24 @@ async def test_a_tick_failing_on_a_bug_logs_one_traceback_not_one_per_tick(
         lambda: any("works again" in r.getMessage() for r in caplog.records),
         what="the tick working again",
     )
+
+
+async def test_the_notices_sender_failing_on_a_bug_logs_one_traceback_not_one_per_run(
+    tg: FakeTelegram, bot: RunningBot, database: TestDatabase, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The notices table missing: the sender's every run fails (every 50 ms here, as the
+    dispatcher's tick), one traceback; and a line when it works again."""
+    caplog.set_level(logging.INFO)
+    async with _table_away(database, "notices"):
+
+        def failures() -> list[logging.LogRecord]:
+            return [r for r in caplog.records if r.exc_info and r.name.startswith("bot")]
+
+        await tg.wait_for(lambda: len(failures()) >= 1, what="the failing run's traceback")
+        await asyncio.sleep(1.0)  # about twenty more failing runs
+        assert len(failures()) == 1, [r.getMessage() for r in failures()]
+        assert failures()[0].getMessage() == "sending notices failed; the next run tries again"
+    await tg.wait_for(
+        lambda: any("sending notices works again" in r.getMessage() for r in caplog.records),
+        what="the sender working again",
+    )
