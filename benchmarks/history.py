@@ -410,7 +410,7 @@ async def _measure_reminders(url: str, chats: int, now: datetime) -> dict[str, f
     the lean fake Bot API (limits off): the reminder batch's own cost, reads included."""
     from telegram.ext import ExtBot
 
-    from benchmarks.dispatch import _rss_mb
+    from benchmarks.dispatch import _peak_rss_mb, _rss_mb
     from bot.content.check import load_checked_bank
     from bot.jobs.streak_reminders import remind_due
     from bot.service.config import Settings
@@ -484,7 +484,7 @@ async def _measure_reminders(url: str, chats: int, now: datetime) -> dict[str, f
         "seconds": wall,
         "cpu_ms": 1000 * cpu / chats,
         "rss_before_mb": rss_before,
-        "peak_rss_mb": _rss_mb(),
+        "peak_rss_mb": _peak_rss_mb(),
     }
 
 

@@ -50,7 +50,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from benchmarks.dispatch import REPO, _machine
+from benchmarks.dispatch import REPO, _machine, memory_mb
 from benchmarks.peak import (
     SENT,
     TAP_COLUMNS,
@@ -258,14 +258,6 @@ async def seed_tap_deliveries(
     return dict(zip(chats, ids, strict=True))
 
 
-def peak_rss_mb(pid: int) -> float:
-    """A process's peak resident set so far (VmHWM), in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 async def _tap_rows(
     api: FakeApi, taps: dict[int, tuple[str, int]], name: str, rejected_before: int
 ) -> list[list[str]]:
@@ -353,7 +345,7 @@ async def taps_phase(args: argparse.Namespace, *, limits: bool, workdir: Path) -
             )
             end = clock.monotonic()
             cpu = bot.cpu() - cpu0
-            rss = peak_rss_mb(bot.process.pid)
+            rss = memory_mb("VmHWM", bot.process.pid)
             bot.check_alive()
             await api.refresh()
             rejected = api.rejected - rejected0
