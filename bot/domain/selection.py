@@ -35,6 +35,8 @@ class _Pool:
     all_ids: tuple[str, ...] = ()
     position: Mapping[str, int] = field(default_factory=dict)
     """Each id's place in bank order (membership and tie-breaks without a scan)."""
+    deck_sets: tuple[frozenset[str], ...] = ()
+    """Each deck's ids as a set: how many a chat has met, counted in C."""
 
     @classmethod
     def of(cls, bank: Bank, decks: Collection[str]) -> _Pool:
@@ -60,13 +62,13 @@ class _Pool:
         order.
         """
         best: tuple[int, str] | None = None
-        for deck in self.decks:
-            fresh = [q for q in deck if q not in introduced and q not in exclude]
-            if not fresh:
-                continue
-            count = sum(1 for q in deck if q in introduced)
-            if best is None or count < best[0]:
-                best = (count, fresh[0])
+        for deck, ids in zip(self.decks, self.deck_sets, strict=True):
+            count = len(ids.intersection(introduced)) if introduced else 0
+            if best is not None and count >= best[0]:
+                continue  # it could not win: no need to look for its first new question
+            fresh = next((q for q in deck if q not in introduced and q not in exclude), None)
+            if fresh is not None:
+                best = (count, fresh)
         return None if best is None else best[1]
 
 
@@ -82,7 +84,12 @@ def _build_pool(bank: Bank, wanted: frozenset[str]) -> _Pool:
         if deck.id in wanted
     )
     ids = tuple(question_id for deck in decks for question_id in deck)
-    return _Pool(decks, ids, {question_id: index for index, question_id in enumerate(ids)})
+    return _Pool(
+        decks,
+        ids,
+        {question_id: index for index, question_id in enumerate(ids)},
+        tuple(frozenset(deck) for deck in decks),
+    )
 
 
 def _earliest(ids: Sequence[str], when: Mapping[str, datetime]) -> str | None:
@@ -119,23 +126,25 @@ def choose_question(
     """
     now = require_utc(now, "now")
     pool = _Pool.of(bank, decks)
-    candidates = [q for q in pool.ids() if q not in exclude]
-    carded = [q for q in candidates if q in cards]
-    due_map = {q: cards[q].due for q in carded}
-
-    overdue = _earliest([q for q in carded if due_map[q] <= now], due_map)
+    position = pool.position
+    # (due, place in bank order, id) of the pool's cards: the smallest is the soonest due,
+    # ties to bank order. From the cards, not the pool: a scan of the cards a chat has,
+    # not of every question it could get.
+    carded = [
+        (cards[q].due, position[q], q) for q in cards if q in position and q not in exclude
+    ]
+    overdue = min((card for card in carded if card[0] <= now), default=None)
     if overdue is not None:
-        return overdue
+        return overdue[2]
 
-    introduced = set(cards) | set(seen or ())
+    introduced = set(cards).union(seen) if seen else set(cards)
     fresh = pool.next_new(introduced, exclude)
     if fresh is not None:
         return fresh
 
-    soonest = _earliest(carded, due_map)
-    if soonest is not None:
-        return soonest
-    return candidates[0] if candidates else None
+    if carded:
+        return min(carded)[2]
+    return next((q for q in pool.ids() if q not in exclude), None)
 
 
 def overdue_from_soonest(
