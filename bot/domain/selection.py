@@ -130,9 +130,7 @@ def choose_question(
     # (due, place in bank order, id) of the pool's cards: the smallest is the soonest due,
     # ties to bank order. From the cards, not the pool: a scan of the cards a chat has,
     # not of every question it could get.
-    carded = [
-        (cards[q].due, position[q], q) for q in cards if q in position and q not in exclude
-    ]
+    carded = [(cards[q].due, position[q], q) for q in cards if q in position and q not in exclude]
     overdue = min((card for card in carded if card[0] <= now), default=None)
     if overdue is not None:
         return overdue[2]
