@@ -219,19 +219,32 @@ def prepare_daily(
 
 
 def card_text(bank: Bank, question_id: str, label: str, footer: str = "") -> str | None:
-    """The rendered question card; a built-in question's is cached, since thousands of
-    chats get the same one. A question of someone's own deck (an extended bank, built per
-    chat) is rendered each time: few chats share it, and caching it under the chat's
-    bank would keep every such bank alive."""
+    """The rendered question card (HTML); cached as :func:`_card` says."""
+    return _card(bank, question_id, label, footer, rich=False)
+
+
+def rich_card_text(bank: Bank, question_id: str, label: str, footer: str = "") -> str | None:
+    """The question card as a rich message, or None: a plain question (no formula, no
+    code) goes as the ordinary HTML card. Cached as :func:`_card` says."""
+    return _card(bank, question_id, label, footer, rich=True)
+
+
+def _card(bank: Bank, question_id: str, label: str, footer: str, *, rich: bool) -> str | None:
+    """A built-in question's card is cached, since thousands of chats get the same one. A
+    question of someone's own deck (an extended bank, built per chat) is rendered each
+    time: few chats share it, and caching it under the chat's bank would keep every such
+    bank alive."""
     builtin = bank.builtin
     if bank is builtin or builtin.question(question_id) is not None:
-        return _builtin_card_text(builtin, question_id, label, footer)
-    return _render_card(bank, question_id, label, footer)
+        return _builtin_card(builtin, question_id, label, footer, rich)
+    render = _render_rich_card if rich else _render_card
+    return render(bank, question_id, label, footer)
 
 
-@lru_cache(maxsize=4096)
-def _builtin_card_text(bank: Bank, question_id: str, label: str, footer: str) -> str | None:
-    return _render_card(bank, question_id, label, footer)
+@lru_cache(maxsize=8192)
+def _builtin_card(bank: Bank, question_id: str, label: str, footer: str, rich: bool) -> str | None:
+    render = _render_rich_card if rich else _render_card
+    return render(bank, question_id, label, footer)
 
 
 def _render_card(bank: Bank, question_id: str, label: str, footer: str) -> str | None:
@@ -240,21 +253,6 @@ def _render_card(bank: Bank, question_id: str, label: str, footer: str) -> str |
     if question is None or deck is None:
         return None
     return texts.question_card(deck, question, label=label, footer=footer)
-
-
-def rich_card_text(bank: Bank, question_id: str, label: str, footer: str = "") -> str | None:
-    """The question card as a rich message, or None: a plain question (no formula, no
-    code) goes as the ordinary HTML card. Cached like :func:`card_text`: a built-in
-    question's only, never under a chat's extended bank (that would keep it alive)."""
-    builtin = bank.builtin
-    if bank is builtin or builtin.question(question_id) is not None:
-        return _builtin_rich_card_text(builtin, question_id, label, footer)
-    return _render_rich_card(bank, question_id, label, footer)
-
-
-@lru_cache(maxsize=4096)
-def _builtin_rich_card_text(bank: Bank, question_id: str, label: str, footer: str) -> str | None:
-    return _render_rich_card(bank, question_id, label, footer)
 
 
 def _render_rich_card(bank: Bank, question_id: str, label: str, footer: str) -> str | None:
