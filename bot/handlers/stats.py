@@ -22,10 +22,10 @@ WEEK = timedelta(days=7)
 async def stats_command(update: Update, context: BotContext) -> None:
     """/stats: the person's progress, in their own time zone.
 
-    Two reads (bot.storage.learning.study_snapshot), each bounded by what the message
-    shows: counts in SQL with the ids of due cards and shown questions as arrays in the
-    same row, then one row per run of study days; a third, the person's own decks, only
-    for someone who has one (the first row says so). The picture reuses that bank.
+    One read (bot.storage.learning.study_snapshot), bounded by what the message shows:
+    counts in SQL, with the ids of due cards and shown questions and the runs of study
+    days as arrays in the same row; a second, the person's own decks, only for someone
+    who has one (the row says so). The picture reuses that bank.
     """
     chat, user = update.effective_chat, update.effective_user
     if chat is None or user is None:

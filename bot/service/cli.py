@@ -93,6 +93,9 @@ def _content_preview(directory: Path, question_id: str, *, html: bool, group: bo
 
 
 def _run() -> int:
+    from bot.service.gc_tuning import tune_for_start_up
+
+    tune_for_start_up()  # before the imports below: they are most of start-up
     from bot.service.config import ConfigError, load_settings
     from bot.service.logs.setup import configure_logging
 

@@ -25,6 +25,18 @@ YOUNG_THRESHOLD = 20_000
 OLDER_THRESHOLDS = (20, 20)
 
 
+def tune_for_start_up() -> None:
+    """Collect young objects every ``YOUNG_THRESHOLD`` allocations from the start. Before
+    start-up's imports.
+
+    Start-up (importing PTB, SQLAlchemy, aiohttp and the bot's modules, loading the bank)
+    allocates some 200,000 objects that all stay alive; with CPython's default of a young
+    collection every 700, about a tenth of it went to collections that freed almost nothing
+    (``import bot.app``: 0.87 -> 0.79 s, four runs each). Cycles are still collected.
+    """
+    gc.set_threshold(YOUNG_THRESHOLD, *OLDER_THRESHOLDS)
+
+
 def tune_garbage_collector() -> None:
     """Freeze what start-up built; collect young objects less often. Once, after start-up."""
     gc.freeze()

@@ -176,7 +176,7 @@ async def test_the_snapshot_reads_the_streak_checkpoint_in_its_first_query(
         finally:
             event.remove(engine, "before_cursor_execute", seen)
     assert snapshot is not None
-    assert len(statements) == 2  # the counts' row (with the checkpoint), then the runs
+    assert len(statements) == 1  # the counts' row, with the checkpoint and the runs
     read = snapshot.history.fold
     assert read is not None
     assert read.last is not None
@@ -218,3 +218,61 @@ async def test_the_snapshot_says_whether_the_person_has_decks_of_their_own(
             assert snapshot is not None
             found[person] = snapshot.has_decks
     assert found == {1: True, 2: True, 3: False}
+
+
+async def test_the_snapshots_runs_are_those_study_histories_reads(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """The runs of study days come in the snapshot's row (one round trip): the same
+    history as :func:`learning.study_histories` reads, before and after a checkpoint,
+    with runs one date apart (whose edge marks the travel rule reads: a second query),
+    two dates apart, and a day studied in another zone."""
+    days = [40, 39, 38, 36, 35, 30, 29, 27, 12, 11, 10, 8, 3, 2, 1]
+    marks = [StudyMark.at_zone(NOW - timedelta(days=d), "UTC") for d in days]
+    marks.append(StudyMark.at_zone(NOW - timedelta(days=2, hours=5), "Asia/Tokyo"))
+    async with sessions() as session, session.begin():
+        await add_person_with_private_chat(session, 1, now=NOW)
+        session.add_all(
+            ReviewRow(
+                person_id=1,
+                question_id=f"q{n}",
+                delivery_id=None,
+                chat_id=1,
+                rating=3,
+                source="extra",
+                reviewed_at=m.at,
+                local_date=m.local_date,
+                utc_offset_minutes=m.utc_offset_minutes,
+            )
+            for n, m in enumerate(marks)
+        )
+
+    async def both() -> tuple[StudyHistory, StudyHistory]:
+        async with sessions() as session:
+            snapshot = await learning.study_snapshot(
+                1, session=session, now=NOW, week_start=NOW - timedelta(days=7)
+            )
+            assert snapshot is not None
+            read = (await learning.study_histories([1], session=session))[1]
+        return snapshot.history, read
+
+    fresh, read = await both()
+    assert fresh == read
+    assert fresh.fold is None
+    assert [(r.first_day, r.last_day) for r in fresh.runs][:3] == [
+        ((NOW - timedelta(days=40)).date(), (NOW - timedelta(days=38)).date()),
+        ((NOW - timedelta(days=36)).date(), (NOW - timedelta(days=35)).date()),
+        ((NOW - timedelta(days=30)).date(), (NOW - timedelta(days=29)).date()),
+    ]
+    assert fresh.runs[0].last is not None  # one date apart from the next run: marks read
+    fold = checkpoint_due(fresh, now=NOW)
+    assert fold is not None
+    async with sessions() as session, session.begin():
+        await learning.save_checkpoints({1: fold}, session=session)
+    kept, read = await both()
+    assert kept == read
+    assert kept.fold is not None
+    assert kept.runs
+    assert all(run.first_day > kept.fold.through for run in kept.runs)
+    today = NOW.date()
+    assert compute_streak_of_history(kept, today=today) == compute_streak(marks, today=today)
