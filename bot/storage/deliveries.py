@@ -231,9 +231,7 @@ def ids_parameter(question_ids: Collection[str], *, postgres: bool) -> Any:
 def _delivered_among(postgres: bool) -> Any:
     ids = question_ids_table(postgres)
     return select(ids.c.value).where(
-        exists().where(
-            DeliveryRow.chat_id == bindparam("chat"), DeliveryRow.question_id == ids.c.value
-        )
+        exists().where(_SHOWN.c.chat_id == bindparam("chat"), _SHOWN.c.question_id == ids.c.value)
     )
 
 
@@ -250,8 +248,9 @@ async def delivered_among(
     """Which of ``question_ids`` were ever delivered to the chat.
 
     What a quiz on a topic needs of the chat's history: whether each of the topic's
-    questions was shown, nothing about the others. One probe of the (chat_id,
-    question_id, created_at) index per id: bounded by the topic, not by the history.
+    questions was shown, nothing about the others. One probe of shown_questions'
+    primary key per id (``record_shown`` writes a row with every delivery): bounded by
+    the topic, not by the history.
     """
     if not question_ids:
         return set()

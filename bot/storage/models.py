@@ -97,9 +97,8 @@ class DeliveryRow(Base):
         UniqueConstraint("chat_id", "daily_on", name="uq_deliveries_chat_daily_on"),
         Index("ix_deliveries_status_lease", "status", "lease_until"),
         Index("ix_deliveries_chat_created", "chat_id", "created_at"),
-        # The questions a chat was shown (and when last, for a group's rotation), read
-        # from the index alone: one entry per delivery, no table rows.
-        Index("ix_deliveries_chat_question", "chat_id", "question_id", "created_at"),
+        # No index on (chat_id, question_id): which questions a chat was shown is
+        # shown_questions' (one row per question, not per delivery).
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
