@@ -13,6 +13,8 @@ $(STAMP): requirements-dev.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
 	$(BIN)/python -m pip install -qq --no-deps --no-build-isolation -e .
+	@# Byte-compiled now: with PYTHONDONTWRITEBYTECODE set, every start would compile bot/.
+	$(BIN)/python -m compileall -q bot
 	@touch $(STAMP)
 
 install: $(STAMP)
