@@ -148,7 +148,9 @@ class CardRow(Base):
     """A person's FSRS memory state for one question."""
 
     __tablename__ = "cards"
-    __table_args__ = (Index("ix_cards_person_due", "person_id", "due"),)
+    # question_id in the index: the soonest-due cards (the dispatcher's choice, /stats's
+    # cards due soon) are read from the index alone (an index-only scan).
+    __table_args__ = (Index("ix_cards_person_due_question", "person_id", "due", "question_id"),)
 
     person_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("people.id", ondelete="CASCADE"), primary_key=True
@@ -172,6 +174,9 @@ class ReviewRow(Base):
         Index("ix_reviews_person_local_date", "person_id", "local_date"),
         # A group's reviews (its streak, picture, leaderboard) by chat and time.
         Index("ix_reviews_chat_at", "chat_id", "reviewed_at"),
+        # A delivery deleted (retention, /forget) sets its reviews' delivery_id to NULL:
+        # without this, one scan of every review per deleted delivery.
+        Index("ix_reviews_delivery_id", "delivery_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -293,6 +298,8 @@ class TypedAnswerRow(Base):
     __table_args__ = (
         UniqueConstraint("person_id", "delivery_id", name="uq_typed_answers_person_delivery"),
         Index("ix_typed_answers_chat_status", "chat_id", "status"),
+        # A deleted delivery's typed answers go with it (the foreign key's cascade).
+        Index("ix_typed_answers_delivery_id", "delivery_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
