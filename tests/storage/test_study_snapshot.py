@@ -24,8 +24,8 @@ from bot.domain.streaks import (
 )
 from bot.storage import learning
 from bot.storage.deliveries import record_shown
-from bot.storage.models import AddedDeckRow, CardRow, DeckRow, DeliveryRow, PersonRow, ReviewRow
-from tests.support.storage_rows import add_person_with_private_chat
+from bot.storage.models import AddedDeckRow, CardRow, DeckRow, DeliveryRow, PersonRow
+from tests.support.storage_rows import add_person_with_private_chat, study_reviews
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 
@@ -139,20 +139,7 @@ async def test_the_snapshot_reads_the_streak_checkpoint_in_its_first_query(
     marks = [StudyMark.at_zone(NOW - timedelta(days=d), "UTC") for d in range(1, 30)]
     async with sessions() as session, session.begin():
         await add_person_with_private_chat(session, 1, now=NOW)
-        session.add_all(
-            ReviewRow(
-                person_id=1,
-                question_id=f"q{n}",
-                delivery_id=None,
-                chat_id=1,
-                rating=3,
-                source="extra",
-                reviewed_at=m.at,
-                local_date=m.local_date,
-                utc_offset_minutes=0,
-            )
-            for n, m in enumerate(marks)
-        )
+        session.add_all(study_reviews(1, marks))
     async with sessions() as session:
         history = (await learning.study_histories([1], session=session))[1]
         fold = checkpoint_due(history, now=NOW)
@@ -232,20 +219,7 @@ async def test_the_snapshots_runs_are_those_study_histories_reads(
     marks.append(StudyMark.at_zone(NOW - timedelta(days=2, hours=5), "Asia/Tokyo"))
     async with sessions() as session, session.begin():
         await add_person_with_private_chat(session, 1, now=NOW)
-        session.add_all(
-            ReviewRow(
-                person_id=1,
-                question_id=f"q{n}",
-                delivery_id=None,
-                chat_id=1,
-                rating=3,
-                source="extra",
-                reviewed_at=m.at,
-                local_date=m.local_date,
-                utc_offset_minutes=m.utc_offset_minutes,
-            )
-            for n, m in enumerate(marks)
-        )
+        session.add_all(study_reviews(1, marks))
 
     async def both() -> tuple[StudyHistory, StudyHistory]:
         async with sessions() as session:

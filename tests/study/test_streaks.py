@@ -9,28 +9,11 @@ from sqlalchemy import func, select
 from bot.domain.streaks import StudyMark, compute_streak, compute_streak_of_history
 from bot.service.context import Services
 from bot.storage import learning
-from bot.storage.models import PersonRow, ReviewRow, StreakCheckpointRow
+from bot.storage.models import PersonRow, StreakCheckpointRow
 from bot.study.streaks import keep_checkpoints
-from tests.support.storage_rows import add_person_with_private_chat
+from tests.support.storage_rows import add_person_with_private_chat, study_reviews
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
-
-
-def _reviews(person: int, marks: list[StudyMark]) -> list[ReviewRow]:
-    return [
-        ReviewRow(
-            person_id=person,
-            question_id=f"q{n}",
-            delivery_id=None,
-            chat_id=person,
-            rating=3,
-            source="extra",
-            reviewed_at=mark.at,
-            local_date=mark.local_date,
-            utc_offset_minutes=mark.utc_offset_minutes,
-        )
-        for n, mark in enumerate(marks)
-    ]
 
 
 async def _checkpoints(services: Services) -> int:
@@ -45,7 +28,7 @@ async def test_a_reader_writes_a_checkpoint_once_a_week_and_the_streak_stays(
     async with services.sessions() as session, session.begin():
         await add_person_with_private_chat(session, 7, now=NOW)
         await add_person_with_private_chat(session, 8, now=NOW)  # never studied
-        session.add_all(_reviews(7, marks))
+        session.add_all(study_reviews(7, marks))
     expected = compute_streak(marks, today=NOW.date())
     for moment, written in [
         (NOW, 1),  # no checkpoint yet: written
@@ -74,7 +57,7 @@ async def test_a_person_deleted_meanwhile_gets_no_checkpoint_and_no_error(
     marks = [StudyMark.at_zone(NOW - timedelta(days=d), "UTC") for d in range(5, 9)]
     async with services.sessions() as session, session.begin():
         await add_person_with_private_chat(session, 7, now=NOW)
-        session.add_all(_reviews(7, marks))
+        session.add_all(study_reviews(7, marks))
     async with services.sessions() as session:
         histories = await learning.study_histories([7], session=session)
     async with services.sessions() as session, session.begin():

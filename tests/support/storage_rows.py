@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.streaks import StudyMark
 from bot.storage import people
-from bot.storage.models import ChatRow
+from bot.storage.models import ChatRow, ReviewRow
 
 
 async def add_person_with_private_chat(
@@ -24,3 +26,21 @@ async def add_person_with_private_chat(
         )
     )  # fmt: skip
     await session.flush()
+
+
+def study_reviews(person: int, marks: Sequence[StudyMark]) -> list[ReviewRow]:
+    """One Good review by ``person`` in their private chat at each mark (not added)."""
+    return [
+        ReviewRow(
+            person_id=person,
+            question_id=f"q{n}",
+            delivery_id=None,
+            chat_id=person,
+            rating=3,
+            source="extra",
+            reviewed_at=mark.at,
+            local_date=mark.local_date,
+            utc_offset_minutes=mark.utc_offset_minutes,
+        )
+        for n, mark in enumerate(marks)
+    ]
