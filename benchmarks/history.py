@@ -7,7 +7,10 @@ graded the same day (one review each), and the cards those reviews left (one per
 so at most the bank's size; due instants spread over the next two months, a few of them
 overdue, as FSRS leaves a long-time learner), and each person's streak checkpoint (as the bot's
 readers keep it). PostgreSQL is filled with ``COPY`` (millions
-of rows in seconds), SQLite with batched INSERTs.
+of rows in seconds), then vacuumed, analysed and checkpointed (``settle``: as autovacuum
+would have left a database a year old, and so that neither autovacuum nor the
+checkpointer starts on the seeded tables during a measurement); SQLite with batched
+INSERTs, then analysed.
 
 The benchmark seeds in one process and measures in another, so the measured process's peak
 RSS is the dispatcher's own, not the seeding's::
@@ -44,6 +47,7 @@ from typing import Any, cast
 import yaml
 from sqlalchemy import Table, insert, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from bot.domain.streaks import checkpoint_due
@@ -258,11 +262,27 @@ async def seed_history(
                 await connection.execute(
                     text("SELECT setval('reviews_id_seq', (SELECT max(id) FROM reviews))")
                 )
-                await connection.execute(text("ANALYZE"))
             else:
                 await connection.execute(text("ANALYZE"))
+        if postgres:
+            await settle(engine)
     finally:
         await engine.dispose()
+
+
+async def settle(engine: AsyncEngine) -> None:
+    """PostgreSQL after seeding as after a year of running: every table vacuumed and
+    analysed (autovacuum would have visited them long ago; the index-only scans of a
+    freshly written table still visit its heap) and the seeded pages written out
+    (``CHECKPOINT``). Without it, autovacuum and the checkpointer start on the seeded
+    tables during the measurement, beside the bot, on the same two cores."""
+    async with engine.connect() as connection:
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        await autocommit.execute(text("VACUUM ANALYZE"))
+        try:
+            await autocommit.execute(text("CHECKPOINT"))
+        except DBAPIError:  # a role without pg_checkpoint: the pages are written later
+            print("settle: CHECKPOINT not allowed for this role; skipped", flush=True)
 
 
 async def _write_streak_checkpoints(
@@ -513,13 +533,15 @@ def reminders_run(kind: str, *, chats: int, days: int, content: Path) -> dict[st
 
 def _record(kind: str, chats: int, results: list[dict[str, float]], label: str) -> str:
     from benchmarks.dispatch import _machine
+    from benchmarks.peak import speed_probe
 
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     one, five, _ = os.getloadavg()
     suffix = f" ({label})" if label else ""
     lines = [
         f"\n#### History: dispatch of {chats} due chats on {kind}{suffix} — {stamp}\n",
-        f"Machine: {_machine()}; load average at the start {one:.2f} {five:.2f}\n",
+        f"Machine: {_machine()}; load average at the start {one:.2f} {five:.2f}; speed probe "
+        f"{speed_probe():.2f} s (benchmarks.peak.speed_probe, about 0.40 s when quiet)\n",
         "| history per chat | deliveries/s | CPU ms/delivery | RSS before → peak MB | wall s |",
         "|---|---|---|---|---|",
     ]

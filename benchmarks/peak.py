@@ -98,6 +98,21 @@ def load_average() -> str:
     return f"{one:.2f} {five:.2f} {fifteen:.2f}"
 
 
+def speed_probe() -> float:
+    """CPU seconds of a fixed piece of pure Python (five million additions).
+
+    The two cores are a virtual machine's: when its host is busy, the same work takes
+    longer and every figure moves with it (0.39-0.42 s on a quiet afternoon of
+    2026-12-05, 0.50-0.67 s an hour later, when the same bursts cost up to 1.8 times
+    the CPU). Recorded beside the load average, so figures are read against it.
+    """
+    started = time.process_time()
+    total = 0
+    for number in range(5_000_000):
+        total += number
+    return time.process_time() - started
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far, from /proc/<pid>/stat."""
     raw = Path(f"/proc/{pid}/stat").read_text()
@@ -519,7 +534,8 @@ def record(tables: list[Table], *, scenario: str, database_kind: str, load: str,
     parts = [
         f"\n### Peak: {scenario}{suffix} — {stamp}\n",
         f"Machine: {machine()}; load average at start {load} (1, 5, 15 min; the 2 cores are "
-        "shared with other engineers' work, so figures are noisy)  ",
+        "shared with other engineers' work, so figures are noisy; the speed probe is "
+        "benchmarks.peak.speed_probe, about 0.40 s when the machine is quiet)  ",
         f"Database: {database_kind}; command: `{command}`\n",
     ]
     for table in tables:
@@ -1210,7 +1226,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             extra_env=extra_env,
             history_days=args.history_days,
         )
-        load = load_average()
+        load = f"{load_average()}; speed probe {speed_probe():.2f} s"
         print(f"peak {scenario} on {kind} (load average {load}) …", flush=True)
         with tempfile.TemporaryDirectory(prefix=f"peak-{scenario}-") as directory:
             tables = asyncio.run(SCENARIOS[scenario](options, Path(directory)))

@@ -24,7 +24,6 @@ from sqlalchemy import (
     text,
     true,
     tuple_,
-    union,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -592,8 +591,8 @@ class StudySnapshot:
     good_or_easy: int
     due: list[str]
     """Question ids of the cards due by the end of the person's local day."""
-    seen: list[str]
-    """Question ids the person has a card for or was shown (each once; includes ``due``)."""
+    seen: frozenset[str]
+    """Question ids the person has a card for or was shown (includes ``due``)."""
     state: tuple[int, int]
     """(reviews, newest review id): changes with every grade (the picture's cache key)."""
     has_decks: bool = False
@@ -619,35 +618,45 @@ _COUNTS = (
     .where(ReviewRow.person_id == bindparam("person"))
     .subquery("counts")
 )
-_SHOWN_IDS = union(
-    select(CardRow.question_id).where(CardRow.person_id == bindparam("person")),
-    # shown_questions: one row per question posted, however often (not every delivery).
-    select(ShownQuestionRow.question_id).where(ShownQuestionRow.chat_id == bindparam("person")),
-).subquery()
 DUE_SOON = timedelta(days=2)
 """Longer than any local day from any instant in it: the cards due by the end of the
 person's day (a horizon that needs their time zone) are among those due this soon."""
 
 
 def _snapshot(ids: Any, instants: Any, runs: Any) -> Select[Any]:
-    """The chat, zone and counts, with the question ids shown and the cards due soon
-    (ids and due instants, in the same order), each list aggregated into one value, the
-    person's streak checkpoint (if any) and their runs of study days after it.
+    """The chat, zone and counts, with the person's cards (all their question ids, and
+    the ids and due instants of those due soon, in the same order) and the question ids
+    shown in their chat, each list aggregated into one value, the person's streak
+    checkpoint (if any) and their runs of study days after it.
 
     One round trip for what needs no time zone; the due cards are narrowed to the
     person's day in Python. One value per list instead of a row per id: fetching and
     converting hundreds of rows one at a time was most of what a year of history
     added to /stats. The runs were a second round trip, a fifth of /stats's own time
     in a profile of the 1,000-/stats burst.
+
+    No estimate depends on a parameter but the person (the cards due soon are a
+    ``FILTER`` of one scan of the person's cards, not a range of the index), so
+    PostgreSQL's generic plan of the prepared statement costs what a custom plan does
+    and is kept after five executions: planning this statement costs more than
+    running it. The union of the cards and the shown questions is made in Python
+    (a set of a few hundred ids), not hashed by the database.
     """
-    shown = select(ids(_SHOWN_IDS.c.question_id).label("shown")).subquery("shown")
-    due_soon = (
-        select(ids(CardRow.question_id).label("ids"), instants(CardRow.due).label("dues"))
-        .where(
-            CardRow.person_id == bindparam("person"),
-            CardRow.due <= bindparam("soon", type_=CardRow.due.type),
+    soon = CardRow.due <= bindparam("soon", type_=CardRow.due.type)
+    cards = (
+        select(
+            ids(CardRow.question_id).label("card_ids"),
+            ids(CardRow.question_id).filter(soon).label("ids"),
+            instants(CardRow.due).filter(soon).label("dues"),
         )
-        .subquery("due_soon")
+        .where(CardRow.person_id == bindparam("person"))
+        .subquery("person_cards")
+    )
+    shown = (
+        # shown_questions: one row per question posted, however often (not every delivery).
+        select(ids(ShownQuestionRow.question_id).label("shown"))
+        .where(ShownQuestionRow.chat_id == bindparam("person"))
+        .subquery("shown")
     )
     has_decks = or_(
         exists().where(DeckRow.owner_id == bindparam("person")),
@@ -655,13 +664,13 @@ def _snapshot(ids: Any, instants: Any, runs: Any) -> Select[Any]:
     )
     return (
         select(ChatRow, PersonRow.timezone, _COUNTS.c.total, _COUNTS.c.good, _COUNTS.c.week)
-        .add_columns(_COUNTS.c.newest, due_soon.c.ids, due_soon.c.dues, shown.c.shown)
-        .add_columns(StreakCheckpointRow, has_decks.label("has_decks"))
+        .add_columns(_COUNTS.c.newest, cards.c.ids, cards.c.dues, cards.c.card_ids)
+        .add_columns(shown.c.shown, StreakCheckpointRow, has_decks.label("has_decks"))
         .add_columns(runs.c.run_firsts, runs.c.run_lasts)
         .join(PersonRow, PersonRow.id == ChatRow.id)
         .outerjoin(StreakCheckpointRow, StreakCheckpointRow.person_id == ChatRow.id)
         .join(_COUNTS, true())
-        .join(due_soon, true())
+        .join(cards, true())
         .join(shown, true())
         .join(runs, true())
         .where(ChatRow.id == bindparam("person"))
@@ -700,10 +709,10 @@ async def study_snapshot(
     found = (await session.execute(statement, params)).first()
     if found is None:
         return None
-    chat, timezone, total, good, week, newest, due_ids, dues, seen, checkpoint = found[:10]
-    has_decks, run_firsts, run_lasts = found[10:]
+    chat, timezone, total, good, week, newest, due_ids, dues, card_ids, shown = found[:10]
+    checkpoint, has_decks, run_firsts, run_lasts = found[10:]
     if not postgres:  # JSON arrays; instants as SQLite stores them (UTC, no offset)
-        due_ids, seen = json.loads(due_ids), json.loads(seen)
+        due_ids, card_ids, shown = json.loads(due_ids), json.loads(card_ids), json.loads(shown)
         dues = [datetime.fromisoformat(due).replace(tzinfo=UTC) for due in json.loads(dues)]
         run_firsts = [date.fromisoformat(day) for day in json.loads(run_firsts)]
         run_lasts = [date.fromisoformat(day) for day in json.loads(run_lasts)]
@@ -722,7 +731,7 @@ async def study_snapshot(
         int(week or 0),
         int(good or 0),
         due,
-        seen or [],
+        frozenset(card_ids or ()).union(shown or ()),
         (int(total or 0), int(newest or 0)),
         bool(has_decks),
     )

@@ -254,16 +254,19 @@ async def test_a_reply_overtakes_the_queued_broadcast(
                 None,
             )
 
-        clock.set(DUE_MINUTE)
-        # The broadcast has started and is queued at the limit...
-        await tg.wait_for(
-            lambda: broadcast_arrived() >= RATE and limiter.waiting(Traffic.BROADCAST) > 0,
-            what="the broadcast queued at the limit",
+        # The broadcast's first RATE sends get no response until released: a full window
+        # of sends in flight, so nothing more may go, whatever the time (a send's place in
+        # the window dates from its response). Without it, the reply sometimes found a
+        # place free (the broadcast is paced just under the budget) and went at once.
+        first = tg.hold(
+            lambda method, params: method in SENDS and _int(params.get("chat_id")) in due,
+            count=RATE,
         )
-        # ...and every send it was granted so far has reached the fake.
+        clock.set(DUE_MINUTE)
+        # The broadcast has started and is queued at the limit, its sends in flight held.
         await tg.wait_for(
-            lambda: broadcast_arrived() + limiter.waiting(Traffic.BROADCAST) == len(due),
-            what="no broadcast send in flight",
+            lambda: len(first.held) == RATE and limiter.waiting(Traffic.BROADCAST) > 0,
+            what="the broadcast queued at the limit",
         )
         await tg.press(ADA, ADA, question.message_id, button(question, "Show answer"))
         # The reply waits for the budget. The limiter has no event to wait on: poll it
@@ -273,9 +276,8 @@ async def test_a_reply_overtakes_the_queued_broadcast(
                 await asyncio.sleep(0)
         assert answer_index() is None, "the reply did not wait: the broadcast was not at the limit"
         snapshot = len(tg.arrivals)
-        waiting_broadcast = limiter.waiting(Traffic.BROADCAST)
-        in_flight = len(due) - broadcast_arrived() - waiting_broadcast
-        assert waiting_broadcast > 0
+        assert limiter.waiting(Traffic.BROADCAST) > 0
+        first.release.set()
 
         await tg.wait_for(lambda: answer_index() is not None, timeout=10, what="the answer")
         index = answer_index()
@@ -283,11 +285,9 @@ async def test_a_reply_overtakes_the_queued_broadcast(
         overtaking = [
             a.chat_id for a in tg.arrivals[snapshot:index] if a.is_send and a.chat_id in due
         ]
-        # Only sends granted before the reply started waiting may arrive before it.
-        assert len(overtaking) <= in_flight, (
-            f"{len(overtaking)} broadcast sends went before the waiting reply "
-            f"({in_flight} were already in flight)"
-        )
+        # Every send granted before the reply started waiting had arrived (and was held):
+        # no broadcast send may arrive between then and the reply.
+        assert overtaking == [], f"{len(overtaking)} broadcast sends went before the reply"
         answer = tg.sends_to(ADA)[-1]
         assert "Again" in str(answer.params.get("reply_markup")), "the grade buttons came with it"
 
