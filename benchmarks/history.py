@@ -541,7 +541,7 @@ def _record(kind: str, chats: int, results: list[dict[str, float]], label: str) 
     lines = [
         f"\n#### History: dispatch of {chats} due chats on {kind}{suffix} — {stamp}\n",
         f"Machine: {_machine()}; load average at the start {one:.2f} {five:.2f}; speed probe "
-        f"{speed_probe():.2f} s (benchmarks.peak.speed_probe, about 0.40 s when quiet)\n",
+        f"{speed_probe():.2f} s (benchmarks.peak.speed_probe: lower is faster)\n",
         "| history per chat | deliveries/s | CPU ms/delivery | RSS before → peak MB | wall s |",
         "|---|---|---|---|---|",
     ]

@@ -102,9 +102,10 @@ def speed_probe() -> float:
     """CPU seconds of a fixed piece of pure Python (five million additions).
 
     The two cores are a virtual machine's: when its host is busy, the same work takes
-    longer and every figure moves with it (0.39-0.42 s on a quiet afternoon of
-    2026-12-05, 0.50-0.67 s an hour later, when the same bursts cost up to 1.8 times
-    the CPU). Recorded beside the load average, so figures are read against it.
+    longer and every figure moves with it. On 2026-12-05 the same loop run at module
+    level took 0.39-0.42 s at 18:20 UTC and 0.54-0.64 s at 19:00 (this function then:
+    0.17-0.21 s), and the same bursts' CPU per update moved by up to 1.8 times. Recorded
+    beside the load average, so runs are compared at a like speed (lower is faster).
     """
     started = time.process_time()
     total = 0
@@ -535,7 +536,7 @@ def record(tables: list[Table], *, scenario: str, database_kind: str, load: str,
         f"\n### Peak: {scenario}{suffix} — {stamp}\n",
         f"Machine: {machine()}; load average at start {load} (1, 5, 15 min; the 2 cores are "
         "shared with other engineers' work, so figures are noisy; the speed probe is "
-        "benchmarks.peak.speed_probe, about 0.40 s when the machine is quiet)  ",
+        "benchmarks.peak.speed_probe, a fixed loop's CPU seconds: lower is faster)  ",
         f"Database: {database_kind}; command: `{command}`\n",
     ]
     for table in tables:
