@@ -9,6 +9,7 @@ each test forces an interleaving instead of sleeping and hoping.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -234,7 +235,9 @@ async def test_a_reply_overtakes_the_queued_broadcast(
     tg: PeakTelegram, database: TestDatabase, clock: FakeClock
 ) -> None:
     settings = test_settings(tg.api_root, database.url, send_rate_limit=RATE)
-    async with running_bot(settings, clock) as running:
+    async with running_bot(settings, clock) as running, contextlib.AsyncExitStack() as stack:
+        # Before the bot stops, even if the test fails: nothing left held on the fake.
+        stack.callback(tg.release_all)
         limiter = limiter_of(running)
         await start(tg, ADA)
         question = await ask_question(tg, ADA)

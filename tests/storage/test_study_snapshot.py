@@ -2,8 +2,8 @@
 
 The due and shown question ids come back aggregated (an array on PostgreSQL, a JSON
 array on SQLite) rather than a row each, the cards due soon narrowed to the person's
-own day in Python; these are the exact ids either way, and empty lists (not None)
-for a person with no cards or deliveries.
+own day in Python; these are the exact ids either way, and empty (not None) for a
+person with no cards or deliveries.
 """
 
 from __future__ import annotations
@@ -291,8 +291,7 @@ async def test_the_snapshot_settles_on_a_generic_plan_on_postgresql(
     async with engine.connect() as connection:
         autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
         await autocommit.execute(text("ANALYZE"))
-    async with engine.connect() as connection:
-        session = AsyncSession(bind=connection)
+    async with engine.connect() as connection, AsyncSession(bind=connection) as session:
         for person in people[:12]:
             snapshot = await learning.study_snapshot(
                 person, session=session, now=NOW, week_start=NOW - timedelta(days=7)
