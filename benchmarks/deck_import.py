@@ -36,7 +36,7 @@ from pathlib import Path
 import genanki
 import zstandard
 
-from benchmarks.dispatch import _machine
+from benchmarks.machine import machine
 from bot.content.exports import deck_to_yaml
 from bot.content.imports import DeckUpload, parse_deck_upload, problems_message
 from bot.domain.content import Deck, Source
@@ -166,7 +166,7 @@ def main(argv: list[str]) -> int:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         f"\n### Deck import: 2,000 questions per file — {stamp}\n",
-        f"Machine: {_machine()}; load average at the start {one:.2f} {five:.2f}. "
+        f"Machine: {machine()}; load average at the start {one:.2f} {five:.2f}. "
         f"`python -m benchmarks.deck_import --runs {runs}`: `parse_deck_upload` on each "
         f"file {runs} times after a warm-up (parse, convert, validate and render-check "
         "every question).\n",

@@ -22,7 +22,7 @@ import time
 from datetime import UTC, datetime
 
 from benchmarks.deck_import import REPO, csv_file
-from benchmarks.dispatch import _machine
+from benchmarks.machine import machine
 from bot.service.deck_parser import DeckParser
 
 REPLY_MS = 2.0
@@ -70,7 +70,7 @@ def main(argv: list[str]) -> int:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         f"\n### Deck file read beside the event loop — {stamp}\n",
-        f"Machine: {_machine()}; load average at the start {one:.2f} {five:.2f}. "
+        f"Machine: {machine()}; load average at the start {one:.2f} {five:.2f}. "
         f"`python -m benchmarks.deck_parse_loop --runs {runs}`: a 2,000-question CSV read "
         f"while the loop does {REPLY_MS:.0f} ms CPU 'replies' back to back (500/s at most).\n",
         "| DECK_PARSE_WORKERS | replies/s median (min) | read wall s median |",

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -30,6 +29,7 @@ from sqlalchemy import insert
 from sqlalchemy.engine import make_url
 from telegram.ext import ExtBot
 
+from benchmarks.machine import machine
 from bot.content.check import load_checked_bank
 from bot.jobs.dispatch import dispatch_due
 from bot.service.config import Settings
@@ -166,18 +166,6 @@ async def _postgres_database(server_url: str) -> tuple[str, str]:
     return make_url(server_url).set(database=name).render_as_string(hide_password=False), name
 
 
-def _machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
-
-
 def main() -> None:
     record = "--no-record" not in sys.argv[1:]
     args = [a for a in sys.argv[1:] if a != "--no-record"]
@@ -199,7 +187,7 @@ def main() -> None:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         f"\n### Dispatch, {chats} chats due at once — {stamp}\n",
-        f"Machine: {_machine()}\n",
+        f"Machine: {machine()}\n",
         "| database | deliveries/s | CPU ms/delivery | RSS before → peak MB | wall s |",
         "|---|---|---|---|---|",
     ]

@@ -536,16 +536,15 @@ def reminders_run(kind: str, *, chats: int, days: int, content: Path) -> dict[st
 
 
 def _record(kind: str, chats: int, results: list[dict[str, float]], label: str) -> str:
-    from benchmarks.dispatch import _machine
-    from benchmarks.peak import speed_probe
+    from benchmarks.machine import machine, speed_probe
 
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     one, five, _ = os.getloadavg()
     suffix = f" ({label})" if label else ""
     lines = [
         f"\n#### History: dispatch of {chats} due chats on {kind}{suffix} — {stamp}\n",
-        f"Machine: {_machine()}; load average at the start {one:.2f} {five:.2f}; speed probe "
-        f"{speed_probe():.2f} s (benchmarks.peak.speed_probe: lower is faster)\n",
+        f"Machine: {machine()}; load average at the start {one:.2f} {five:.2f}; speed probe "
+        f"{speed_probe():.2f} s (benchmarks.machine.speed_probe: lower is faster)\n",
         "| history per chat | deliveries/s | CPU ms/delivery | RSS before → peak MB | wall s |",
         "|---|---|---|---|---|",
     ]

@@ -48,6 +48,7 @@ from typing import Any
 import aiohttp
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from benchmarks.machine import load_average, machine
 from benchmarks.peak import (
     BY_CHAT,
     REPO,
@@ -62,8 +63,6 @@ from benchmarks.peak import (
     first_ok,
     insert_deliveries,
     insert_rows,
-    load_average,
-    machine,
     make_due,
     new_seed,
     percentile,

@@ -50,7 +50,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from benchmarks.dispatch import REPO, _machine, memory_mb
+from benchmarks.dispatch import REPO, memory_mb
+from benchmarks.machine import load_average, machine
 from benchmarks.peak import (
     SENT,
     TAP_COLUMNS,
@@ -60,8 +61,6 @@ from benchmarks.peak import (
     database,
     insert_deliveries,
     latency_row,
-    load_average,
-    machine,
     make_due,
     new_seed,
     start_bot,
@@ -542,7 +541,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"\n### Own decks: dispatch of {args.chats:,} chats, "
         f"{0 if args.baseline else 100 // SHARE} % studying their own "
         f"decks, {args.decks:,} decks of {QUESTIONS_PER_DECK} stored (PostgreSQL) — {stamp}\n",
-        f"Machine: {_machine()}\n",
+        f"Machine: {machine()}\n",
         "Command: `TEST_DATABASE_URL=... python -m benchmarks.own_decks"
         + (" --baseline" if args.baseline else "")
         + "`\n",

@@ -42,7 +42,6 @@ import compileall
 import contextlib
 import math
 import os
-import platform
 import shlex
 import signal
 import subprocess
@@ -63,6 +62,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from benchmarks.history import admin, migrate, seed_history
+from benchmarks.machine import load_average, machine, speed_probe
 from bot.storage.models import CardRow, ChatRow, DeliveryRow, PersonRow, ReviewRow
 from bot.telegram import callbacks as cb
 from tests.support.bot_token import TOKEN
@@ -80,38 +80,7 @@ BURST_CHATS = 4_000_001
 STARTUP_CHATS = 10_000_001
 
 
-# --- the machine --------------------------------------------------------------
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
-
-
-def load_average() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
-
-
-def speed_probe() -> float:
-    """CPU seconds of a fixed piece of pure Python (five million additions).
-
-    The two cores are a virtual machine's: when its host is busy, the same work takes
-    longer and every figure moves with it. On 2026-12-05 the same loop run at module
-    level took 0.39-0.42 s at 18:20 UTC and 0.54-0.64 s at 19:00 (this function then:
-    0.17-0.21 s), and the same bursts' CPU per update moved by up to 1.8 times. Recorded
-    beside the load average, so runs are compared at a like speed (lower is faster).
-    """
-    started = time.process_time()
-    total = 0
-    for number in range(5_000_000):
-        total += number
-    return time.process_time() - started
+# --- measuring ----------------------------------------------------------------
 
 
 def cpu_seconds(pid: int) -> float:
@@ -536,7 +505,7 @@ def record(tables: list[Table], *, scenario: str, database_kind: str, load: str,
         f"\n### Peak: {scenario}{suffix} — {stamp}\n",
         f"Machine: {machine()}; load average at start {load} (1, 5, 15 min; the 2 cores are "
         "shared with other engineers' work, so figures are noisy; the speed probe is "
-        "benchmarks.peak.speed_probe, a fixed loop's CPU seconds: lower is faster)  ",
+        "benchmarks.machine.speed_probe, a fixed loop's CPU seconds: lower is faster)  ",
         f"Database: {database_kind}; command: `{command}`\n",
     ]
     for table in tables:
