@@ -535,16 +535,27 @@ def reminders_run(kind: str, *, chats: int, days: int, content: Path) -> dict[st
                 )
 
 
-def _record(kind: str, chats: int, results: list[dict[str, float]], label: str) -> str:
-    from benchmarks.machine import machine, speed_probe
+def _conditions() -> str:
+    """The load average and the speed probe, read before the runs they describe."""
+    from benchmarks.machine import speed_probe
+
+    one, five, _ = os.getloadavg()
+    return (
+        f"load average at the start {one:.2f} {five:.2f}; speed probe {speed_probe():.2f} s "
+        "(benchmarks.machine.speed_probe: lower is faster)"
+    )
+
+
+def _record(
+    kind: str, chats: int, results: list[dict[str, float]], label: str, conditions: str
+) -> str:
+    from benchmarks.machine import machine
 
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    one, five, _ = os.getloadavg()
     suffix = f" ({label})" if label else ""
     lines = [
         f"\n#### History: dispatch of {chats} due chats on {kind}{suffix} — {stamp}\n",
-        f"Machine: {machine()}; load average at the start {one:.2f} {five:.2f}; speed probe "
-        f"{speed_probe():.2f} s (benchmarks.machine.speed_probe: lower is faster)\n",
+        f"Machine: {machine()}; {conditions}\n",
         "| history per chat | deliveries/s | CPU ms/delivery | RSS before → peak MB | wall s |",
         "|---|---|---|---|---|",
     ]
@@ -643,6 +654,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 )
     else:
         for kind in _kinds(args.database):
+            conditions = _conditions()
             results = []
             for days in args.days:
                 print(f"history dispatch: {kind}, {args.chats} chats, {days} days", flush=True)
@@ -656,7 +668,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                     )
                 )
             name = "PostgreSQL" if kind == "postgresql" else "SQLite"
-            text_ = _record(name, args.chats, results, args.label)
+            text_ = _record(name, args.chats, results, args.label, conditions)
             print(text_, flush=True)
             if not args.no_record:
                 with (REPO / "BENCHMARKS.md").open("a", encoding="utf-8") as handle:
