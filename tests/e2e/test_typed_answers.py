@@ -353,16 +353,21 @@ async def test_the_model_graders_verdict_is_used(
     assert attempt.checker == "model"
 
 
-@pytest.mark.parametrize("llm_timeout", [0.3])
+@pytest.mark.parametrize("llm_timeout", [1.0])
 async def test_a_timeout_falls_back_to_the_offline_check(
     tg: FakeTelegram, graded_bot: RunningBot, llm: FakeOpenAI
 ) -> None:
     await start(tg)
-    llm.hold()
+    # A first check answered in time: the client's first-use work (its resources, the
+    # connection) is done, so the timed-out request below reaches the fake well within
+    # the timeout even on a loaded machine (cold, it once did not within 0.3 s, in CI).
     text, _ = await typed_reply(tg, "/question", BIAS_ANSWER)
+    assert "Checked by the model grader" in text
+    llm.hold()
+    text, _ = await typed_reply(tg, "/next", "Attention is a softmax over keys and values.")
     assert "gave no usable answer in time, so this was checked offline" in text
-    assert "Your answer: 1 of 2 key points" in text
-    assert len(llm.calls) == 1
+    assert "Your answer: 1 of 1 key point" in text
+    assert len(llm.calls) == 2
     llm.release()
 
 
