@@ -8,6 +8,10 @@ process instead, for tests and tiny installs), made on the first file and shut d
 in post_shutdown (bot/app.py). Its processes start with ``spawn``: a fresh interpreter,
 never a fork of this threaded process.
 
+A bot that is killed (SIGKILL, the OOM killer) cannot shut its pool down; each worker
+then ends itself within ``WATCH_SECONDS`` (``_end_with_the_bot``), rather than waiting
+for work forever beside its resource tracker.
+
 A worker that dies (killed for memory, a crash in a C extension) breaks the whole pool
 (``BrokenProcessPool``): every file it held gets ``None`` here, the handler answers in
 one line, this logs one line, and the next file gets a new pool.
@@ -24,6 +28,9 @@ import contextlib
 import functools
 import logging
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -40,6 +47,8 @@ MAX_WAITING = 8
 """Files downloaded and waiting to be read (or being read), all people together."""
 CLOSE_SECONDS = 10.0
 """How long post_shutdown waits for a file being read before stopping the worker."""
+WATCH_SECONDS = 1.0
+"""How often a worker checks that the bot that started it is still there."""
 
 R = TypeVar("R")
 
@@ -116,6 +125,8 @@ class DeckParser:
                 self.executor = ProcessPoolExecutor(
                     max_workers=self.workers,
                     mp_context=multiprocessing.get_context(START_METHOD),
+                    initializer=_end_with_the_bot,
+                    initargs=(os.getpid(),),
                 )
         return self.executor
 
@@ -142,3 +153,21 @@ class DeckParser:
             processes = getattr(executor, "_processes", None) or {}
             for process in list(processes.values()):
                 process.kill()
+
+
+def _end_with_the_bot(bot_pid: int) -> None:
+    """Each worker's initializer: a daemon thread ends the worker once the bot that
+    started it is gone (the worker's parent changes when the bot dies).
+
+    A bot stopped in any ordinary way shuts its pool down (``close``); a killed one
+    cannot, and its worker, and the resource tracker beside it, stayed alive with
+    nothing to do (seen after every test run that SIGKILLs the real bot). Polling the
+    parent is portable; Linux's ``PR_SET_PDEATHSIG`` follows the thread that started the
+    worker, not the process."""
+
+    def watch() -> None:
+        while os.getppid() == bot_pid:
+            time.sleep(WATCH_SECONDS)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="end-with-the-bot", daemon=True).start()

@@ -1,8 +1,8 @@
 """Deck files are read off the event loop, in a worker process (bot/service/deck_parser.py),
 end to end: the upload still works with the process pool (an Anki package's deck comes back
 across the process boundary), a worker that dies mid-queue gives a one-line answer, one log
-line and a new pool for the next file, and a person's second file while the first is read
-is answered at once.
+line and a new pool for the next file, a person's second file while the first is read
+is answered at once, and a killed bot's worker ends too.
 
 Jobs held in the pool (tests/support/worker_jobs.py) are released over a loopback socket:
 the interleavings are forced, never waited for.
@@ -13,9 +13,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
+import sys
 from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 import pytest
 
@@ -24,7 +27,15 @@ from bot.storage.models import DeckUploadRow
 from tests.content.imports.anki_packages import current_package
 from tests.e2e.test_group_decks import file_in_group, join
 from tests.e2e.test_own_decks import ADA, CSV_V1, count, said, start, stored_decks, upload
-from tests.support.bot_harness import FakeClock, RunningBot, running_bot, test_settings
+from tests.support.bot_harness import (
+    FakeClock,
+    RunningBot,
+    running_bot,
+    small_bank,
+    test_settings,
+    write_bank,
+)
+from tests.support.bot_process import start_bot, wait_until
 from tests.support.databases import TestDatabase
 from tests.support.fake_telegram import DOWNLOAD, FakeTelegram
 from tests.support.worker_jobs import held, held_then_die
@@ -160,3 +171,60 @@ async def test_a_second_file_while_the_first_is_read_is_answered_at_once(
     # Only the file that was read counts against the hourly limit.
     assert await count(bot.services.sessions, DeckUploadRow) == 1
     assert parser.reading == frozenset()
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """/proc/<pid>/stat after the command name: [state, ppid, ...]; None once it is gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return raw[raw.rindex(")") + 2 :].split()
+
+
+def _children(pid: int) -> dict[int, str]:
+    """The processes whose parent is ``pid``, with their command lines."""
+    found: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        fields = _stat_fields(int(entry.name)) if entry.name.isdigit() else None
+        if fields is not None and int(fields[1]) == pid:
+            try:
+                command = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            found[int(entry.name)] = command.replace(b"\0", b" ").decode(errors="replace")
+    return found
+
+
+def _running(pid: int) -> bool:
+    fields = _stat_fields(pid)
+    return fields is not None and fields[0] != "Z"  # a zombie has ended, unreaped
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads the process table from /proc")
+async def test_a_killed_bots_worker_ends_too(
+    tg: FakeTelegram, database: TestDatabase, tmp_path: Path
+) -> None:
+    """The real bot (``python -m bot run``, one worker by default) reads a file, so its
+    pool has a worker; then the bot is SIGKILLed and cannot shut the pool down. Its
+    children (the worker and the resource tracker) end by themselves; before, both stayed
+    alive with nothing to do."""
+    content = write_bank(small_bank(), tmp_path / "content")
+    with (tmp_path / "bot.log").open("ab") as log:
+        bot = await start_bot(tg, database.url, content, log)
+        try:
+            # getMe (start-up) rather than getUpdates, which is recorded when its long
+            # poll ends: the updates below wait in the fake until the bot polls.
+            await tg.wait_for(lambda: bool(tg.calls("getMe")), 60, what="the bot starting")
+            await start(tg)
+            await upload(tg, CSV_V1, "ml basics.csv", "Imported")
+            children = _children(bot.pid)
+        finally:
+            bot.send_signal(signal.SIGKILL)
+            await bot.wait()
+    assert any("spawn_main" in command for command in children.values()), children
+
+    async def all_ended() -> bool:
+        return not any(_running(child) for child in children)
+
+    await wait_until(all_ended, 30, f"the killed bot's children {sorted(children)} to end")
